@@ -1,1 +1,7 @@
-fn main(){}
+//! The `gadn` binary: see `gadn --help`.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
+}

@@ -1,9 +1,31 @@
 //! The content-addressed store: everything below version control.
+//!
+//! A store is a `.gadn` directory (`store-format.md` § *Directory layout*): pack files
+//! holding chunks and objects, and a SQLite database holding config, refs, reflogs and
+//! the index. [`Store`] ties them together; [`ObjectWriter`] adds records under the
+//! [`StoreLock`].
 
 pub mod chunker;
 pub mod db;
+mod error;
+mod fsck;
+mod gc;
 pub mod id;
+pub mod lock;
 pub mod object;
+mod open;
 pub mod pack;
+mod read;
+mod stats;
+pub mod walk;
+mod write;
 
+pub use error::StoreError;
+pub use fsck::{DamagedRecord, FsckReport};
+pub use gc::{GcRefused, GcReport};
 pub use id::{IdPrefix, ObjectId, ObjectKind};
+pub use lock::StoreLock;
+pub use open::{keys, Store, DB_FILE, PACK_DIR, STORE_DIR};
+pub use read::FileChunks;
+pub use stats::StoreStats;
+pub use write::{hash_file, Ingested, ObjectWriter, PreparedFile, WriteStats};

@@ -1,0 +1,49 @@
+//! `gadn checkout`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use gadn::vcs::CheckoutOptions;
+
+use super::output::human_bytes;
+use super::Ctx;
+
+/// Arguments of `gadn checkout`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Branch, tag or commit.
+    rev: String,
+    /// Restore only these paths (after `--`); HEAD does not move.
+    #[arg(last = true)]
+    paths: Vec<PathBuf>,
+    /// Discard local changes that would be overwritten.
+    #[arg(short, long)]
+    force: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    let mut repo = ctx.repo()?;
+    let root = repo.root().to_path_buf();
+    let paths = a
+        .paths
+        .iter()
+        .map(|p| gadn::vcs::to_repo_path(&root, &ctx.cwd, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = repo.checkout(
+        &a.rev,
+        &CheckoutOptions {
+            force: a.force,
+            paths,
+        },
+    )?;
+    if !ctx.quiet {
+        println!(
+            "{} file(s) written ({}), {} removed; HEAD is {}",
+            report.written,
+            human_bytes(report.bytes),
+            report.removed,
+            report.head
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

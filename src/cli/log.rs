@@ -1,0 +1,117 @@
+//! `gadn log`.
+
+use std::process::ExitCode;
+
+use gadn::store::object::{Commit, Person};
+use gadn::store::ObjectId;
+
+use super::output::print_json;
+use super::Ctx;
+
+/// Arguments of `gadn log`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Start from this revision.
+    #[arg(default_value = "HEAD")]
+    rev: String,
+    /// Show at most N commits.
+    #[arg(short = 'n', long = "max-count")]
+    max_count: Option<usize>,
+    /// One line per commit.
+    #[arg(long)]
+    oneline: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+pub struct PersonJson<'a> {
+    name: &'a str,
+    email: &'a str,
+    time: i64,
+    tz_offset_min: i16,
+}
+
+impl<'a> From<&'a Person> for PersonJson<'a> {
+    fn from(p: &'a Person) -> Self {
+        PersonJson {
+            name: &p.name,
+            email: &p.email,
+            time: p.time,
+            tz_offset_min: p.tz_offset_min,
+        }
+    }
+}
+
+/// JSON form of a commit, shared with `show`.
+#[derive(serde::Serialize)]
+pub struct CommitJson<'a> {
+    id: String,
+    tree: String,
+    parents: Vec<String>,
+    author: PersonJson<'a>,
+    committer: PersonJson<'a>,
+    message: &'a str,
+    notes: &'a [(String, String)],
+}
+
+impl<'a> CommitJson<'a> {
+    pub fn new(id: &ObjectId, c: &'a Commit) -> Self {
+        CommitJson {
+            id: id.to_hex(),
+            tree: c.tree.to_hex(),
+            parents: c.parents.iter().map(|p| p.to_hex()).collect(),
+            author: (&c.author).into(),
+            committer: (&c.committer).into(),
+            message: &c.message,
+            notes: &c.notes,
+        }
+    }
+}
+
+/// Prints a commit header the way `git log` does.
+pub fn print_commit(id: &ObjectId, c: &Commit) {
+    println!("commit {id}");
+    if c.parents.len() > 1 {
+        let ps: Vec<String> = c.parents.iter().map(|p| p.short()).collect();
+        println!("Merge: {}", ps.join(" "));
+    }
+    println!("Author: {}", c.author.ident());
+    println!(
+        "Date:   {}",
+        gadn::vcs::format_time(c.author.time, c.author.tz_offset_min)
+    );
+    println!();
+    for line in c.message.lines() {
+        println!("    {line}");
+    }
+    for (k, v) in &c.notes {
+        println!("    {k}: {v}");
+    }
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    let repo = ctx.repo()?;
+    let start = repo.resolve_commit(&a.rev)?;
+    let entries = repo.log(start, a.max_count)?;
+    if a.json {
+        let list: Vec<CommitJson> = entries
+            .iter()
+            .map(|e| CommitJson::new(&e.id, &e.commit))
+            .collect();
+        print_json(&list)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (i, e) in entries.iter().enumerate() {
+        if a.oneline {
+            println!("{} {}", e.id.short(), e.commit.summary());
+        } else {
+            if i > 0 {
+                println!();
+            }
+            print_commit(&e.id, &e.commit);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

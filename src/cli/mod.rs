@@ -1,0 +1,131 @@
+//! The `gadn` command line: a thin clap layer over the library. One module per
+//! command; `anyhow` only here, at the edge.
+
+mod add;
+mod cat;
+mod checkout;
+mod commit;
+mod fsck;
+mod gc;
+mod init;
+mod log;
+mod output;
+mod show;
+mod stats;
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// gadn — a serverless, content-addressed store for large files.
+#[derive(Debug, Parser)]
+#[command(name = "gadn", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    chdir: Option<PathBuf>,
+    /// No progress bars or informational messages.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a repository.
+    Init(init::Args),
+    /// Stage files (new, modified or deleted) for the next commit.
+    Add(add::Args),
+    /// Record the staged snapshot.
+    Commit(commit::Args),
+    /// Show staged, unstaged and untracked changes.
+    Status(status::Args),
+    /// Show history.
+    Log(log::Args),
+    /// Show a commit, or the entry at REV:PATH.
+    Show(show::Args),
+    /// Write a file's content (REV:PATH) to standard output.
+    Cat(cat::Args),
+    /// Switch the working tree to a revision, or restore paths from it.
+    Checkout(checkout::Args),
+    /// Verify every chunk and object and every reference.
+    Fsck(fsck::Args),
+    /// Remove what no ref, reflog entry or index entry reaches.
+    Gc(gc::Args),
+    /// Show storage statistics: logical and stored bytes, dedup ratio.
+    Stats(stats::Args),
+}
+
+/// Context every command receives.
+pub struct Ctx {
+    /// Working directory (after `-C`).
+    pub cwd: PathBuf,
+    /// Suppress progress and chatter.
+    pub quiet: bool,
+}
+
+impl Ctx {
+    fn repo(&self) -> anyhow::Result<gadn::vcs::Repo> {
+        Ok(gadn::vcs::Repo::discover(&self.cwd)?)
+    }
+}
+
+/// Exit status for a command that ran but found a problem (e.g. fsck found damage).
+pub const EXIT_PROBLEM: u8 = 1;
+
+/// Parses arguments, runs the command, maps errors to exit codes.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let cwd = match &cli.chdir {
+        Some(d) => d.clone(),
+        None => match std::env::current_dir() {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("gadn: cannot read the current directory: {e}");
+                return ExitCode::from(EXIT_PROBLEM);
+            }
+        },
+    };
+    let ctx = Ctx {
+        cwd,
+        quiet: cli.quiet,
+    };
+    let result = match cli.command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Add(a) => add::run(&ctx, a),
+        Command::Commit(a) => commit::run(&ctx, a),
+        Command::Status(a) => status::run(&ctx, a),
+        Command::Log(a) => log::run(&ctx, a),
+        Command::Show(a) => show::run(&ctx, a),
+        Command::Cat(a) => cat::run(&ctx, a),
+        Command::Checkout(a) => checkout::run(&ctx, a),
+        Command::Fsck(a) => fsck::run(&ctx, a),
+        Command::Gc(a) => gc::run(&ctx, a),
+        Command::Stats(a) => stats::run(&ctx, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if output::is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(EXIT_PROBLEM)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,128 @@
+//! `gadn show`.
+
+use std::process::ExitCode;
+
+use gadn::store::object::EntryKind;
+use gadn::vcs::Resolved;
+
+use super::log::{print_commit, CommitJson};
+use super::output::{human_bytes, print_json};
+use super::Ctx;
+
+/// Arguments of `gadn show`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A revision (commit) or REV:PATH.
+    #[arg(default_value = "HEAD")]
+    rev: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    let repo = ctx.repo()?;
+    match repo.resolve(&a.rev)? {
+        Resolved::Commit(id) => {
+            let c = repo.store().commit(&id)?;
+            let changes = repo.commit_changes(&id)?;
+            if a.json {
+                #[derive(serde::Serialize)]
+                struct Out<'a> {
+                    #[serde(flatten)]
+                    commit: CommitJson<'a>,
+                    changes: &'a [gadn::vcs::Change],
+                }
+                print_json(&Out {
+                    commit: CommitJson::new(&id, &c),
+                    changes: &changes,
+                })?;
+            } else {
+                print_commit(&id, &c);
+                println!();
+                for ch in &changes {
+                    let size = ch
+                        .size
+                        .map(|s| format!(" ({})", human_bytes(s)))
+                        .unwrap_or_default();
+                    match &ch.from {
+                        Some(f) => println!(" {} {f} -> {}{size}", ch.kind.letter(), ch.path),
+                        None => println!(" {} {}{size}", ch.kind.letter(), ch.path),
+                    }
+                }
+            }
+        }
+        Resolved::Entry {
+            commit,
+            path,
+            entry,
+        } => {
+            #[derive(serde::Serialize)]
+            struct Item {
+                name: String,
+                kind: &'static str,
+                id: String,
+                size: u64,
+            }
+            let mut items = Vec::new();
+            let mut chunks = None;
+            if entry.kind == EntryKind::Dir {
+                for e in repo.store().tree(&entry.id)?.entries {
+                    items.push(Item {
+                        name: e.name,
+                        kind: e.kind.name(),
+                        id: e.id.to_hex(),
+                        size: e.size,
+                    });
+                }
+            } else {
+                let f = repo.store().file(&entry.id)?;
+                chunks = Some(repo.store().file_chunks(&entry.id, &f).count());
+            }
+            if a.json {
+                #[derive(serde::Serialize)]
+                struct Out {
+                    commit: String,
+                    path: String,
+                    kind: &'static str,
+                    id: String,
+                    size: u64,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    chunks: Option<usize>,
+                    #[serde(skip_serializing_if = "Vec::is_empty")]
+                    entries: Vec<Item>,
+                }
+                print_json(&Out {
+                    commit: commit.to_hex(),
+                    path,
+                    kind: entry.kind.name(),
+                    id: entry.id.to_hex(),
+                    size: entry.size,
+                    chunks,
+                    entries: items,
+                })?;
+            } else {
+                println!(
+                    "{} {} {} ({})",
+                    entry.kind.name(),
+                    entry.id,
+                    if path.is_empty() { "/" } else { &path },
+                    human_bytes(entry.size)
+                );
+                if let Some(n) = chunks {
+                    println!("{n} chunk(s)");
+                }
+                for i in items {
+                    println!(
+                        "{:7} {} {:>10}  {}",
+                        i.kind,
+                        &i.id[..12],
+                        human_bytes(i.size),
+                        i.name
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

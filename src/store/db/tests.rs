@@ -1,0 +1,667 @@
+//! Tests of opening, refs and transactions. Index, config/state and ref-name
+//! tests live beside their code.
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+
+use super::*;
+use crate::store::object::EntryKind;
+use crate::store::ObjectId;
+
+fn id(n: u8) -> ObjectId {
+    ObjectId::from_bytes([n; 32])
+}
+
+fn log(msg: &str) -> ReflogInfo {
+    ReflogInfo {
+        who: "Ada <ada@example.com>".into(),
+        time: 1_700_000_000,
+        tz_offset_min: 60,
+        message: msg.into(),
+    }
+}
+
+fn temp_db() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("gadn.db")).unwrap();
+    (dir, db)
+}
+
+/// A plain connection to the same file, to damage it the way a bug, a disk or a
+/// hand edit could.
+fn raw(path: &Path) -> Connection {
+    let c = Connection::open(path).unwrap();
+    c.execute_batch("PRAGMA ignore_check_constraints = ON;")
+        .unwrap();
+    c
+}
+
+fn entry(path: &str) -> IndexEntry {
+    IndexEntry {
+        path: path.into(),
+        kind: EntryKind::File,
+        file_id: id(9),
+        size: 1,
+        mtime_ns: 2,
+        ctime_ns: 3,
+        ino: 4,
+        dev: 5,
+    }
+}
+
+#[test]
+fn db_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Db>();
+    check::<DbError>();
+}
+
+#[test]
+fn open_creates_schema_and_sets_pragmas() {
+    let (dir, db) = temp_db();
+    {
+        let c = db.lock();
+        let mode: String = c
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(sync, 2, "FULL");
+        let fk: i64 = c
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+    db.config_set("k", "v").unwrap();
+    drop(db);
+    let db = Db::open(&dir.path().join("gadn.db")).unwrap();
+    assert_eq!(db.config_get("k").unwrap().as_deref(), Some("v"));
+    assert_eq!(db.path(), dir.path().join("gadn.db"));
+    // An empty file is a new database.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    Db::open(&empty).unwrap().config_set("k", "v").unwrap();
+}
+
+#[test]
+fn garbage_files_are_corrupt_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut noise = Vec::new();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..16_384 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.push(x as u8);
+    }
+    let mut header_then_noise = b"SQLite format 3\0".to_vec();
+    header_then_noise.extend_from_slice(&noise[..4096]);
+    for (name, bytes) in [
+        ("short", b"hello, not a database".to_vec()),
+        ("noise", noise),
+        ("header", header_then_noise),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, &bytes).unwrap();
+        match Db::open(&p) {
+            Err(e @ DbError::Corrupt { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains("Restore it from a backup"), "{msg}");
+                assert!(msg.contains(name), "{msg}");
+            }
+            other => panic!("{name}: expected Corrupt, got {other:?}"),
+        }
+        // Nothing was written to it.
+        assert_eq!(std::fs::read(&p).unwrap(), bytes, "{name}");
+    }
+}
+
+#[test]
+fn foreign_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("other.db");
+    Connection::open(&p)
+        .unwrap()
+        .execute_batch("CREATE TABLE songs (title TEXT);")
+        .unwrap();
+    let err = Db::open(&p).unwrap_err();
+    assert!(matches!(err, DbError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("not one written by gadn"), "{err}");
+    // Versioned, but not ours.
+    Connection::open(&p)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 1;")
+        .unwrap();
+    assert!(matches!(Db::open(&p), Err(DbError::Corrupt { .. })));
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let (dir, db) = temp_db();
+    drop(db);
+    let p = dir.path().join("gadn.db");
+    raw(&p).execute_batch("PRAGMA user_version = 2;").unwrap();
+    let err = Db::open(&p).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DbError::TooNew {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err
+        .to_string()
+        .contains("store was written by a newer gadn"));
+}
+
+#[test]
+fn damaged_values_are_reported_not_panics() {
+    let (dir, db) = temp_db();
+    let p = dir.path().join("gadn.db");
+    db.update_ref("refs/heads/ok", Expect::Absent, id(1), &log("x"))
+        .unwrap();
+    let c = raw(&p);
+    c.execute_batch(
+        "INSERT INTO refs (name, id) VALUES ('refs/heads/short', x'0102030405');
+         INSERT INTO refs (name, id) VALUES ('refs/heads/text', 'abc');
+         INSERT INTO refs (name, id, target) VALUES ('refs/heads/both', NULL, NULL);
+         INSERT INTO refs (name, target) VALUES ('refs/heads/badsym', 'a..b');",
+    )
+    .unwrap();
+    for name in [
+        "refs/heads/short",
+        "refs/heads/text",
+        "refs/heads/both",
+        "refs/heads/badsym",
+    ] {
+        let err = db.read_ref(name).unwrap_err();
+        match &err {
+            DbError::BadStoredValue { table, key, .. } => {
+                assert_eq!(*table, "refs");
+                assert_eq!(key, name);
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(matches!(
+            db.resolve_ref(name),
+            Err(DbError::BadStoredValue { .. })
+        ));
+    }
+    let err = db.read_ref("refs/heads/short").unwrap_err().to_string();
+    assert!(err.contains("5 bytes, not 32"), "{err}");
+    assert!(matches!(
+        db.list_refs("refs/heads/s"),
+        Err(DbError::BadStoredValue { .. })
+    ));
+    assert_eq!(db.list_refs("refs/heads/o").unwrap().len(), 1);
+
+    db.write_index(&[entry("a")]).unwrap();
+    c.execute_batch("UPDATE index_entries SET kind = 9;")
+        .unwrap();
+    let err = db.load_index().unwrap_err();
+    assert!(matches!(err, DbError::BadStoredValue { table: "index", ref key, .. } if key == "a"));
+    assert!(err.to_string().contains("unknown entry kind 9"), "{err}");
+    c.execute_batch("UPDATE index_entries SET kind = 0, file_id = x'00';")
+        .unwrap();
+    assert!(matches!(
+        db.load_index(),
+        Err(DbError::BadStoredValue { .. })
+    ));
+    c.execute_batch("UPDATE index_entries SET file_id = zeroblob(32), size = 'big';")
+        .unwrap();
+    assert!(matches!(
+        db.index_get("a"),
+        Err(DbError::BadStoredValue { .. })
+    ));
+
+    c.execute_batch(
+        "INSERT INTO reflog (name, old, new, who, time, tz_offset_min, message)
+         VALUES ('refs/heads/ok', x'01', NULL, 'w', 0, 99999, 'm');",
+    )
+    .unwrap();
+    assert!(matches!(
+        db.reflog_ids(),
+        Err(DbError::BadStoredValue { .. })
+    ));
+    assert!(matches!(
+        db.reflog("refs/heads/ok"),
+        Err(DbError::BadStoredValue { .. })
+    ));
+}
+
+#[test]
+fn unborn_branch_then_first_commit() {
+    let db = Db::open_in_memory().unwrap();
+    assert_eq!(db.resolve_ref("HEAD").unwrap(), None);
+    db.set_symbolic("HEAD", "refs/heads/main").unwrap();
+    assert_eq!(
+        db.read_ref("HEAD").unwrap(),
+        Some(RefTarget::Symbolic("refs/heads/main".into()))
+    );
+    assert_eq!(
+        db.resolve_ref("HEAD").unwrap(),
+        Some(("refs/heads/main".to_string(), None))
+    );
+    assert_eq!(db.resolve_ref("refs/heads/main").unwrap(), None);
+    assert_eq!(db.read_ref("refs/heads/main").unwrap(), None);
+
+    // Commit through HEAD creates the branch and logs on both.
+    db.update_ref("HEAD", Expect::Absent, id(1), &log("commit (initial): a"))
+        .unwrap();
+    assert_eq!(
+        db.resolve_ref("HEAD").unwrap(),
+        Some(("refs/heads/main".to_string(), Some(id(1))))
+    );
+    assert_eq!(
+        db.read_ref("refs/heads/main").unwrap(),
+        Some(RefTarget::Id(id(1)))
+    );
+    db.update_ref("HEAD", Expect::Value(id(1)), id(2), &log("commit: b"))
+        .unwrap();
+    for name in ["HEAD", "refs/heads/main"] {
+        let l = db.reflog(name).unwrap();
+        assert_eq!(l.len(), 2, "{name}");
+        assert_eq!((l[0].old, l[0].new), (Some(id(1)), Some(id(2))));
+        assert_eq!((l[1].old, l[1].new), (None, Some(id(1))));
+        assert_eq!(l[0].message, "commit: b");
+        assert_eq!(l[0].who, "Ada <ada@example.com>");
+        assert_eq!((l[0].time, l[0].tz_offset_min), (1_700_000_000, 60));
+    }
+    assert_eq!(
+        db.list_refs("").unwrap(),
+        vec![("refs/heads/main".into(), id(2))]
+    );
+}
+
+#[test]
+fn cas_conflict_changes_nothing() {
+    let db = Db::open_in_memory().unwrap();
+    let main = "refs/heads/main";
+    db.update_ref(main, Expect::Absent, id(1), &log("create"))
+        .unwrap();
+    for (expect, actual) in [
+        (Expect::Absent, Some(id(1))),
+        (Expect::Value(id(7)), Some(id(1))),
+    ] {
+        match db.update_ref(main, expect, id(3), &log("lost")) {
+            Err(DbError::RefConflict {
+                name,
+                expected,
+                actual: a,
+            }) => {
+                assert_eq!(name, main);
+                assert_eq!(expected, expect);
+                assert_eq!(a, actual);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(db.read_ref(main).unwrap(), Some(RefTarget::Id(id(1))));
+    assert_eq!(db.reflog(main).unwrap().len(), 1);
+    let err = db
+        .update_ref("refs/heads/new", Expect::Value(id(1)), id(2), &log("x"))
+        .unwrap_err();
+    assert!(matches!(err, DbError::RefConflict { actual: None, .. }));
+    assert!(err.to_string().contains("found no ref"), "{err}");
+    assert_eq!(db.read_ref("refs/heads/new").unwrap(), None);
+    assert!(db.reflog("refs/heads/new").unwrap().is_empty());
+    // Any always matches.
+    db.update_ref(main, Expect::Any, id(4), &log("force"))
+        .unwrap();
+    assert_eq!(db.resolve_ref(main).unwrap().unwrap().1, Some(id(4)));
+}
+
+#[test]
+fn expect_matches_and_displays() {
+    assert!(Expect::Any.matches(None) && Expect::Any.matches(Some(id(1))));
+    assert!(Expect::Absent.matches(None) && !Expect::Absent.matches(Some(id(1))));
+    assert!(Expect::Value(id(1)).matches(Some(id(1))));
+    assert!(!Expect::Value(id(1)).matches(Some(id(2))) && !Expect::Value(id(1)).matches(None));
+    assert_eq!(Expect::from(None), Expect::Absent);
+    assert_eq!(Expect::from(Some(id(1))), Expect::Value(id(1)));
+    assert_eq!(Expect::Value(id(1)).to_string(), id(1).to_hex());
+    let now = ReflogInfo::now("me", "why");
+    assert!(now.time > 1_600_000_000);
+    assert_eq!((now.who.as_str(), now.message.as_str()), ("me", "why"));
+}
+
+#[test]
+fn detached_head_and_no_deref_updates() {
+    let db = Db::open_in_memory().unwrap();
+    db.set_symbolic("HEAD", "refs/heads/main").unwrap();
+    db.update_ref("HEAD", Expect::Absent, id(1), &log("c1"))
+        .unwrap();
+    db.detach_head(id(5), &log("checkout: moving to 0505"))
+        .unwrap();
+    assert_eq!(db.read_ref("HEAD").unwrap(), Some(RefTarget::Id(id(5))));
+    assert_eq!(
+        db.resolve_ref("HEAD").unwrap(),
+        Some(("HEAD".to_string(), Some(id(5))))
+    );
+    assert_eq!(
+        db.resolve_ref("refs/heads/main").unwrap().unwrap().1,
+        Some(id(1))
+    );
+    assert_eq!(db.reflog("refs/heads/main").unwrap().len(), 1);
+    let head_log = db.reflog("HEAD").unwrap();
+    assert_eq!(
+        (head_log[0].old, head_log[0].new),
+        (Some(id(1)), Some(id(5)))
+    );
+    // Commit on a detached HEAD moves HEAD only.
+    db.update_ref("HEAD", Expect::Value(id(5)), id(6), &log("c"))
+        .unwrap();
+    assert_eq!(
+        db.resolve_ref("refs/heads/main").unwrap().unwrap().1,
+        Some(id(1))
+    );
+    // no-deref CAS compares against what the name resolves to.
+    db.set_symbolic_logged("HEAD", "refs/heads/main", &log("checkout: moving to main"))
+        .unwrap();
+    assert_eq!(db.reflog("HEAD").unwrap()[0].old, Some(id(6)));
+    assert_eq!(db.reflog("HEAD").unwrap()[0].new, Some(id(1)));
+    assert!(matches!(
+        db.update_ref_no_deref("HEAD", Expect::Value(id(6)), id(7), &log("x")),
+        Err(DbError::RefConflict { .. })
+    ));
+    db.update_ref_no_deref("HEAD", Expect::Value(id(1)), id(7), &log("x"))
+        .unwrap();
+    assert_eq!(db.read_ref("HEAD").unwrap(), Some(RefTarget::Id(id(7))));
+    assert_eq!(
+        db.resolve_ref("refs/heads/main").unwrap().unwrap().1,
+        Some(id(1))
+    );
+}
+
+#[test]
+fn symref_loops_and_depth() {
+    let db = Db::open_in_memory().unwrap();
+    db.set_symbolic("refs/a", "refs/b").unwrap();
+    let err = db.set_symbolic("refs/b", "refs/a").unwrap_err();
+    match &err {
+        DbError::SymrefLoop { name, chain } => {
+            assert_eq!(name, "refs/b");
+            assert_eq!(chain, &["refs/b", "refs/a", "refs/b"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string().contains("refs/b -> refs/a -> refs/b"),
+        "{err}"
+    );
+    assert!(matches!(
+        db.set_symbolic("refs/c", "refs/c"),
+        Err(DbError::SymrefLoop { .. })
+    ));
+    // A loop written behind our back is detected on resolution...
+    db.lock()
+        .execute_batch("INSERT INTO refs (name, target) VALUES ('refs/b', 'refs/a');")
+        .unwrap();
+    for name in ["refs/a", "refs/b"] {
+        assert!(matches!(
+            db.resolve_ref(name),
+            Err(DbError::SymrefLoop { .. })
+        ));
+        assert!(matches!(
+            db.update_ref(name, Expect::Any, id(1), &log("x")),
+            Err(DbError::SymrefLoop { .. })
+        ));
+    }
+    // ...and can be repaired.
+    assert!(db.delete_ref("refs/b", Expect::Any, &log("fix")).unwrap());
+    assert_eq!(
+        db.resolve_ref("refs/a").unwrap(),
+        Some(("refs/b".to_string(), None))
+    );
+
+    // Five symbolic hops are allowed, six are not.
+    let db = Db::open_in_memory().unwrap();
+    for i in 0..5 {
+        db.set_symbolic(&format!("refs/s{i}"), &format!("refs/s{}", i + 1))
+            .unwrap();
+    }
+    db.update_ref("refs/s5", Expect::Absent, id(1), &log("x"))
+        .unwrap();
+    assert_eq!(
+        db.resolve_ref("refs/s0").unwrap(),
+        Some(("refs/s5".to_string(), Some(id(1))))
+    );
+    assert!(matches!(
+        db.set_symbolic("refs/top", "refs/s0"),
+        Err(DbError::SymrefLoop { .. })
+    ));
+    db.lock()
+        .execute_batch("INSERT INTO refs (name, target) VALUES ('refs/top', 'refs/s0');")
+        .unwrap();
+    assert!(matches!(
+        db.resolve_ref("refs/top"),
+        Err(DbError::SymrefLoop { .. })
+    ));
+}
+
+#[test]
+fn delete_ref_checks_and_keeps_history() {
+    let db = Db::open_in_memory().unwrap();
+    let b = "refs/heads/topic";
+    db.update_ref(b, Expect::Absent, id(1), &log("branch"))
+        .unwrap();
+    assert!(matches!(
+        db.delete_ref(b, Expect::Value(id(2)), &log("rm")),
+        Err(DbError::RefConflict { .. })
+    ));
+    assert!(db.read_ref(b).unwrap().is_some());
+    assert!(db.delete_ref(b, Expect::Value(id(1)), &log("rm")).unwrap());
+    assert_eq!(db.read_ref(b).unwrap(), None);
+    assert!(!db.delete_ref(b, Expect::Any, &log("rm")).unwrap());
+    assert!(!db.delete_ref(b, Expect::Absent, &log("rm")).unwrap());
+    let l = db.reflog(b).unwrap();
+    assert_eq!(l.len(), 2);
+    assert_eq!((l[0].old, l[0].new), (Some(id(1)), None));
+    assert_eq!(db.reflog_ids().unwrap(), vec![id(1)]);
+    // Deleting a symbolic ref leaves its target alone.
+    db.update_ref("refs/heads/main", Expect::Absent, id(3), &log("c"))
+        .unwrap();
+    db.set_symbolic("HEAD", "refs/heads/main").unwrap();
+    assert!(db
+        .delete_ref("HEAD", Expect::Value(id(3)), &log("rm"))
+        .unwrap());
+    assert_eq!(
+        db.resolve_ref("refs/heads/main").unwrap().unwrap().1,
+        Some(id(3))
+    );
+}
+
+#[test]
+fn list_refs_reflog_ids_and_expiry() {
+    let db = Db::open_in_memory().unwrap();
+    let mut l = log("x");
+    for (name, n) in [
+        ("refs/tags/v1", 5),
+        ("refs/heads/main", 1),
+        ("refs/heads/feature/x", 2),
+        ("refs/heads/Main", 3),
+        ("refs/headsx", 4),
+    ] {
+        l.time = i64::from(n);
+        db.update_ref(name, Expect::Absent, id(n), &l).unwrap();
+    }
+    db.update_ref("refs/heads/main", Expect::Any, id(6), &l)
+        .unwrap();
+    db.set_symbolic("HEAD", "refs/heads/main").unwrap();
+    let heads: Vec<String> = db
+        .list_refs("refs/heads/")
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        heads,
+        ["refs/heads/Main", "refs/heads/feature/x", "refs/heads/main"]
+    );
+    assert_eq!(db.list_refs("").unwrap().len(), 5);
+    assert!(db.list_refs("refs/nope").unwrap().is_empty());
+    assert_eq!(
+        db.reflog_ids().unwrap(),
+        (1..=6).map(id).collect::<Vec<_>>()
+    );
+    assert_eq!(db.expire_reflog(3).unwrap(), 2);
+    assert_eq!(db.reflog("refs/heads/main").unwrap().len(), 1);
+    assert!(!db.reflog_ids().unwrap().contains(&id(2)));
+}
+
+#[test]
+fn bad_ref_names_are_refused_everywhere() {
+    let db = Db::open_in_memory().unwrap();
+    let bad = "refs/heads/a..b";
+    let is_bad = |r: Result<(), DbError>| matches!(r, Err(DbError::BadRefName { .. }));
+    assert!(is_bad(db.update_ref(bad, Expect::Any, id(1), &log("x"))));
+    assert!(is_bad(db.set_symbolic(bad, "refs/heads/main")));
+    assert!(is_bad(db.set_symbolic("HEAD", bad)));
+    assert!(is_bad(
+        db.delete_ref(bad, Expect::Any, &log("x")).map(|_| ())
+    ));
+    assert!(is_bad(db.read_ref(bad).map(|_| ())));
+    assert!(is_bad(db.resolve_ref(bad).map(|_| ())));
+    assert!(is_bad(db.reflog(bad).map(|_| ())));
+    assert!(db.list_refs("").unwrap().is_empty());
+}
+
+#[test]
+fn transaction_commits_together_or_not_at_all() {
+    let mut db = Db::open_in_memory().unwrap();
+    db.set_symbolic("HEAD", "refs/heads/main").unwrap();
+    // Checkout-like: index and HEAD in one go.
+    db.transaction(|tx| {
+        tx.write_index(&[entry("a"), entry("b")])?;
+        tx.update_ref("HEAD", Expect::Absent, id(1), &log("c"))?;
+        tx.state_set("index-written", "1")?;
+        // Reads inside see the writes.
+        assert_eq!(tx.index_len()?, 2);
+        assert_eq!(tx.resolve_ref("HEAD")?.unwrap().1, Some(id(1)));
+        Ok::<_, DbError>(())
+    })
+    .unwrap();
+    assert_eq!(db.index_len().unwrap(), 2);
+
+    // A failure after some writes rolls all of them back, with the caller's error
+    // type.
+    #[derive(Debug)]
+    enum MyError {
+        Db(DbError),
+        Mine,
+    }
+    impl From<DbError> for MyError {
+        fn from(e: DbError) -> Self {
+            MyError::Db(e)
+        }
+    }
+    let r: Result<(), MyError> = db.transaction(|tx| {
+        tx.write_index(&[entry("z")])?;
+        tx.update_ref("HEAD", Expect::Value(id(1)), id(2), &log("c"))?;
+        tx.config_set("k", "v")?;
+        Err(MyError::Mine)
+    });
+    assert!(matches!(r, Err(MyError::Mine)));
+    // A conflict inside is the caller's to handle; it aborts everything too.
+    let r = db.transaction(|tx| {
+        tx.remove_index(&["a"])?;
+        tx.update_ref("HEAD", Expect::Value(id(9)), id(2), &log("c"))
+    });
+    assert!(matches!(r, Err(DbError::RefConflict { .. })));
+    let r: Result<(), MyError> = db.transaction(|tx| {
+        tx.update_ref("HEAD", Expect::Absent, id(2), &log("c"))?;
+        Ok(())
+    });
+    assert!(matches!(r, Err(MyError::Db(DbError::RefConflict { .. }))));
+
+    assert_eq!(db.index_len().unwrap(), 2);
+    assert_eq!(db.resolve_ref("HEAD").unwrap().unwrap().1, Some(id(1)));
+    assert_eq!(db.config_get("k").unwrap(), None);
+    assert_eq!(db.reflog("HEAD").unwrap().len(), 1);
+
+    // A panic inside rolls back too, and the handle stays usable.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = db.transaction(|tx| {
+            tx.config_set("k", "v")?;
+            if tx.index_len()? > 0 {
+                panic!("boom");
+            }
+            Ok::<_, DbError>(())
+        });
+    }));
+    assert!(caught.is_err());
+    assert_eq!(db.config_get("k").unwrap(), None);
+}
+
+#[test]
+fn two_handles_racing_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gadn.db");
+    let main = "refs/heads/main";
+    Db::open(&path)
+        .unwrap()
+        .update_ref(main, Expect::Absent, id(0), &log("init"))
+        .unwrap();
+    for round in 0..10u8 {
+        let barrier = Arc::new(Barrier::new(2));
+        let handles: Vec<_> = (0..2u8)
+            .map(|who| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let db = Db::open(&path).unwrap();
+                    barrier.wait();
+                    let new = id(100 + round * 2 + who);
+                    db.update_ref(main, Expect::Value(id(round)), new, &log("race"))
+                        .map(|()| new)
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners: Vec<ObjectId> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(DbError::RefConflict { actual: Some(a), .. }) if *a == winners[0])),
+            "{results:?}"
+        );
+        // Reset for the next round, through a third handle.
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.resolve_ref(main).unwrap().unwrap().1, Some(winners[0]));
+        db.update_ref(main, Expect::Value(winners[0]), id(round + 1), &log("next"))
+            .unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    // init + one winner and one reset per round; the losers left nothing.
+    assert_eq!(db.reflog(main).unwrap().len(), 1 + 2 * 10);
+}
+
+#[test]
+fn one_handle_shared_by_threads() {
+    let (_dir, db) = temp_db();
+    std::thread::scope(|s| {
+        for t in 0..4u8 {
+            let db = &db;
+            s.spawn(move || {
+                for i in 0..25u8 {
+                    let name = format!("refs/heads/t{t}-{i}");
+                    db.update_ref(&name, Expect::Absent, id(i), &log("x"))
+                        .unwrap();
+                    assert_eq!(db.resolve_ref(&name).unwrap().unwrap().1, Some(id(i)));
+                }
+            });
+        }
+    });
+    assert_eq!(db.list_refs("refs/heads/").unwrap().len(), 100);
+}

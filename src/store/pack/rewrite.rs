@@ -1,0 +1,133 @@
+//! Garbage collection of packs: drop what is not kept, copying live records without
+//! recompression (`store-format.md` § 9).
+
+use std::collections::HashSet;
+
+use crate::store::id::{ObjectId, ObjectKind};
+
+use super::error::PackError;
+use super::format::RECORD_HEADER_LEN;
+use super::io::{fsync_dir, remove_file};
+use super::set::PackSet;
+use super::write::PackWriter;
+
+/// A pack written by [`PackSet::rewrite`] is sealed once it reaches this size and the
+/// copy continues in a new one.
+pub const REWRITE_PACK_BYTES: u64 = 1 << 30;
+
+/// What [`PackSet::rewrite`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RewriteReport {
+    /// Packs left untouched (every entry kept).
+    pub packs_untouched: usize,
+    /// Old packs deleted (nothing kept, or their live records copied).
+    pub packs_deleted: usize,
+    /// New packs written.
+    pub packs_written: usize,
+    /// Records dropped because `keep` rejected them.
+    pub objects_removed: u64,
+    /// Kept records dropped because another pack already holds the same id.
+    pub duplicates_removed: u64,
+    /// Records copied into new packs.
+    pub objects_copied: u64,
+    /// Total pack bytes before.
+    pub bytes_before: u64,
+    /// Total pack bytes after.
+    pub bytes_after: u64,
+}
+
+impl PackSet {
+    /// Keeps only the records for which `keep(id, kind)` is true. Packs whose entries
+    /// are all kept are untouched; packs with no kept entry are deleted; the kept
+    /// records of the others are copied (stored bytes, no recompression, header checked
+    /// against the index) into new packs, skipping ids that an untouched pack or an
+    /// earlier copy already holds. New packs are sealed and fsynced before any old pack
+    /// is deleted, so a crash at any point loses nothing that is kept; at worst a dead
+    /// pack survives (index deleted first, so it comes back as unsealed and is
+    /// recovered, resurrecting dead records that the next gc drops again).
+    ///
+    /// Invalidates [`Location`](super::Location)s. The caller holds the write lock.
+    /// On error, packs sealed so far are added to the set and no old pack is deleted.
+    pub fn rewrite(
+        &mut self,
+        keep: impl Fn(&ObjectId, ObjectKind) -> bool,
+    ) -> Result<RewriteReport, PackError> {
+        let mut report = RewriteReport {
+            bytes_before: self.packs.iter().map(|p| p.index.pack_len()).sum(),
+            ..RewriteReport::default()
+        };
+        // Decide per pack: untouched, delete, or copy its live records.
+        let mut live: Vec<Vec<bool>> = Vec::with_capacity(self.packs.len());
+        let mut present: HashSet<ObjectId> = HashSet::new();
+        for p in &self.packs {
+            let flags: Vec<bool> = p.index.iter().map(|e| keep(&e.id, e.kind)).collect();
+            let kept = flags.iter().filter(|&&k| k).count();
+            report.objects_removed += (flags.len() - kept) as u64;
+            if kept == flags.len() {
+                present.extend(p.index.iter().map(|e| e.id));
+            }
+            live.push(flags);
+        }
+        let old_count = self.packs.len();
+        let touched: Vec<usize> = (0..old_count)
+            .filter(|&i| live[i].iter().any(|&k| !k))
+            .collect();
+        report.packs_untouched = old_count - touched.len();
+
+        let mut writer: Option<PackWriter> = None;
+        let mut buf = Vec::new();
+        for &i in &touched {
+            let mut copies: Vec<_> = self.packs[i]
+                .index
+                .iter()
+                .zip(&live[i])
+                .filter(|&(_, &k)| k)
+                .map(|(e, _)| e)
+                .collect();
+            copies.sort_unstable_by_key(|e| e.offset);
+            for e in copies {
+                if !present.insert(e.id) {
+                    report.duplicates_removed += 1;
+                    continue;
+                }
+                self.packs[i].read_record(&e, &mut buf)?;
+                let w = match &mut writer {
+                    Some(w) => w,
+                    None => writer.insert(PackWriter::create(&self.dir)?),
+                };
+                w.append(e.id, e.kind, e.codec, e.raw_len, &buf[RECORD_HEADER_LEN..])?;
+                report.objects_copied += 1;
+                if w.bytes() >= REWRITE_PACK_BYTES {
+                    let full = writer.take().expect("writer was just used");
+                    self.seal_new(full, &mut report)?;
+                }
+            }
+        }
+        if let Some(w) = writer.take() {
+            self.seal_new(w, &mut report)?;
+        }
+
+        // Every kept record is now durable elsewhere: drop the touched packs.
+        for &i in touched.iter().rev() {
+            let pack = self.packs.remove(i);
+            let (idx, path) = (pack.idx_path.clone(), pack.pack_path.clone());
+            drop(pack);
+            remove_file(&idx)?;
+            remove_file(&path)?;
+            report.packs_deleted += 1;
+        }
+        if !touched.is_empty() {
+            fsync_dir(&self.dir)?;
+        }
+        report.bytes_after = self.packs.iter().map(|p| p.index.pack_len()).sum();
+        Ok(report)
+    }
+
+    fn seal_new(&mut self, w: PackWriter, report: &mut RewriteReport) -> Result<(), PackError> {
+        if let Some(sealed) = w.finish()? {
+            self.add_sealed(sealed)?;
+            report.packs_written += 1;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,309 @@
+//! The set of packs in a directory: open, look up, read (`store-format.md` § 6).
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::store::id::{IdPrefix, ObjectId, ObjectKind};
+
+use super::error::{PackError, RecordProblem};
+use super::format::{is_pack_stem, INDEX_EXT, INDEX_TMP_SUFFIX, PACK_EXT};
+use super::index::{IndexEntry, PackIndex};
+use super::io::read_exact_at;
+use super::record::{check_record_header, decode_record};
+use super::verify::Damage;
+use super::write::SealedPack;
+
+/// A sealed pack with its verified index and a read handle.
+#[derive(Debug)]
+pub(crate) struct LoadedPack {
+    pub stem: String,
+    pub pack_path: PathBuf,
+    pub idx_path: PathBuf,
+    pub index: PackIndex,
+    pub file: File,
+}
+
+impl LoadedPack {
+    /// Opens `dir/<stem>.pack` for reading, with an already loaded index.
+    pub fn open(dir: &Path, stem: &str, index: PackIndex) -> Result<Self, PackError> {
+        let pack_path = dir.join(format!("{stem}.{PACK_EXT}"));
+        let file = File::open(&pack_path).map_err(PackError::io(&pack_path))?;
+        Ok(LoadedPack {
+            stem: stem.to_string(),
+            idx_path: dir.join(format!("{stem}.{INDEX_EXT}")),
+            pack_path,
+            index,
+            file,
+        })
+    }
+
+    pub fn record_error(&self, e: &IndexEntry, problem: RecordProblem) -> PackError {
+        PackError::Record {
+            id: e.id,
+            path: self.pack_path.clone(),
+            offset: e.offset,
+            problem,
+        }
+    }
+
+    /// Reads the record of `e` (header and payload) into `buf` and checks that its
+    /// header agrees with the index entry. Does not decode or hash.
+    pub fn read_record(&self, e: &IndexEntry, buf: &mut Vec<u8>) -> Result<(), PackError> {
+        let len = usize::try_from(e.record_len()).map_err(|_| {
+            PackError::io(&self.pack_path)(std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                format!("record of {} bytes does not fit in memory", e.record_len()),
+            ))
+        })?;
+        buf.clear();
+        buf.resize(len, 0);
+        if let Err(err) = read_exact_at(&self.file, buf, e.offset) {
+            if err.kind() != std::io::ErrorKind::UnexpectedEof {
+                return Err(PackError::io(&self.pack_path)(err));
+            }
+            let pack_len = self
+                .file
+                .metadata()
+                .map_err(PackError::io(&self.pack_path))?
+                .len();
+            let problem = RecordProblem::Truncated {
+                end: e.end(),
+                pack_len,
+            };
+            return Err(self.record_error(e, problem));
+        }
+        check_record_header(e, buf).map_err(|p| self.record_error(e, p))?;
+        Ok(())
+    }
+
+    /// Reads, decodes and re-hashes the record of `e` into `out`; `buf` is scratch.
+    pub fn read_verified(
+        &self,
+        e: &IndexEntry,
+        buf: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), PackError> {
+        self.read_record(e, buf)?;
+        decode_record(e, buf, out).map_err(|p| self.record_error(e, p))
+    }
+}
+
+/// Where a record is: which pack of the set (an index into [`PackSet::packs`], valid
+/// until the set changes) and its index entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// Position of the pack in the set.
+    pub pack: usize,
+    /// The record's index entry.
+    pub entry: IndexEntry,
+}
+
+/// Summary of one sealed pack, from [`PackSet::packs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackInfo<'a> {
+    /// The pack's name, `pack-<16 hex>`.
+    pub name: &'a str,
+    /// Byte length of the pack file, as its index records it.
+    pub pack_len: u64,
+    /// Number of records in its index.
+    pub entries: usize,
+}
+
+/// All packs in one directory (`.gadn/packs`).
+///
+/// Opening is tolerant so that `fsck` can always run: an index that cannot be read or
+/// fails verification, or whose pack file is missing, does not fail
+/// [`open`](Self::open); it is recorded in [`damaged_indexes`](Self::damaged_indexes)
+/// and that pack's objects are invisible. Commands that write or trust absence (a
+/// missing object means "not stored") should refuse to run while that list is
+/// non-empty. Packs without an index ([`unsealed`](Self::unsealed)) are left alone
+/// until [`recover_unsealed`](Self::recover_unsealed).
+#[derive(Debug)]
+pub struct PackSet {
+    pub(crate) dir: PathBuf,
+    pub(crate) packs: Vec<LoadedPack>,
+    pub(crate) unsealed: Vec<PathBuf>,
+    pub(crate) stray_tmp: Vec<PathBuf>,
+    pub(crate) damaged: Vec<Damage>,
+}
+
+impl PackSet {
+    /// Loads every sealed pack in `dir` (each index verified), and lists unsealed packs
+    /// and damaged indexes. Fails only if the directory cannot be listed.
+    pub fn open(dir: &Path) -> Result<Self, PackError> {
+        let mut set = PackSet {
+            dir: dir.to_path_buf(),
+            packs: Vec::new(),
+            unsealed: Vec::new(),
+            stray_tmp: Vec::new(),
+            damaged: Vec::new(),
+        };
+        let mut packs = BTreeSet::new();
+        let mut indexes = BTreeSet::new();
+        for item in std::fs::read_dir(dir).map_err(PackError::io(dir))? {
+            let item = item.map_err(PackError::io(dir))?;
+            let name = item.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(stem) = name.strip_suffix(INDEX_TMP_SUFFIX) {
+                if is_pack_stem(stem) {
+                    set.stray_tmp.push(item.path());
+                }
+            } else if let Some((stem, ext)) = name.rsplit_once('.') {
+                if is_pack_stem(stem) && ext == PACK_EXT {
+                    packs.insert(stem.to_string());
+                } else if is_pack_stem(stem) && ext == INDEX_EXT {
+                    indexes.insert(stem.to_string());
+                }
+            }
+        }
+        set.stray_tmp.sort();
+        for stem in &indexes {
+            let idx_path = dir.join(format!("{stem}.{INDEX_EXT}"));
+            let loaded = PackIndex::load(&idx_path).and_then(|i| LoadedPack::open(dir, stem, i));
+            match loaded {
+                Ok(pack) => set.packs.push(pack),
+                Err(e) => set.damaged.push(Damage::from_open_error(stem, e)),
+            }
+        }
+        for stem in packs.difference(&indexes) {
+            set.unsealed.push(dir.join(format!("{stem}.{PACK_EXT}")));
+        }
+        Ok(set)
+    }
+
+    /// The directory of this set.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Pack files without an index, found at [`open`](Self::open) and not yet recovered.
+    /// A writer in progress also looks like this, which is why recovery needs the
+    /// store's write lock.
+    pub fn unsealed(&self) -> &[PathBuf] {
+        &self.unsealed
+    }
+
+    /// Indexes that could not be loaded at [`open`](Self::open), as damage reports
+    /// (`pack` names the `.idx` or `.pack` file at fault).
+    pub fn damaged_indexes(&self) -> &[Damage] {
+        &self.damaged
+    }
+
+    /// Makes a freshly finished pack visible. A pack the set already holds (it was
+    /// opened after the pack was sealed) is left as it is. Fails, leaving the set
+    /// unchanged, if the pack was written to another directory.
+    pub fn add_sealed(&mut self, pack: SealedPack) -> Result<(), PackError> {
+        let pack = pack.0;
+        let parent = pack.pack_path.parent().unwrap_or(Path::new(""));
+        let same_dir = parent == self.dir
+            || matches!(
+                (parent.canonicalize(), self.dir.canonicalize()),
+                (Ok(a), Ok(b)) if a == b
+            );
+        if !same_dir {
+            return Err(PackError::AddSealed {
+                reason: format!(
+                    "sealed in {}, not in this pack set's directory {}",
+                    parent.display(),
+                    self.dir.display()
+                ),
+                path: pack.pack_path,
+            });
+        }
+        if !self.packs.iter().any(|p| p.stem == pack.stem) {
+            self.packs.push(pack);
+        }
+        Ok(())
+    }
+
+    /// True if some pack holds `id`.
+    pub fn contains(&self, id: &ObjectId) -> bool {
+        self.packs.iter().any(|p| p.index.position(id).is_some())
+    }
+
+    /// Where `id` is stored (the first pack holding it).
+    pub fn locate(&self, id: &ObjectId) -> Option<Location> {
+        self.packs
+            .iter()
+            .enumerate()
+            .find_map(|(pack, p)| p.index.lookup(id).map(|entry| Location { pack, entry }))
+    }
+
+    /// Reads and fully verifies the record of `id`: its header must agree with the
+    /// index, its payload decode to raw_len bytes that hash to `id`. `Ok(None)` if no
+    /// pack holds `id`, unless an index is damaged: then absence is not known and the
+    /// error [`PackError::InDamagedPack`] says so. Callable from several threads.
+    pub fn read(&self, id: &ObjectId) -> Result<Option<(ObjectKind, Vec<u8>)>, PackError> {
+        let Some(loc) = self.locate(id) else {
+            return match self.damaged.first() {
+                None => Ok(None),
+                Some(d) => Err(PackError::InDamagedPack {
+                    id: *id,
+                    index: d.pack.clone(),
+                    reason: d.reason.clone(),
+                }),
+            };
+        };
+        let pack = &self.packs[loc.pack];
+        let e = &loc.entry;
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        pack.read_verified(e, &mut buf, &mut out)?;
+        Ok(Some((e.kind, out)))
+    }
+
+    /// The stored bytes of a record, header and payload, for copying it into another
+    /// pack without recompression. The header is checked against the index entry; the
+    /// payload is not decoded.
+    pub fn read_raw_record(&self, loc: &Location) -> Result<Vec<u8>, PackError> {
+        let mut buf = Vec::new();
+        self.packs[loc.pack].read_record(&loc.entry, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Up to `limit` ids starting with `prefix`, ascending and deduplicated across
+    /// packs; each pack is searched from the prefix's lower bound, never scanned.
+    pub fn resolve_prefix(&self, prefix: &IdPrefix, limit: usize) -> Vec<ObjectId> {
+        let start = prefix.lower_bound();
+        let mut found = BTreeSet::new();
+        for p in &self.packs {
+            let first = p.index.lower_bound(&start);
+            found.extend(
+                (first..p.index.len())
+                    .map(|i| p.index.id(i))
+                    .take_while(|id| prefix.matches(id))
+                    .take(limit),
+            );
+        }
+        found.into_iter().take(limit).collect()
+    }
+
+    /// Every index entry with the position of its pack, pack by pack in id order.
+    /// An id stored in several packs appears once per pack.
+    pub fn entries(&self) -> impl Iterator<Item = (usize, IndexEntry)> + '_ {
+        self.packs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.index.iter().map(move |e| (i, e)))
+    }
+
+    /// The sealed packs, in the order [`Location::pack`] counts them.
+    pub fn packs(&self) -> impl ExactSizeIterator<Item = PackInfo<'_>> + '_ {
+        self.packs.iter().map(|p| PackInfo {
+            name: &p.stem,
+            pack_len: p.index.pack_len(),
+            entries: p.index.len(),
+        })
+    }
+
+    /// Name of the pack at `pack` (a [`Location::pack`]). Panics if out of range.
+    pub fn pack_name(&self, pack: usize) -> &str {
+        &self.packs[pack].stem
+    }
+
+    /// Path of the pack file at `pack`. Panics if out of range.
+    pub fn pack_path(&self, pack: usize) -> &Path {
+        &self.packs[pack].pack_path
+    }
+}

@@ -1,0 +1,344 @@
+//! `add` and `commit`: staging working files into the index and recording snapshots.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::ident::Identity;
+use super::path::{abs, to_repo_path, under};
+use super::scan::{index_as_flat, scan, WorkFile};
+use super::treeops::build;
+use super::{Repo, VcsError};
+use crate::store::db::{Expect, IndexEntry, ReflogInfo};
+use crate::store::object::{Commit, EntryKind};
+use crate::store::{Ingested, ObjectId, ObjectWriter};
+
+/// Files up to this size are read whole and prepared in parallel; larger ones stream
+/// through the pipelined ingest one at a time.
+pub const SMALL_FILE: u64 = 4 << 20;
+/// Bytes of small files prepared in parallel before appending (bounds memory).
+const SMALL_BATCH_BYTES: u64 = 64 << 20;
+
+/// What [`Repo::add`] did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AddReport {
+    /// Paths whose content was (re)stored in the index.
+    pub added: Vec<String>,
+    /// Paths removed from the index because they are gone from the working tree.
+    pub removed: Vec<String>,
+    /// Bytes read from the working tree.
+    pub bytes_read: u64,
+    /// Raw bytes of chunks that were new to the store.
+    pub new_bytes: u64,
+}
+
+/// Options of [`Repo::commit`].
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    /// The message.
+    pub message: String,
+    /// Author; the committer when `None`.
+    pub author: Option<Identity>,
+    /// Revision notes `KEY=VALUE`.
+    pub notes: Vec<(String, String)>,
+    /// Record a commit even if the tree did not change.
+    pub allow_empty: bool,
+    /// Stage changes to tracked files first (`commit -a`).
+    pub all: bool,
+}
+
+impl Repo {
+    /// Stages `paths` (files or directories, relative to `cwd`): new and modified
+    /// files are stored, vanished ones are removed from the index. Files whose stat
+    /// data matches the index are not read. `progress` receives bytes read.
+    pub fn add(
+        &mut self,
+        cwd: &Path,
+        paths: &[PathBuf],
+        force: bool,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<AddReport, VcsError> {
+        let root = self.root().to_path_buf();
+        let mut specs = Vec::new();
+        let mut explicit = Vec::new();
+        for p in paths {
+            let rel = to_repo_path(&root, cwd, p)?;
+            let a = abs(&root, &rel);
+            let meta = std::fs::symlink_metadata(&a).ok();
+            if let Some(m) = &meta {
+                if !m.is_dir() && super::ignore::is_ignored(&root, &rel, false)? {
+                    if !force {
+                        return Err(VcsError::Ignored { path: rel });
+                    }
+                    if let Some(w) = WorkFile::from_meta(rel.clone(), m) {
+                        explicit.push(w);
+                    }
+                }
+            } else if !self.index_has_under(&rel)? {
+                return Err(VcsError::PathNotFound {
+                    path: p.display().to_string(),
+                    place: " in the working tree or the index".into(),
+                });
+            }
+            specs.push(rel);
+        }
+        let (mut files, _skipped) = scan(&root, &specs);
+        files.extend(explicit);
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.dedup_by(|a, b| a.path == b.path);
+        self.stage(files, &specs, false, progress)
+    }
+
+    fn index_has_under(&self, rel: &str) -> Result<bool, VcsError> {
+        Ok(self
+            .store()
+            .db()
+            .load_index()?
+            .iter()
+            .any(|e| under(&e.path, rel)))
+    }
+
+    /// Stages the given working files; index entries under `specs` that are not among
+    /// them are removed. With `tracked_only`, untracked files are left alone.
+    fn stage(
+        &mut self,
+        files: Vec<WorkFile>,
+        specs: &[String],
+        tracked_only: bool,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<AddReport, VcsError> {
+        let index = self.store().db().load_index()?;
+        let written = self.index_written_ns()?;
+        let by_path: std::collections::HashMap<&str, &IndexEntry> =
+            index.iter().map(|e| (e.path.as_str(), e)).collect();
+        let mut todo = Vec::new();
+        for w in &files {
+            match by_path.get(w.path.as_str()) {
+                Some(e) if Self::quick_unchanged(w, e, written) == Some(true) => {}
+                None if tracked_only => {}
+                _ => todo.push(w.clone()),
+            }
+        }
+        let present: std::collections::HashSet<&str> =
+            files.iter().map(|w| w.path.as_str()).collect();
+        let removed: Vec<String> = index
+            .iter()
+            .filter(|e| {
+                specs.iter().any(|s| under(&e.path, s)) && !present.contains(e.path.as_str())
+            })
+            .map(|e| e.path.clone())
+            .collect();
+        let mut report = AddReport {
+            removed: removed.clone(),
+            ..Default::default()
+        };
+        if todo.is_empty() && removed.is_empty() {
+            return Ok(report);
+        }
+        let total: u64 = todo.iter().map(|w| w.size).sum();
+        let root = self.root().to_path_buf();
+        let (lock, _) = self.store_mut().lock()?;
+        let mut entries = Vec::with_capacity(todo.len());
+        {
+            let mut writer = self.store_mut().writer(&lock);
+            let done = std::sync::atomic::AtomicU64::new(0);
+            let (small, large): (Vec<&WorkFile>, Vec<&WorkFile>) = todo
+                .iter()
+                .partition(|w| w.size <= SMALL_FILE || w.kind == EntryKind::Symlink);
+            let mut start = 0;
+            while start < small.len() {
+                let mut end = start;
+                let mut bytes = 0;
+                while end < small.len() && (end == start || bytes < SMALL_BATCH_BYTES) {
+                    bytes += small[end].size;
+                    end += 1;
+                }
+                let w_ref = &writer;
+                let prepared: Vec<Result<_, VcsError>> = small[start..end]
+                    .par_iter()
+                    .map(|w| {
+                        let data = read_small(&root, w)?;
+                        let n = data.len() as u64;
+                        let p = w_ref.prepare_bytes(data)?;
+                        progress(
+                            done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n,
+                            total,
+                        );
+                        Ok((*w, p))
+                    })
+                    .collect();
+                for r in prepared {
+                    let (w, p) = r?;
+                    let ing = writer.append_prepared(p)?;
+                    report.new_bytes += ing.new_bytes;
+                    entries.push(w.to_index(ing.id));
+                }
+                start = end;
+            }
+            for w in large {
+                let ing = ingest_large(&mut writer, &root, w, &done, total, progress)?;
+                report.new_bytes += ing.new_bytes;
+                entries.push(w.to_index(ing.id));
+            }
+            report.bytes_read = done.into_inner();
+            writer.finish()?;
+        }
+        let removed_refs: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
+        self.write_index_entries(&entries, &removed_refs)?;
+        drop(lock);
+        report.added = entries.into_iter().map(|e| e.path).collect();
+        Ok(report)
+    }
+
+    /// Records the index as a new commit on the current branch (or detached `HEAD`).
+    pub fn commit(&mut self, opts: &CommitOptions) -> Result<ObjectId, VcsError> {
+        if opts.all {
+            let index = self.store().db().load_index()?;
+            let specs: Vec<String> = index.iter().map(|e| e.path.clone()).collect();
+            let (files, _) = scan(self.root(), &[]);
+            let files: Vec<WorkFile> = files
+                .into_iter()
+                .filter(|f| specs.binary_search(&f.path).is_ok())
+                .collect();
+            self.stage(files, &specs, true, &|_, _| {})?;
+        }
+        let (branch, parent) = self.head()?;
+        let committer = Identity::from_env(self.store()).now();
+        let author = match &opts.author {
+            Some(a) => Person {
+                name: a.name.clone(),
+                email: a.email.clone(),
+                ..committer.clone()
+            },
+            None => committer.clone(),
+        };
+        let mut notes = opts.notes.clone();
+        notes.sort();
+        notes.dedup_by(|a, b| a.0 == b.0);
+        let index = self.store().db().load_index()?;
+        let parent_tree = match parent {
+            Some(p) => Some(self.store().commit(&p)?.tree),
+            None => None,
+        };
+        let (lock, _) = self.store_mut().lock()?;
+        let (tree, id) = {
+            let mut writer = self.store_mut().writer(&lock);
+            let tree = build(&mut writer, &index_as_flat(&index))?;
+            if Some(tree) == parent_tree && !opts.allow_empty {
+                writer.finish()?;
+                return Err(VcsError::NothingToCommit {
+                    head: parent
+                        .map(|p| p.short())
+                        .unwrap_or_else(|| "the empty tree".into()),
+                });
+            }
+            let commit = Commit {
+                tree,
+                parents: parent.into_iter().collect(),
+                author,
+                committer: committer.clone(),
+                message: opts.message.clone(),
+                notes,
+                signature: None,
+            };
+            let id = writer.put_commit(&commit)?;
+            writer.finish()?;
+            (tree, id)
+        };
+        let _ = tree;
+        let target = branch.unwrap_or_else(|| "HEAD".to_string());
+        let expect = match parent {
+            Some(p) => Expect::Value(p),
+            None => Expect::Absent,
+        };
+        let log = ReflogInfo {
+            who: committer.ident(),
+            time: committer.time,
+            tz_offset_min: committer.tz_offset_min,
+            message: format!(
+                "commit{}: {}",
+                if parent.is_none() { " (initial)" } else { "" },
+                opts.message.lines().next().unwrap_or("")
+            ),
+        };
+        self.update_ref_checked(&target, expect, id, &log)?;
+        drop(lock);
+        Ok(id)
+    }
+
+    /// `update_ref` with a conflict turned into [`VcsError::Raced`].
+    pub(crate) fn update_ref_checked(
+        &mut self,
+        name: &str,
+        expect: Expect,
+        id: ObjectId,
+        log: &ReflogInfo,
+    ) -> Result<(), VcsError> {
+        match self.store_mut().db_mut().update_ref(name, expect, id, log) {
+            Err(crate::store::db::DbError::RefConflict { actual, .. }) => Err(VcsError::Raced {
+                name: name.into(),
+                actual: actual
+                    .map(|a| a.to_hex())
+                    .unwrap_or_else(|| "nothing".into()),
+            }),
+            other => Ok(other?),
+        }
+    }
+}
+
+use crate::store::object::Person;
+
+fn read_small(root: &Path, w: &WorkFile) -> Result<Vec<u8>, VcsError> {
+    let a = abs(root, &w.path);
+    if w.kind == EntryKind::Symlink {
+        let t = std::fs::read_link(&a).map_err(VcsError::io(&a))?;
+        return Ok(t.as_os_str().as_encoded_bytes().to_vec());
+    }
+    std::fs::read(&a).map_err(VcsError::io(&a))
+}
+
+fn ingest_large(
+    writer: &mut ObjectWriter<'_>,
+    root: &Path,
+    w: &WorkFile,
+    done: &std::sync::atomic::AtomicU64,
+    total: u64,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Ingested, VcsError> {
+    let a = abs(root, &w.path);
+    let f = std::fs::File::open(&a).map_err(VcsError::io(&a))?;
+    let base = done.load(std::sync::atomic::Ordering::Relaxed);
+    let reader = ProgressReader {
+        inner: f,
+        base,
+        read: 0,
+        total,
+        progress,
+    };
+    let ing = writer.ingest(reader).map_err(|e| match e {
+        crate::store::StoreError::Io { source, .. } => VcsError::Io {
+            path: a.clone(),
+            source,
+        },
+        other => other.into(),
+    })?;
+    done.fetch_add(ing.file.size, std::sync::atomic::Ordering::Relaxed);
+    Ok(ing)
+}
+
+struct ProgressReader<'a, R> {
+    inner: R,
+    base: u64,
+    read: u64,
+    total: u64,
+    progress: &'a (dyn Fn(u64, u64) + Sync),
+}
+
+impl<R: std::io::Read> std::io::Read for ProgressReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        (self.progress)(self.base + self.read, self.total);
+        Ok(n)
+    }
+}

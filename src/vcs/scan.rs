@@ -1,0 +1,394 @@
+//! Comparing the working tree, the index and `HEAD`: [`Status`].
+//!
+//! The working tree is walked in parallel and every file is `lstat`ed; a file whose
+//! stat data (size, mtime, ctime, inode, device, kind) matches its index entry is taken
+//! as unchanged and **never re-read**. The one exception is git's "racy clean" case: an
+//! entry whose mtime is not older than the index write itself may have been modified
+//! within the same timestamp tick, so it is re-hashed. Re-hashing runs in parallel and
+//! refreshes the index stat data when the store lock is free.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::path::under;
+use super::treeops::{diff, flatten, FlatEntry};
+use super::{Repo, VcsError};
+use crate::store::db::IndexEntry;
+use crate::store::object::EntryKind;
+use crate::store::{ObjectId, StoreLock};
+
+/// State key holding the time (ns since the epoch) the index was last written.
+pub const INDEX_WRITTEN_KEY: &str = "index.written-ns";
+
+/// What happened to a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// New path.
+    Added,
+    /// Content (or metadata) changed.
+    Modified,
+    /// Path gone.
+    Deleted,
+    /// Became a file, executable or symlink of another kind.
+    TypeChanged,
+    /// Moved from [`Change::from`] with the same content.
+    Renamed,
+}
+
+impl ChangeKind {
+    /// One-letter code as `git status --short` prints.
+    pub fn letter(self) -> char {
+        match self {
+            ChangeKind::Added => 'A',
+            ChangeKind::Modified => 'M',
+            ChangeKind::Deleted => 'D',
+            ChangeKind::TypeChanged => 'T',
+            ChangeKind::Renamed => 'R',
+        }
+    }
+}
+
+/// One changed path.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// Repository path.
+    pub path: String,
+    /// What changed.
+    pub kind: ChangeKind,
+    /// Size in bytes of the new version (old version for deletions).
+    pub size: Option<u64>,
+    /// For renames: the old path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl Change {
+    pub(crate) fn new(path: &str, kind: ChangeKind, size: Option<u64>) -> Change {
+        Change {
+            path: path.into(),
+            kind,
+            size,
+            from: None,
+        }
+    }
+}
+
+/// The result of [`Repo::status`].
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Status {
+    /// Current branch, `None` when `HEAD` is detached.
+    pub branch: Option<String>,
+    /// Commit `HEAD` points at, `None` before the first commit.
+    pub head: Option<String>,
+    /// Index versus `HEAD`: what the next commit records.
+    pub staged: Vec<Change>,
+    /// Working tree versus index: not yet added.
+    pub unstaged: Vec<Change>,
+    /// Files not in the index and not ignored.
+    pub untracked: Vec<String>,
+    /// Paths that cannot be tracked (not UTF-8, unsupported file type), with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Files whose content had to be re-read because their stat data did not settle
+    /// the question (0 when nothing changed since the index was written).
+    pub rehashed: usize,
+}
+
+impl Status {
+    /// True when there is nothing staged or unstaged (untracked files do not count).
+    pub fn is_clean(&self) -> bool {
+        self.staged.is_empty() && self.unstaged.is_empty()
+    }
+}
+
+/// A working-tree file and its `lstat` data.
+#[derive(Debug, Clone)]
+pub struct WorkFile {
+    /// Repository path.
+    pub path: String,
+    /// File, executable or symlink.
+    pub kind: EntryKind,
+    /// Bytes.
+    pub size: u64,
+    /// Modification time, ns.
+    pub mtime_ns: i64,
+    /// Status-change time, ns.
+    pub ctime_ns: i64,
+    /// Inode.
+    pub ino: u64,
+    /// Device.
+    pub dev: u64,
+}
+
+impl WorkFile {
+    /// From `lstat` data; `None` for directories and special files.
+    pub fn from_meta(path: String, m: &std::fs::Metadata) -> Option<WorkFile> {
+        let ft = m.file_type();
+        let kind = if ft.is_symlink() {
+            EntryKind::Symlink
+        } else if ft.is_file() {
+            if m.mode() & 0o100 != 0 {
+                EntryKind::Executable
+            } else {
+                EntryKind::File
+            }
+        } else {
+            return None;
+        };
+        Some(WorkFile {
+            path,
+            kind,
+            size: m.len(),
+            mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+            ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+            ino: m.ino(),
+            dev: m.dev(),
+        })
+    }
+
+    /// The index entry recording this file with content `file_id`.
+    pub fn to_index(&self, file_id: ObjectId) -> IndexEntry {
+        IndexEntry {
+            path: self.path.clone(),
+            kind: self.kind,
+            file_id,
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            ctime_ns: self.ctime_ns,
+            ino: self.ino,
+            dev: self.dev,
+        }
+    }
+
+    /// True if the index entry's stat data matches (content is then assumed equal).
+    pub fn stat_matches(&self, e: &IndexEntry) -> bool {
+        e.kind == self.kind
+            && e.size == self.size
+            && e.mtime_ns == self.mtime_ns
+            && e.ctime_ns == self.ctime_ns
+            && e.ino == self.ino
+            && e.dev == self.dev
+    }
+}
+
+/// Walks the working tree below the given specs (repository paths; empty = all).
+pub fn scan(root: &Path, specs: &[String]) -> (Vec<WorkFile>, Vec<(String, String)>) {
+    let specs_owned = specs.to_vec();
+    let keep_dir = move |d: &str| {
+        specs_owned.is_empty() || specs_owned.iter().any(|s| under(d, s) || under(s, d))
+    };
+    let found = Mutex::new((Vec::new(), Vec::new()));
+    let root_buf = root.to_path_buf();
+    super::ignore::walker(root, keep_dir)
+        .build_parallel()
+        .run(|| {
+            let found = &found;
+            let root = root_buf.clone();
+            Box::new(move |entry| {
+                let Ok(entry) = entry else {
+                    return ignore::WalkState::Continue;
+                };
+                if entry.depth() == 0 || entry.file_type().is_some_and(|t| t.is_dir()) {
+                    return ignore::WalkState::Continue;
+                }
+                let rel = entry.path().strip_prefix(&root).ok().map(|p| p.to_str());
+                let mut guard = found.lock().expect("no panics while holding the scan lock");
+                match (rel, entry.metadata()) {
+                    (Some(Some(rel)), Ok(m)) => match WorkFile::from_meta(rel.to_string(), &m) {
+                        Some(w) => guard.0.push(w),
+                        None => guard
+                            .1
+                            .push((rel.to_string(), "not a regular file or symlink".into())),
+                    },
+                    (Some(Some(rel)), Err(e)) => guard.1.push((rel.to_string(), e.to_string())),
+                    _ => guard.1.push((
+                        entry.path().to_string_lossy().into_owned(),
+                        "name is not valid UTF-8".into(),
+                    )),
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    let (mut files, mut skipped) = found.into_inner().expect("scan threads finished");
+    files.retain(|f| specs.is_empty() || specs.iter().any(|s| under(&f.path, s)));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    skipped.sort();
+    (files, skipped)
+}
+
+/// Converts index entries to flat tree entries.
+pub fn index_as_flat(index: &[IndexEntry]) -> Vec<FlatEntry> {
+    index
+        .iter()
+        .map(|e| FlatEntry {
+            path: e.path.clone(),
+            kind: e.kind,
+            id: e.file_id,
+            size: e.size,
+            meta: None,
+        })
+        .collect()
+}
+
+impl Repo {
+    /// When the index was last written (ns), for the racy-clean check.
+    pub(crate) fn index_written_ns(&self) -> Result<i64, VcsError> {
+        Ok(self
+            .store()
+            .db()
+            .state_get(INDEX_WRITTEN_KEY)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Compares a working file with its index entry without reading it when possible.
+    /// `None` = must re-hash.
+    pub(crate) fn quick_unchanged(w: &WorkFile, e: &IndexEntry, written_ns: i64) -> Option<bool> {
+        if !w.stat_matches(e) {
+            return if w.kind != e.kind || w.size != e.size {
+                Some(false)
+            } else {
+                None
+            };
+        }
+        if w.mtime_ns >= written_ns {
+            return None; // racily clean: same tick as the index write
+        }
+        Some(true)
+    }
+
+    /// The current branch (full ref name) and commit.
+    pub fn head(&self) -> Result<(Option<String>, Option<ObjectId>), VcsError> {
+        match self.store().db().resolve_ref("HEAD")? {
+            Some((name, id)) if name != "HEAD" => Ok((Some(name), id)),
+            Some((_, id)) => Ok((None, id)),
+            None => Ok((None, None)),
+        }
+    }
+
+    /// Flat entries of the `HEAD` commit's tree (empty before the first commit).
+    pub fn head_flat(&self) -> Result<Vec<FlatEntry>, VcsError> {
+        match self.head()?.1 {
+            Some(c) => flatten(self.store(), &self.store().commit(&c)?.tree),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Staged, unstaged and untracked changes.
+    pub fn status(&mut self) -> Result<Status, VcsError> {
+        let (branch, head) = self.head()?;
+        let index = self.store().db().load_index()?;
+        let staged = diff(&self.head_flat()?, &index_as_flat(&index), true).changes;
+        let (files, skipped) = scan(self.root(), &[]);
+        let written = self.index_written_ns()?;
+        let by_path: HashMap<&str, &IndexEntry> =
+            index.iter().map(|e| (e.path.as_str(), e)).collect();
+        let mut unstaged = Vec::new();
+        let mut untracked = Vec::new();
+        let mut rehash = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(files.len());
+        for w in &files {
+            match by_path.get(w.path.as_str()) {
+                None => untracked.push(w.path.clone()),
+                Some(e) => {
+                    seen.insert(w.path.as_str());
+                    match Self::quick_unchanged(w, e, written) {
+                        Some(true) => {}
+                        Some(false) if w.kind != e.kind => unstaged.push(Change::new(
+                            &w.path,
+                            ChangeKind::TypeChanged,
+                            Some(w.size),
+                        )),
+                        Some(false) => {
+                            unstaged.push(Change::new(&w.path, ChangeKind::Modified, Some(w.size)))
+                        }
+                        None => rehash.push((w, *e)),
+                    }
+                }
+            }
+        }
+        for e in &index {
+            if !seen.contains(e.path.as_str()) {
+                unstaged.push(Change::new(&e.path, ChangeKind::Deleted, Some(e.size)));
+            }
+        }
+        let params = self.store().params();
+        let root = self.root().to_path_buf();
+        let hashed: Vec<(&WorkFile, &IndexEntry, Result<ObjectId, VcsError>)> = rehash
+            .into_par_iter()
+            .map(|(w, e)| (w, e, hash_work_file(&root, w, params)))
+            .collect();
+        let mut refresh = Vec::new();
+        let rehashed = hashed.len();
+        for (w, e, id) in hashed {
+            match id {
+                Ok(id) if id == e.file_id => refresh.push(w.to_index(id)),
+                Ok(_) => unstaged.push(Change::new(&w.path, ChangeKind::Modified, Some(w.size))),
+                Err(err) => return Err(err),
+            }
+        }
+        unstaged.sort_by(|a, b| a.path.cmp(&b.path));
+        if !refresh.is_empty() {
+            // Opportunistic, like git: skip if another writer holds the lock.
+            if let Ok(_lock) = StoreLock::acquire(self.store().dir(), std::time::Duration::ZERO) {
+                self.write_index_entries(&refresh, &[])?;
+            }
+        }
+        Ok(Status {
+            branch: branch.map(|b| b.strip_prefix("refs/heads/").unwrap_or(&b).to_string()),
+            head: head.map(|h| h.to_hex()),
+            staged,
+            unstaged,
+            untracked,
+            skipped,
+            rehashed,
+        })
+    }
+
+    /// Upserts and removes index entries and records the write time (caller holds the lock).
+    pub(crate) fn write_index_entries(
+        &mut self,
+        upsert: &[IndexEntry],
+        remove: &[&str],
+    ) -> Result<(), VcsError> {
+        let db = self.store_mut().db_mut();
+        db.upsert_index(upsert)?;
+        db.remove_index(remove)?;
+        db.state_set(INDEX_WRITTEN_KEY, &now_ns().to_string())?;
+        Ok(())
+    }
+}
+
+/// Nanoseconds since the epoch, now.
+pub(crate) fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// The file id a working file would get, computed without storing anything.
+pub fn hash_work_file(
+    root: &Path,
+    w: &WorkFile,
+    params: crate::store::chunker::ChunkParams,
+) -> Result<ObjectId, VcsError> {
+    let abs = super::path::abs(root, &w.path);
+    if w.kind == EntryKind::Symlink {
+        let target = std::fs::read_link(&abs).map_err(VcsError::io(&abs))?;
+        let bytes = target.as_os_str().as_encoded_bytes();
+        return Ok(crate::store::hash_file(params, bytes)?);
+    }
+    let f = std::fs::File::open(&abs).map_err(VcsError::io(&abs))?;
+    Ok(crate::store::hash_file(params, f).map_err(|e| match e {
+        crate::store::StoreError::Io { source, .. } => VcsError::Io {
+            path: abs.clone(),
+            source,
+        },
+        other => other.into(),
+    })?)
+}

@@ -1,0 +1,227 @@
+//! The everyday workflow through the real binary: init, add, commit, status, log,
+//! show, cat, checkout, ignore rules, stats.
+
+mod common;
+use common::*;
+
+#[test]
+fn commit_and_restore_round_trip() {
+    let s = Scratch::init();
+    let big = noise(3 << 20, 1);
+    s.write("art/hero.png", &big);
+    s.write("audio/theme.wav", b"RIFF fake wav");
+    s.write("notes.txt", b"hello\n");
+    s.write("empty.bin", b"");
+    s.run(&["add", "."]);
+    let st = s.json(&["status", "--json"]);
+    assert_eq!(st["staged"].as_array().unwrap().len(), 4, "{st}");
+    s.run(&["commit", "-m", "first", "--note", "ticket=T-1"]);
+    let st = s.json(&["status", "--json"]);
+    assert!(st["staged"].as_array().unwrap().is_empty(), "{st}");
+    assert!(st["unstaged"].as_array().unwrap().is_empty(), "{st}");
+
+    // cat streams the exact bytes.
+    let out = s.output(&["cat", "HEAD:art/hero.png"]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, big);
+    assert_eq!(s.output(&["cat", "HEAD:empty.bin"]).stdout, b"");
+
+    // modify, commit, and check history.
+    let mut big2 = big.clone();
+    big2[1_000_000..1_000_100].fill(7);
+    s.write("art/hero.png", &big2);
+    let st = s.json(&["status", "--json"]);
+    assert_eq!(st["unstaged"][0]["path"], "art/hero.png", "{st}");
+    assert_eq!(st["unstaged"][0]["kind"], "modified", "{st}");
+    s.run(&["commit", "-a", "-m", "second"]);
+    let log = s.json(&["log", "--json"]);
+    assert_eq!(log.as_array().unwrap().len(), 2);
+    assert_eq!(log[0]["message"], "second");
+    assert_eq!(log[1]["notes"][0][0], "ticket");
+    assert_eq!(log[0]["author"]["name"], "Test Artist");
+    let show = s.json(&["show", "--json", "HEAD"]);
+    assert_eq!(show["changes"][0]["path"], "art/hero.png");
+    assert_eq!(show["changes"][0]["kind"], "modified");
+
+    // old version still there, byte for byte.
+    assert_eq!(s.output(&["cat", "HEAD~1:art/hero.png"]).stdout, big);
+
+    // checkout of the first commit restores the working tree.
+    s.run(&["checkout", "HEAD~1"]);
+    assert_eq!(std::fs::read(s.path("art/hero.png")).unwrap(), big);
+    let st = s.json(&["status", "--json"]);
+    assert!(st["branch"].is_null(), "detached: {st}");
+    assert!(st["unstaged"].as_array().unwrap().is_empty(), "{st}");
+    s.run(&["checkout", "main"]);
+    assert_eq!(std::fs::read(s.path("art/hero.png")).unwrap(), big2);
+    assert_eq!(s.json(&["status", "--json"])["branch"], "main");
+}
+
+#[test]
+fn checkout_paths_and_deletions() {
+    let s = Scratch::init();
+    s.write("a/one.txt", b"one");
+    s.write("a/two.txt", b"two");
+    s.write("b.txt", b"b");
+    s.run(&["add", "."]);
+    s.run(&["commit", "-m", "base"]);
+    std::fs::remove_file(s.path("a/one.txt")).unwrap();
+    s.write("b.txt", b"changed");
+    let st = s.json(&["status", "--json"]);
+    let kinds: Vec<String> = st["unstaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["deleted", "modified"], "{st}");
+    // switching with local changes is refused and changes nothing
+    let err = s.fail(&["checkout", "HEAD"]);
+    assert!(err.contains("would overwrite local changes"), "{err}");
+    assert_eq!(std::fs::read(s.path("b.txt")).unwrap(), b"changed");
+    // restoring paths
+    s.run(&["checkout", "HEAD", "--", "a"]);
+    assert_eq!(std::fs::read(s.path("a/one.txt")).unwrap(), b"one");
+    s.run(&["checkout", "HEAD", "--", "b.txt"]);
+    assert_eq!(std::fs::read(s.path("b.txt")).unwrap(), b"b");
+    assert!(s.json(&["status", "--json"])["unstaged"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // staging a deletion and committing it
+    std::fs::remove_file(s.path("a/two.txt")).unwrap();
+    s.run(&["add", "a"]);
+    s.run(&["commit", "-m", "drop two"]);
+    s.run(&["checkout", "HEAD~1"]);
+    assert!(s.path("a/two.txt").exists());
+    s.run(&["checkout", "main"]);
+    assert!(!s.path("a/two.txt").exists());
+    let err = s.fail(&["checkout", "HEAD", "--", "nope"]);
+    assert!(err.contains("did not match"), "{err}");
+}
+
+#[test]
+fn unchanged_files_are_not_reread() {
+    let s = Scratch::init();
+    for i in 0..50 {
+        s.write(&format!("d{}/f{i}.bin", i % 5), &noise(1000 + i, i as u64));
+    }
+    s.run(&["add", "."]);
+    s.run(&["commit", "-m", "x"]);
+    // The first status may re-hash racily-clean entries and refresh the index; after
+    // that, nothing is re-read.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    s.run(&["status"]);
+    let st = s.json(&["status", "--json"]);
+    assert_eq!(st["rehashed"], 0, "{st}");
+    // Touching a file (same content, new mtime) re-reads exactly that file and finds
+    // it unchanged.
+    let p = s.path("d1/f1.bin");
+    let data = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &data).unwrap();
+    let st = s.json(&["status", "--json"]);
+    assert!(st["unstaged"].as_array().unwrap().is_empty(), "{st}");
+    assert!(st["rehashed"].as_u64().unwrap() >= 1, "{st}");
+}
+
+#[test]
+fn ignore_rules_and_errors() {
+    let s = Scratch::init();
+    s.write(".gadnignore", b"*.tmp\n/build/\n");
+    s.write("keep.txt", b"k");
+    s.write("scratch.tmp", b"t");
+    s.write("build/out.bin", b"o");
+    s.run(&["add", "."]);
+    let st = s.json(&["status", "--json"]);
+    let staged: Vec<&str> = st["staged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(staged, [".gadnignore", "keep.txt"]);
+    let err = s.fail(&["add", "scratch.tmp"]);
+    assert!(err.contains("ignored by .gadnignore"), "{err}");
+    s.run(&["add", "--force", "scratch.tmp"]);
+    let err = s.fail(&["add", "missing-file"]);
+    assert!(err.contains("did not match"), "{err}");
+    let err = s.fail(&["add", "../outside"]);
+    assert!(err.contains("outside the working tree"), "{err}");
+    s.run(&["commit", "-m", "c"]);
+    let err = s.fail(&["commit", "-m", "again"]);
+    assert!(err.contains("nothing to commit"), "{err}");
+    let err = s.fail(&["show", "nonexistent"]);
+    assert!(err.contains("unknown revision"), "{err}");
+    let err = s.fail(&["cat", "HEAD:nope.txt"]);
+    assert!(err.contains("did not match"), "{err}");
+    let err = s.fail(&["cat", "HEAD"]);
+    assert!(err.contains("names a commit"), "{err}");
+    let err = s.fail(&["commit", "-m", "x", "--author", "no-email"]);
+    assert!(err.contains("bad identity"), "{err}");
+    let outside = tempfile::tempdir().unwrap();
+    let out = cmd_in(&["status"], outside.path()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a gadn repository"));
+    let err = s.fail(&["init", "."]);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn short_ids_resolve_and_ambiguity_is_reported() {
+    let s = Scratch::init();
+    s.write("f", b"1");
+    s.run(&["add", "."]);
+    s.run(&["commit", "-m", "one"]);
+    let log = s.json(&["log", "--json"]);
+    let id = log[0]["id"].as_str().unwrap().to_string();
+    let shown = s.json(&["show", "--json", &id[..8]]);
+    assert_eq!(shown["id"], id.as_str());
+    let err = s.fail(&["show", "zzzz"]);
+    assert!(err.contains("unknown revision"), "{err}");
+}
+
+#[test]
+fn stats_show_dedup_of_a_small_edit() {
+    let s = Scratch::init();
+    let v1 = noise(8 << 20, 9);
+    s.write("big.bin", &v1);
+    s.run(&["add", "."]);
+    s.run(&["commit", "-m", "v1"]);
+    let before = s.json(&["stats", "--json"]);
+    let mut v2 = v1.clone();
+    v2.splice(4 << 20..4 << 20, noise(64 << 10, 10));
+    s.write("big.bin", &v2);
+    s.run(&["commit", "-a", "-m", "v2"]);
+    let after = s.json(&["stats", "--json"]);
+    let growth = after["stored_bytes"].as_u64().unwrap() - before["stored_bytes"].as_u64().unwrap();
+    assert!(
+        growth < 64 * 1024 + 600 * 1024,
+        "store grew by {growth} bytes for a 64 KiB insert"
+    );
+    assert_eq!(
+        after["logical_bytes"].as_u64().unwrap(),
+        (v1.len() + v2.len()) as u64
+    );
+    assert!(after["dedup_ratio"].as_f64().unwrap() > 1.8, "{after}");
+    s.run(&["fsck"]);
+}
+
+#[test]
+fn executables_and_symlinks_round_trip() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::init();
+    s.write("run.sh", b"#!/bin/sh\necho hi\n");
+    std::fs::set_permissions(s.path("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("run.sh", s.path("link")).unwrap();
+    s.run(&["add", "."]);
+    s.run(&["commit", "-m", "x"]);
+    std::fs::remove_file(s.path("run.sh")).unwrap();
+    std::fs::remove_file(s.path("link")).unwrap();
+    s.run(&["checkout", "--force", "HEAD"]);
+    let m = std::fs::metadata(s.path("run.sh")).unwrap();
+    assert_eq!(m.permissions().mode() & 0o111, 0o111);
+    assert_eq!(
+        std::fs::read_link(s.path("link")).unwrap(),
+        std::path::PathBuf::from("run.sh")
+    );
+}

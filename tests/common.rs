@@ -1,0 +1,132 @@
+//! Shared helpers for integration tests: each test gets its own temporary directory
+//! and drives the real `gadn` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// A scratch directory holding one repository under `repo/`.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// A fresh repository.
+    pub fn init() -> Scratch {
+        let s = Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        s.ok(&["init", "repo"], s.dir.path());
+        s
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.repo().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, data: &[u8]) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, data).expect("write");
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        cmd_in(args, &self.repo())
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str], dir: &Path) -> String {
+        let out = cmd_in(args, dir).output().expect("run gadn");
+        assert!(
+            out.status.success(),
+            "gadn {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs in the repository and asserts success.
+    pub fn run(&self, args: &[&str]) -> String {
+        self.ok(args, &self.repo())
+    }
+
+    /// Runs in the repository and asserts failure; returns stderr.
+    pub fn fail(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().expect("run gadn");
+        assert!(
+            !out.status.success(),
+            "gadn {args:?} unexpectedly succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn std(&self, args: &[&str]) -> std::process::Command {
+        std_cmd(args, &self.repo())
+    }
+
+    pub fn output(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run gadn")
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.run(args)).expect("valid JSON")
+    }
+
+    /// The largest pack (the one holding the chunks of a test's big file).
+    pub fn biggest_pack(&self) -> PathBuf {
+        self.pack_files("pack")
+            .into_iter()
+            .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .expect("a pack")
+    }
+
+    pub fn pack_files(&self, ext: &str) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.path(".gadn/packs"))
+            .expect("pack dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// A plain `std` command for the binary (for spawning and killing).
+pub fn std_cmd(args: &[&str], dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("gadn"));
+    c.args(args)
+        .current_dir(dir)
+        .env("GADN_AUTHOR_NAME", "Test Artist")
+        .env("GADN_AUTHOR_EMAIL", "test@example.org")
+        .env("GADN_LOCK_TIMEOUT", "5");
+    c
+}
+
+pub fn cmd_in(args: &[&str], dir: &Path) -> Command {
+    let mut c = Command::from_std(std_cmd(args, dir));
+    c.timeout(std::time::Duration::from_secs(120));
+    c
+}
+
+/// Deterministic pseudo-random bytes (incompressible).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut ctr = 0u64;
+    while out.len() < len {
+        let mut h = blake3::Hasher::new();
+        h.update(&seed.to_le_bytes());
+        h.update(&ctr.to_le_bytes());
+        out.extend_from_slice(h.finalize().as_bytes());
+        ctr += 1;
+    }
+    out.truncate(len);
+    out
+}
