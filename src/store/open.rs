@@ -78,7 +78,7 @@ impl Store {
         }
         std::fs::create_dir_all(dir.join(PACK_DIR)).map_err(StoreError::io(dir))?;
         let _lock = StoreLock::acquire(dir, StoreLock::configured_wait())?;
-        let mut db = Db::open(&dir.join(DB_FILE))?;
+        let db = Db::open(&dir.join(DB_FILE))?;
         let settings = [
             (keys::VERSION, STORE_VERSION.to_string()),
             (keys::REPO_ID, random_hex16()),

@@ -49,7 +49,8 @@ impl Repo {
         opts: &CheckoutOptions,
     ) -> Result<CheckoutReport, VcsError> {
         let commit = self.resolve_commit(rev)?;
-        let target = flatten(self.store(), &self.store().commit(&commit)?.tree)?;
+        let target_tree = self.store().commit(&commit)?.tree;
+        let target = flatten(self.store(), &target_tree)?;
         if !opts.paths.is_empty() {
             return self.checkout_paths(&target, &opts.paths, rev);
         }

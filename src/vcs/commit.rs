@@ -82,7 +82,7 @@ impl Repo {
             }
             specs.push(rel);
         }
-        let (mut files, _skipped) = scan(&root, &specs);
+        let (mut files, _skipped) = scan(&root, &specs)?;
         files.extend(explicit);
         files.sort_by(|a, b| a.path.cmp(&b.path));
         files.dedup_by(|a, b| a.path == b.path);
@@ -195,7 +195,7 @@ impl Repo {
         if opts.all {
             let index = self.store().db().load_index()?;
             let specs: Vec<String> = index.iter().map(|e| e.path.clone()).collect();
-            let (files, _) = scan(self.root(), &[]);
+            let (files, _) = scan(self.root(), &[])?;
             let files: Vec<WorkFile> = files
                 .into_iter()
                 .filter(|f| specs.binary_search(&f.path).is_ok())
@@ -245,7 +245,6 @@ impl Repo {
             writer.finish()?;
             (tree, id)
         };
-        let _ = tree;
         let target = branch.unwrap_or_else(|| "HEAD".to_string());
         let expect = match parent {
             Some(p) => Expect::Value(p),
@@ -262,6 +261,7 @@ impl Repo {
             ),
         };
         self.update_ref_checked(&target, expect, id, &log)?;
+        self.set_index_tree(&tree)?;
         drop(lock);
         Ok(id)
     }

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -23,6 +22,8 @@ use crate::store::{ObjectId, StoreLock};
 
 /// State key holding the time (ns since the epoch) the index was last written.
 pub const INDEX_WRITTEN_KEY: &str = "index.written-ns";
+/// State key holding the id of a tree the index is known to equal exactly.
+pub const INDEX_TREE_KEY: &str = "index.tree";
 
 /// What happened to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -175,49 +176,39 @@ impl WorkFile {
     }
 }
 
-/// Walks the working tree below the given specs (repository paths; empty = all).
-pub fn scan(root: &Path, specs: &[String]) -> (Vec<WorkFile>, Vec<(String, String)>) {
-    let specs_owned = specs.to_vec();
-    let keep_dir = move |d: &str| {
-        specs_owned.is_empty() || specs_owned.iter().any(|s| under(d, s) || under(s, d))
-    };
-    let found = Mutex::new((Vec::new(), Vec::new()));
-    let root_buf = root.to_path_buf();
-    super::ignore::walker(root, keep_dir)
-        .build_parallel()
-        .run(|| {
-            let found = &found;
-            let root = root_buf.clone();
-            Box::new(move |entry| {
-                let Ok(entry) = entry else {
-                    return ignore::WalkState::Continue;
-                };
-                if entry.depth() == 0 || entry.file_type().is_some_and(|t| t.is_dir()) {
-                    return ignore::WalkState::Continue;
-                }
-                let rel = entry.path().strip_prefix(&root).ok().map(|p| p.to_str());
-                let mut guard = found.lock().expect("no panics while holding the scan lock");
-                match (rel, entry.metadata()) {
-                    (Some(Some(rel)), Ok(m)) => match WorkFile::from_meta(rel.to_string(), &m) {
-                        Some(w) => guard.0.push(w),
-                        None => guard
-                            .1
-                            .push((rel.to_string(), "not a regular file or symlink".into())),
-                    },
-                    (Some(Some(rel)), Err(e)) => guard.1.push((rel.to_string(), e.to_string())),
-                    _ => guard.1.push((
-                        entry.path().to_string_lossy().into_owned(),
-                        "name is not valid UTF-8".into(),
-                    )),
-                }
-                ignore::WalkState::Continue
-            })
-        });
-    let (mut files, mut skipped) = found.into_inner().expect("scan threads finished");
-    files.retain(|f| specs.is_empty() || specs.iter().any(|s| under(&f.path, s)));
-    files.sort_by(|a, b| a.path.cmp(&b.path));
+/// Walks the working tree below the given specs (repository paths; empty = all) and
+/// `lstat`s every file, in parallel: on a large tree the stat calls are the cost.
+pub fn scan(
+    root: &Path,
+    specs: &[String],
+) -> Result<(Vec<WorkFile>, Vec<(String, String)>), VcsError> {
+    let keep_dir = |d: &str| specs.is_empty() || specs.iter().any(|s| under(d, s) || under(s, d));
+    let (mut paths, mut skipped) = super::ignore::walk(root, &keep_dir)?;
+    paths.retain(|p| specs.is_empty() || specs.iter().any(|s| under(p, s)));
+    let stats: Vec<Result<Option<WorkFile>, (String, String)>> = paths
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|rel| {
+            let abs = super::path::abs(root, &rel);
+            match std::fs::symlink_metadata(&abs) {
+                Ok(m) => Ok(WorkFile::from_meta(rel, &m)),
+                // Deleted between readdir and lstat: simply not there.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err((rel, e.to_string())),
+            }
+        })
+        .collect();
+    let mut files = Vec::with_capacity(stats.len());
+    for s in stats {
+        match s {
+            Ok(Some(w)) => files.push(w),
+            Ok(None) => {}
+            Err(e) => skipped.push(e),
+        }
+    }
+    files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     skipped.sort();
-    (files, skipped)
+    Ok((files, skipped))
 }
 
 /// Converts index entries to flat tree entries.
@@ -281,9 +272,27 @@ impl Repo {
     /// Staged, unstaged and untracked changes.
     pub fn status(&mut self) -> Result<Status, VcsError> {
         let (branch, head) = self.head()?;
-        let index = self.store().db().load_index()?;
-        let staged = diff(&self.head_flat()?, &index_as_flat(&index), true).changes;
-        let (files, skipped) = scan(self.root(), &[]);
+        // The walk is syscall-bound (one lstat per file); load the index and HEAD's
+        // tree on this thread meanwhile.
+        let root = self.root().to_path_buf();
+        let (scanned, loaded) = std::thread::scope(|sc| {
+            let walk = sc.spawn(|| scan(&root, &[]));
+            let loaded = (|| -> Result<_, VcsError> {
+                let index = self.store().db().load_index()?;
+                let staged = if self.index_matches_head(head)? {
+                    Vec::new()
+                } else {
+                    diff(&self.head_flat()?, &index_as_flat(&index), true).changes
+                };
+                Ok((index, staged))
+            })();
+            (walk.join(), loaded)
+        });
+        let (files, skipped) = scanned.map_err(|_| VcsError::BadPath {
+            path: root.display().to_string(),
+            reason: "the working-tree walk failed".into(),
+        })??;
+        let (index, staged) = loaded?;
         let written = self.index_written_ns()?;
         let by_path: HashMap<&str, &IndexEntry> =
             index.iter().map(|e| (e.path.as_str(), e)).collect();
@@ -317,7 +326,6 @@ impl Repo {
             }
         }
         let params = self.store().params();
-        let root = self.root().to_path_buf();
         let hashed: Vec<(&WorkFile, &IndexEntry, Result<ObjectId, VcsError>)> = rehash
             .into_par_iter()
             .map(|(w, e)| (w, e, hash_work_file(&root, w, params)))
@@ -335,7 +343,7 @@ impl Repo {
         if !refresh.is_empty() {
             // Opportunistic, like git: skip if another writer holds the lock.
             if let Ok(_lock) = StoreLock::acquire(self.store().dir(), std::time::Duration::ZERO) {
-                self.write_index_entries(&refresh, &[])?;
+                self.refresh_index_stat(&refresh)?;
             }
         }
         Ok(Status {
@@ -349,17 +357,56 @@ impl Repo {
         })
     }
 
-    /// Upserts and removes index entries and records the write time (caller holds the lock).
+    /// Upserts and removes index entries and records the write time (caller holds the
+    /// lock). The index no longer provably equals a tree afterwards.
     pub(crate) fn write_index_entries(
         &mut self,
         upsert: &[IndexEntry],
         remove: &[&str],
     ) -> Result<(), VcsError> {
-        let db = self.store_mut().db_mut();
-        db.upsert_index(upsert)?;
-        db.remove_index(remove)?;
-        db.state_set(INDEX_WRITTEN_KEY, &now_ns().to_string())?;
+        let now = now_ns().to_string();
+        self.store_mut()
+            .db_mut()
+            .transaction(|tx| -> Result<(), crate::store::db::DbError> {
+                tx.upsert_index(upsert)?;
+                tx.remove_index(remove)?;
+                tx.state_delete(INDEX_TREE_KEY)?;
+                tx.state_set(INDEX_WRITTEN_KEY, &now)?;
+                Ok(())
+            })?;
         Ok(())
+    }
+
+    /// Rewrites the stat data of entries whose content is unchanged (caller holds the
+    /// lock); what the index records as content does not change.
+    pub(crate) fn refresh_index_stat(&mut self, entries: &[IndexEntry]) -> Result<(), VcsError> {
+        let now = now_ns().to_string();
+        self.store_mut()
+            .db_mut()
+            .transaction(|tx| -> Result<(), crate::store::db::DbError> {
+                tx.upsert_index(entries)?;
+                tx.state_set(INDEX_WRITTEN_KEY, &now)?;
+                Ok(())
+            })?;
+        Ok(())
+    }
+
+    /// Records that the index holds exactly `tree` (after a commit or checkout), so
+    /// `status` need not flatten `HEAD` to find staged changes.
+    pub(crate) fn set_index_tree(&mut self, tree: &ObjectId) -> Result<(), VcsError> {
+        self.store()
+            .db()
+            .state_set(INDEX_TREE_KEY, &tree.to_hex())?;
+        Ok(())
+    }
+
+    /// True when the index is recorded as equal to `head`'s tree.
+    fn index_matches_head(&self, head: Option<ObjectId>) -> Result<bool, VcsError> {
+        let Some(head) = head else { return Ok(false) };
+        let Some(recorded) = self.store().db().state_get(INDEX_TREE_KEY)? else {
+            return Ok(false);
+        };
+        Ok(recorded == self.store().commit(&head)?.tree.to_hex())
     }
 }
 

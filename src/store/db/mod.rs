@@ -46,6 +46,9 @@ use error::sql;
 /// before failing with [`DbError::Busy`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Upper bound on SQLite's page cache per connection.
+const PAGE_CACHE_BYTES: usize = 32 << 20;
+
 /// Handle on a store's state database.
 #[derive(Debug)]
 pub struct Db {
@@ -96,8 +99,13 @@ impl Db {
             conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
                 .map_err(sql(&path, "enable WAL"))?;
         }
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(sql(&path, "set pragmas"))?;
+        // A page cache big enough for a 100k-entry index (the default is 2 MiB);
+        // it grows only as pages are used.
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{};",
+            PAGE_CACHE_BYTES / 1024
+        ))
+        .map_err(sql(&path, "set pragmas"))?;
         conn.set_prepared_statement_cache_capacity(64);
         if version == 0 {
             let tx = begin(

@@ -602,3 +602,6 @@ impl Db {
         self.write("expire reflog", |tx| tx.expire_reflog(before))
     }
 }
+
+#[cfg(test)]
+mod tests;
