@@ -14,6 +14,7 @@ mod path;
 mod revparse;
 mod scan;
 mod treeops;
+mod walk;
 
 pub use checkout::{CheckoutOptions, CheckoutReport};
 pub use commit::AddReport;

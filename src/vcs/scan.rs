@@ -7,7 +7,6 @@
 //! within the same timestamp tick, so it is re-hashed. Re-hashing runs in parallel and
 //! refreshes the index stat data when the store lock is free.
 
-use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -176,39 +175,20 @@ impl WorkFile {
     }
 }
 
-/// Walks the working tree below the given specs (repository paths; empty = all) and
-/// `lstat`s every file, in parallel: on a large tree the stat calls are the cost.
+/// Walks the working tree below the given specs (repository paths; empty = all),
+/// returning files sorted by path and the entries that cannot be tracked.
 pub fn scan(
     root: &Path,
     specs: &[String],
 ) -> Result<(Vec<WorkFile>, Vec<(String, String)>), VcsError> {
     let keep_dir = |d: &str| specs.is_empty() || specs.iter().any(|s| under(d, s) || under(s, d));
-    let (mut paths, mut skipped) = super::ignore::walk(root, &keep_dir)?;
-    paths.retain(|p| specs.is_empty() || specs.iter().any(|s| under(p, s)));
-    let stats: Vec<Result<Option<WorkFile>, (String, String)>> = paths
-        .into_par_iter()
-        .with_min_len(256)
-        .map(|rel| {
-            let abs = super::path::abs(root, &rel);
-            match std::fs::symlink_metadata(&abs) {
-                Ok(m) => Ok(WorkFile::from_meta(rel, &m)),
-                // Deleted between readdir and lstat: simply not there.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err((rel, e.to_string())),
-            }
-        })
-        .collect();
-    let mut files = Vec::with_capacity(stats.len());
-    for s in stats {
-        match s {
-            Ok(Some(w)) => files.push(w),
-            Ok(None) => {}
-            Err(e) => skipped.push(e),
-        }
+    let mut w = super::walk::walk(root, &keep_dir)?;
+    if !specs.is_empty() {
+        w.files.retain(|f| specs.iter().any(|s| under(&f.path, s)));
     }
-    files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    skipped.sort();
-    Ok((files, skipped))
+    w.files.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    w.skipped.sort();
+    Ok((w.files, w.skipped))
 }
 
 /// Converts index entries to flat tree entries.
@@ -294,17 +274,29 @@ impl Repo {
         })??;
         let (index, staged) = loaded?;
         let written = self.index_written_ns()?;
-        let by_path: HashMap<&str, &IndexEntry> =
-            index.iter().map(|e| (e.path.as_str(), e)).collect();
+        // Both lists are sorted by path bytes: a merge-join, no hashing.
         let mut unstaged = Vec::new();
         let mut untracked = Vec::new();
         let mut rehash = Vec::new();
-        let mut seen = std::collections::HashSet::with_capacity(files.len());
-        for w in &files {
-            match by_path.get(w.path.as_str()) {
-                None => untracked.push(w.path.clone()),
-                Some(e) => {
-                    seen.insert(w.path.as_str());
+        let (mut fi, mut ii) = (0, 0);
+        while fi < files.len() || ii < index.len() {
+            let ord = match (files.get(fi), index.get(ii)) {
+                (Some(w), Some(e)) => w.path.as_str().cmp(e.path.as_str()),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match ord {
+                std::cmp::Ordering::Less => {
+                    untracked.push(files[fi].path.clone());
+                    fi += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    let e = &index[ii];
+                    unstaged.push(Change::new(&e.path, ChangeKind::Deleted, Some(e.size)));
+                    ii += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    let (w, e) = (&files[fi], &index[ii]);
                     match Self::quick_unchanged(w, e, written) {
                         Some(true) => {}
                         Some(false) if w.kind != e.kind => unstaged.push(Change::new(
@@ -315,14 +307,11 @@ impl Repo {
                         Some(false) => {
                             unstaged.push(Change::new(&w.path, ChangeKind::Modified, Some(w.size)))
                         }
-                        None => rehash.push((w, *e)),
+                        None => rehash.push((w, e)),
                     }
+                    fi += 1;
+                    ii += 1;
                 }
-            }
-        }
-        for e in &index {
-            if !seen.contains(e.path.as_str()) {
-                unstaged.push(Change::new(&e.path, ChangeKind::Deleted, Some(e.size)));
             }
         }
         let params = self.store().params();

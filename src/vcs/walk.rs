@@ -1,0 +1,191 @@
+//! Walking the working tree: every file and symlink not ignored, with its `lstat` data.
+//!
+//! On a large tree the cost is one stat call per file, so the walk runs on the rayon
+//! pool, one task per directory, and stats each entry relative to its open directory
+//! (`DirEntry::metadata` is `fstatat(dirfd, name)`), sparing a full path lookup per
+//! file. `.gadnignore` rules are applied as directories are entered; an ignored
+//! directory is not entered, `.gadn` never is, and symlinks are not followed.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ignore::gitignore::Gitignore;
+
+use super::ignore::{is_ignored_by, load_dir_rules};
+use super::scan::WorkFile;
+use super::VcsError;
+use crate::store::STORE_DIR;
+
+/// What a walk found.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// Files and symlinks, in no particular order.
+    pub files: Vec<WorkFile>,
+    /// Entries that cannot be tracked, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// The first ignore file that failed to parse.
+    error: Option<VcsError>,
+}
+
+/// Walks below `root`, entering only directories `keep_dir` accepts (given their
+/// repository path).
+pub fn walk(root: &Path, keep_dir: &(dyn Fn(&str) -> bool + Sync)) -> Result<Walked, VcsError> {
+    let out = Mutex::new(Walked::default());
+    rayon::scope(|scope| {
+        visit(
+            scope,
+            root.to_path_buf(),
+            String::new(),
+            Vec::new(),
+            keep_dir,
+            &out,
+        )
+    });
+    let mut walked = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    match walked.error.take() {
+        Some(e) => Err(e),
+        None => Ok(walked),
+    }
+}
+
+fn visit<'s>(
+    scope: &rayon::Scope<'s>,
+    dir: PathBuf,
+    rel: String,
+    mut matchers: Vec<Arc<Gitignore>>,
+    keep_dir: &'s (dyn Fn(&str) -> bool + Sync),
+    out: &'s Mutex<Walked>,
+) {
+    let mut local = Walked::default();
+    match load_dir_rules(&dir) {
+        Ok(Some(m)) => matchers.push(Arc::new(m)),
+        Ok(None) => {}
+        Err(e) => local.error = Some(e),
+    }
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            local.skipped.push((rel.clone(), e.to_string()));
+            None
+        }
+    };
+    for entry in entries.into_iter().flatten() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                local.skipped.push((rel.clone(), e.to_string()));
+                continue;
+            }
+        };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            local.skipped.push((
+                entry.path().to_string_lossy().into_owned(),
+                "name is not valid UTF-8".into(),
+            ));
+            continue;
+        };
+        if rel.is_empty() && name == STORE_DIR {
+            continue;
+        }
+        let child = if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if !matchers.is_empty() && is_ignored_by(&matchers, &entry.path(), is_dir) {
+            continue;
+        }
+        if is_dir {
+            if keep_dir(&child) {
+                let matchers = matchers.clone();
+                scope.spawn(move |s| visit(s, entry.path(), child, matchers, keep_dir, out));
+            }
+            continue;
+        }
+        match entry.metadata() {
+            Ok(m) => match WorkFile::from_meta(child, &m) {
+                Some(w) => local.files.push(w),
+                None => local.skipped.push((
+                    entry.path().to_string_lossy().into_owned(),
+                    "not a regular file or symlink".into(),
+                )),
+            },
+            // Deleted between readdir and stat: simply not there.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => local.skipped.push((child, e.to_string())),
+        }
+    }
+    let mut shared = out.lock().unwrap_or_else(|p| p.into_inner());
+    shared.files.append(&mut local.files);
+    shared.skipped.append(&mut local.skipped);
+    if shared.error.is_none() {
+        shared.error = local.error;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vcs::ignore::IGNORE_FILE;
+
+    fn paths(w: &Walked) -> Vec<String> {
+        let mut v: Vec<String> = w.files.iter().map(|f| f.path.clone()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn walker_prunes_store_and_ignored() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        for p in [".gadn/packs/x", "a/keep.txt", "a/skip.tmp", "b/c/d.txt"] {
+            let f = root.join(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, b"x").unwrap();
+        }
+        std::fs::write(root.join(IGNORE_FILE), "*.tmp\n").unwrap();
+        let w = walk(root, &|d| d != "b").unwrap();
+        assert_eq!(paths(&w), vec![".gadnignore", "a/keep.txt"]);
+        assert!(w.skipped.is_empty());
+        // Nested files take precedence and `!` re-includes; ignored directories are
+        // not entered.
+        std::fs::write(root.join("a/.gadnignore"), "!skip.tmp\n").unwrap();
+        std::fs::create_dir_all(root.join("gone/deep")).unwrap();
+        std::fs::write(root.join("gone/deep/x.txt"), b"x").unwrap();
+        std::fs::write(root.join(IGNORE_FILE), "*.tmp\ngone/\n").unwrap();
+        let w = walk(root, &|_| true).unwrap();
+        assert_eq!(
+            paths(&w),
+            vec![
+                ".gadnignore",
+                "a/.gadnignore",
+                "a/keep.txt",
+                "a/skip.tmp",
+                "b/c/d.txt"
+            ]
+        );
+    }
+
+    #[test]
+    fn special_files_and_bad_rules_are_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let fifo = root.join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/.gadnignore"), "{a,b\n").unwrap();
+        let err = walk(root, &|_| true).unwrap_err();
+        assert!(err.to_string().contains("sub/.gadnignore"), "{err}");
+        std::fs::remove_file(root.join("sub/.gadnignore")).unwrap();
+        let w = walk(root, &|_| true).unwrap();
+        if made {
+            assert_eq!(w.skipped.len(), 1, "{:?}", w.skipped);
+            assert!(w.skipped[0].1.contains("not a regular file"));
+        }
+    }
+}
