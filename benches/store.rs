@@ -103,5 +103,88 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lookups, kernels);
+/// zstd "when it pays": incompressible chunks must be rejected cheaply by the probe;
+/// text-like chunks compress.
+fn codec(c: &mut Criterion) {
+    use gadn::store::pack::Compressor;
+    let random = noise(64 << 10, 2);
+    let text: Vec<u8> = (0..64 << 10)
+        .map(|i| b"texture mesh shader sound level "[i % 32] ^ (i / 997) as u8)
+        .collect();
+    let mut g = c.benchmark_group("codec_64KiB");
+    g.throughput(Throughput::Bytes(64 << 10));
+    let mut comp = Compressor::new(3).expect("zstd");
+    let mut out = Vec::new();
+    g.bench_function("random", |b| {
+        b.iter(|| comp.encode(black_box(&random), &mut out))
+    });
+    g.bench_function("text", |b| {
+        b.iter(|| comp.encode(black_box(&text), &mut out))
+    });
+    g.finish();
+}
+
+/// The chunker against fastcdc's own StreamCDC on the same data.
+fn chunker_vs_streamcdc(c: &mut Criterion) {
+    let data = noise(64 << 20, 3);
+    let p = ChunkParams::DEFAULT;
+    let mut g = c.benchmark_group("cdc_64MiB");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_function("gadn_chunker", |b| {
+        b.iter(|| {
+            Chunker::new(&data[..], p)
+                .map(|c| c.expect("chunk").data.len())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("fastcdc_streamcdc", |b| {
+        b.iter(|| {
+            fastcdc::v2020::StreamCDC::new(&data[..], p.min, p.avg, p.max)
+                .map(|c| c.expect("chunk").length)
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+/// Loading and writing a 100,000-entry index (the `status` and `add` cost floor).
+fn index_table(c: &mut Criterion) {
+    use gadn::store::db::{Db, IndexEntry};
+    use gadn::store::object::EntryKind;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = Db::open(&dir.path().join("gadn.db")).expect("db");
+    let entries: Vec<IndexEntry> = (0..100_000u64)
+        .map(|i| IndexEntry {
+            path: format!("d{:02}/d{:02}/f{i:06}.bin", i % 37, i % 11),
+            kind: EntryKind::File,
+            file_id: ObjectId::of_chunk(&i.to_le_bytes()),
+            size: i,
+            mtime_ns: i as i64,
+            ctime_ns: i as i64,
+            ino: i,
+            dev: 1,
+        })
+        .collect();
+    let mut sorted = entries.clone();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut g = c.benchmark_group("index_100k");
+    g.sample_size(10);
+    g.bench_function("write", |b| {
+        b.iter(|| db.write_index(&sorted).expect("write"))
+    });
+    db.write_index(&sorted).expect("write");
+    g.bench_function("load", |b| b.iter(|| db.load_index().expect("load").len()));
+    let _ = &mut db;
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    lookups,
+    kernels,
+    codec,
+    chunker_vs_streamcdc,
+    index_table
+);
 criterion_main!(benches);

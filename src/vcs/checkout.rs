@@ -142,12 +142,6 @@ impl Repo {
             }
             entries.push(e);
         }
-        let db = self.store_mut().db_mut();
-        db.write_index(&entries)?;
-        db.state_set(
-            super::scan::INDEX_WRITTEN_KEY,
-            &super::scan::now_ns().to_string(),
-        )?;
         let me = super::ident::Identity::from_env(self.store()).now();
         let log = ReflogInfo {
             who: me.ident(),
@@ -160,13 +154,25 @@ impl Repo {
             self.store().db().resolve_ref(&branch),
             Ok(Some((_, Some(_))))
         );
-        if is_branch {
-            self.store_mut().db_mut().set_symbolic("HEAD", &branch)?;
-            report.head = rev.to_string();
+        let written = super::scan::now_ns().to_string();
+        // The index and HEAD change together or not at all.
+        self.store_mut()
+            .db_mut()
+            .transaction(|tx| -> Result<(), crate::store::db::DbError> {
+                tx.write_index(&entries)?;
+                tx.state_set(super::scan::INDEX_WRITTEN_KEY, &written)?;
+                tx.state_set(super::scan::INDEX_TREE_KEY, &target_tree.to_hex())?;
+                if is_branch {
+                    tx.set_symbolic_logged("HEAD", &branch, &log)
+                } else {
+                    tx.detach_head(commit, &log)
+                }
+            })?;
+        report.head = if is_branch {
+            rev.to_string()
         } else {
-            self.store_mut().db_mut().detach_head(commit, &log)?;
-            report.head = commit.to_hex();
-        }
+            commit.to_hex()
+        };
         drop(lock);
         Ok(report)
     }

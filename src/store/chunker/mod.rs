@@ -30,7 +30,9 @@ use fastcdc::v2020::{
 
 /// Size of [`Chunker`]'s read buffer. It is raised to twice the maximum chunk size
 /// when that is larger, so a compaction never moves more than half the buffer.
-pub const READ_BUFFER: usize = 8 << 20;
+/// With default params, 1–4 MiB measured fastest (on-CPU time; 8 MiB was ~5%
+/// slower, falling out of cache).
+pub const READ_BUFFER: usize = 4 << 20;
 
 /// FastCDC normalisation level used by gadn. Part of the format: never change it.
 const NORMALIZATION_BITS: u32 = 1;

@@ -411,45 +411,4 @@ mod tests {
             assert!(write.as_millis() < 5000, "write took {write:?}");
         }
     }
-
-    /// Figures for 100k entries. Run with
-    /// `cargo test --release --lib store::db::index -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "measurement; run in release"]
-    fn index_throughput() {
-        use std::time::Duration;
-        let best = |f: &mut dyn FnMut()| -> Duration {
-            (0..7)
-                .map(|_| {
-                    let t = Instant::now();
-                    f();
-                    t.elapsed()
-                })
-                .min()
-                .unwrap_or_default()
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gadn.db");
-        let shuffled: Vec<IndexEntry> = (0..100_000).map(entry).collect();
-        let mut sorted = shuffled.clone();
-        sorted.sort_by(|a, b| a.path.cmp(&b.path));
-        let db = Db::open(&path).unwrap();
-        let write_shuffled = best(&mut || db.write_index(&shuffled).unwrap());
-        let write_sorted = best(&mut || db.write_index(&sorted).unwrap());
-        let load_same = best(&mut || assert_eq!(db.load_index().unwrap().len(), 100_000));
-        let upsert_100 = best(&mut || db.upsert_index(&sorted[5000..5100]).unwrap());
-        drop(db);
-        let mut load_fresh = Duration::MAX;
-        for _ in 0..7 {
-            let db = Db::open(&path).unwrap();
-            let t = Instant::now();
-            assert_eq!(db.load_index().unwrap().len(), 100_000);
-            load_fresh = load_fresh.min(t.elapsed());
-        }
-        println!(
-            "100k index entries, best of 7: write_index shuffled {write_shuffled:?}, \
-             sorted {write_sorted:?}; load_index same handle {load_same:?}, \
-             freshly opened {load_fresh:?}; upsert 100 {upsert_100:?}"
-        );
-    }
 }

@@ -21,12 +21,12 @@ CREATE TABLE config (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- A ref holds either an id or the name of another ref (a symbolic ref).
+-- A ref holds either an id (target) or the name of another ref (symbolic).
 CREATE TABLE refs (
-    name   TEXT PRIMARY KEY NOT NULL,
-    id     BLOB CHECK (id IS NULL OR length(id) = 32),
-    target TEXT,
-    CHECK ((id IS NULL) <> (target IS NULL))
+    name     TEXT PRIMARY KEY NOT NULL,
+    target   BLOB CHECK (target IS NULL OR length(target) = 32),
+    symbolic TEXT,
+    CHECK ((target IS NULL) <> (symbolic IS NULL))
 ) WITHOUT ROWID;
 
 -- Append-only history of ref values; seq orders it.

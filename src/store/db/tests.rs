@@ -171,10 +171,10 @@ fn damaged_values_are_reported_not_panics() {
         .unwrap();
     let c = raw(&p);
     c.execute_batch(
-        "INSERT INTO refs (name, id) VALUES ('refs/heads/short', x'0102030405');
-         INSERT INTO refs (name, id) VALUES ('refs/heads/text', 'abc');
-         INSERT INTO refs (name, id, target) VALUES ('refs/heads/both', NULL, NULL);
-         INSERT INTO refs (name, target) VALUES ('refs/heads/badsym', 'a..b');",
+        "INSERT INTO refs (name, target) VALUES ('refs/heads/short', x'0102030405');
+         INSERT INTO refs (name, target) VALUES ('refs/heads/text', 'abc');
+         INSERT INTO refs (name, target, symbolic) VALUES ('refs/heads/both', NULL, NULL);
+         INSERT INTO refs (name, symbolic) VALUES ('refs/heads/badsym', 'a..b');",
     )
     .unwrap();
     for name in [

@@ -382,37 +382,4 @@ mod tests {
             Err(DecodeError::Length { actual, .. }) if actual == raw.len()
         ));
     }
-
-    /// Throughput of `encode`; run with
-    /// `cargo test --release --lib store::pack::codec -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "timing; run in release"]
-    fn throughput() {
-        const CHUNK: usize = 64 << 10;
-        const TOTAL: usize = 256 << 20;
-        let random = random_bytes(42, TOTAL);
-        let text = text_like(42, 32 << 20);
-        let mut c = Compressor::new(DEFAULT_LEVEL).unwrap();
-        let mut out = Vec::new();
-        for (name, data) in [("random", &random), ("text", &text)] {
-            for chunk in [4 << 10, 16 << 10, 32 << 10, CHUNK, 256 << 10] {
-                let t = std::time::Instant::now();
-                let mut stored = 0usize;
-                for piece in data.chunks(chunk) {
-                    stored += match c.encode(piece, &mut out) {
-                        Codec::Raw => piece.len(),
-                        Codec::Zstd => out.len(),
-                    };
-                }
-                let secs = t.elapsed().as_secs_f64();
-                println!(
-                    "{name:>6} chunks of {:>4} KiB: {:>7.2} GB/s, stored {:.1} %",
-                    chunk >> 10,
-                    data.len() as f64 / secs / 1e9,
-                    stored as f64 * 100.0 / data.len() as f64
-                );
-            }
-        }
-        println!("{:?}", c.stats());
-    }
 }

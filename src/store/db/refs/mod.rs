@@ -145,7 +145,7 @@ impl Tx<'_> {
     fn read_ref_unchecked(&self, name: &str) -> Result<Option<RefTarget>, DbError> {
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT id, target FROM refs WHERE name = ?1")
+            .prepare_cached("SELECT target, symbolic FROM refs WHERE name = ?1")
             .map_err(self.err("read ref"))?;
         let row: Option<(Value, Value)> = stmt
             .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -328,16 +328,17 @@ impl Tx<'_> {
     }
 
     fn put_ref(&self, name: &str, value: &RefTarget) -> Result<(), DbError> {
-        let (id, target) = match value {
+        let (target, symbolic) = match value {
             RefTarget::Id(id) => (Some(&id.as_bytes()[..]), None),
             RefTarget::Symbolic(t) => (None, Some(t.as_str())),
         };
         self.conn()
             .prepare_cached(
-                "INSERT INTO refs (name, id, target) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO UPDATE SET id = excluded.id, target = excluded.target",
+                "INSERT INTO refs (name, target, symbolic) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE
+                 SET target = excluded.target, symbolic = excluded.symbolic",
             )
-            .and_then(|mut s| s.execute(params![name, id, target]))
+            .and_then(|mut s| s.execute(params![name, target, symbolic]))
             .map_err(self.err("write ref"))?;
         Ok(())
     }
@@ -376,8 +377,8 @@ impl Tx<'_> {
         let mut stmt = self
             .conn()
             .prepare_cached(
-                "SELECT name, id FROM refs
-                 WHERE id IS NOT NULL AND substr(name, 1, length(?1)) = ?1 ORDER BY name",
+                "SELECT name, target FROM refs
+                 WHERE target IS NOT NULL AND substr(name, 1, length(?1)) = ?1 ORDER BY name",
             )
             .map_err(self.err("list refs"))?;
         let mut rows = stmt.query([prefix]).map_err(self.err("list refs"))?;

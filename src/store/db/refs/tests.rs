@@ -182,7 +182,7 @@ fn symref_loops_and_depth() {
     ));
     // A loop written behind our back is detected on resolution...
     db.lock()
-        .execute_batch("INSERT INTO refs (name, target) VALUES ('refs/b', 'refs/a');")
+        .execute_batch("INSERT INTO refs (name, symbolic) VALUES ('refs/b', 'refs/a');")
         .unwrap();
     for name in ["refs/a", "refs/b"] {
         assert!(matches!(
@@ -218,7 +218,7 @@ fn symref_loops_and_depth() {
         Err(DbError::SymrefLoop { .. })
     ));
     db.lock()
-        .execute_batch("INSERT INTO refs (name, target) VALUES ('refs/top', 'refs/s0');")
+        .execute_batch("INSERT INTO refs (name, symbolic) VALUES ('refs/top', 'refs/s0');")
         .unwrap();
     assert!(matches!(
         db.resolve_ref("refs/top"),
