@@ -225,3 +225,19 @@ fn executables_and_symlinks_round_trip() {
         std::path::PathBuf::from("run.sh")
     );
 }
+
+#[test]
+fn relative_dash_c_and_subdirectory_paths() {
+    let s = Scratch::init();
+    s.write("art/a.png", b"a");
+    // -C with a relative directory, and a path relative to it.
+    s.ok(&["-C", "repo", "add", "art/a.png"], s.dir.path());
+    // From a subdirectory, paths are relative to it.
+    s.write("art/b.png", b"b");
+    s.ok(&["add", "b.png"], &s.path("art"));
+    let st = s.json(&["status", "--json"]);
+    assert_eq!(st["staged"].as_array().unwrap().len(), 2, "{st}");
+    let out = cmd_in(&["-C", "no-such-dir", "status"], s.dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-dir"));
+}

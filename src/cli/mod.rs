@@ -76,18 +76,27 @@ impl Ctx {
 /// Exit status for a command that ran but found a problem (e.g. fsck found damage).
 pub const EXIT_PROBLEM: u8 = 1;
 
+/// The directory commands run in: `-C DIR` (relative to the current directory) or the
+/// current directory, made absolute and canonical so paths given relative to it can
+/// be compared with the repository root.
+fn working_dir(chdir: Option<&std::path::Path>) -> anyhow::Result<PathBuf> {
+    let cur = std::env::current_dir().map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;
+    let dir = match chdir {
+        Some(d) => cur.join(d),
+        None => cur,
+    };
+    dir.canonicalize().map_err(|e| anyhow::anyhow!("cannot use directory {}: {e}", dir.display()))
+}
+
 /// Parses arguments, runs the command, maps errors to exit codes.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let cwd = match &cli.chdir {
-        Some(d) => d.clone(),
-        None => match std::env::current_dir() {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("gadn: cannot read the current directory: {e}");
-                return ExitCode::from(EXIT_PROBLEM);
-            }
-        },
+    let cwd = match working_dir(cli.chdir.as_deref()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_PROBLEM);
+        }
     };
     let ctx = Ctx {
         cwd,
