@@ -17,7 +17,7 @@ pub const PACK_DIR: &str = "packs";
 /// Store format version recorded in the config at init.
 pub const STORE_VERSION: u32 = 1;
 /// Default zstd level for chunks and objects.
-pub const DEFAULT_COMPRESSION_LEVEL: i32 = 3;
+pub const DEFAULT_COMPRESSION_LEVEL: i32 = 1;
 
 /// Config keys (`store-format.md` § *Config*).
 pub mod keys {
