@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use ignore::gitignore::Gitignore;
 
-use super::ignore::{is_ignored_by, load_dir_rules};
+use super::ignore::{is_ignored_by, load_dir_rules, IGNORE_FILE};
 use super::scan::WorkFile;
 use super::VcsError;
 use crate::store::STORE_DIR;
@@ -57,26 +57,27 @@ fn visit<'s>(
     out: &'s Mutex<Walked>,
 ) {
     let mut local = Walked::default();
-    match load_dir_rules(&dir) {
-        Ok(Some(m)) => matchers.push(Arc::new(m)),
-        Ok(None) => {}
-        Err(e) => local.error = Some(e),
-    }
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => Some(e),
-        Err(e) => {
-            local.skipped.push((rel.clone(), e.to_string()));
-            None
-        }
-    };
-    for entry in entries.into_iter().flatten() {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                local.skipped.push((rel.clone(), e.to_string()));
-                continue;
+    let mut entries = Vec::new();
+    match std::fs::read_dir(&dir) {
+        Ok(list) => {
+            for entry in list {
+                match entry {
+                    Ok(e) => entries.push(e),
+                    Err(e) => local.skipped.push((rel.clone(), e.to_string())),
+                }
             }
-        };
+        }
+        Err(e) => local.skipped.push((rel.clone(), e.to_string())),
+    }
+    // The listing says whether this directory has rules; no probe per directory.
+    if entries.iter().any(|e| e.file_name() == IGNORE_FILE) {
+        match load_dir_rules(&dir) {
+            Ok(Some(m)) => matchers.push(Arc::new(m)),
+            Ok(None) => {}
+            Err(e) => local.error = Some(e),
+        }
+    }
+    for entry in entries {
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
             local.skipped.push((
@@ -128,7 +129,6 @@ fn visit<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vcs::ignore::IGNORE_FILE;
 
     fn paths(w: &Walked) -> Vec<String> {
         let mut v: Vec<String> = w.files.iter().map(|f| f.path.clone()).collect();
