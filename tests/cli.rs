@@ -237,7 +237,9 @@ fn relative_dash_c_and_subdirectory_paths() {
     s.ok(&["add", "b.png"], &s.path("art"));
     let st = s.json(&["status", "--json"]);
     assert_eq!(st["staged"].as_array().unwrap().len(), 2, "{st}");
-    let out = cmd_in(&["-C", "no-such-dir", "status"], s.dir.path()).output().unwrap();
+    let out = cmd_in(&["-C", "no-such-dir", "status"], s.dir.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-dir"));
 }

@@ -33,7 +33,7 @@ fn flip_byte(path: &std::path::Path, offset: u64) {
 #[test]
 fn corrupt_pack_byte_is_named_by_fsck_and_reads_fail_cleanly() {
     let (s, _) = committed_store();
-    let packs = vec![s.biggest_pack()];
+    let packs = [s.biggest_pack()];
     let len = std::fs::metadata(&packs[0]).unwrap().len();
     assert!(len > 2 << 20);
     flip_byte(&packs[0], len / 2);

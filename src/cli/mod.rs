@@ -80,12 +80,14 @@ pub const EXIT_PROBLEM: u8 = 1;
 /// current directory, made absolute and canonical so paths given relative to it can
 /// be compared with the repository root.
 fn working_dir(chdir: Option<&std::path::Path>) -> anyhow::Result<PathBuf> {
-    let cur = std::env::current_dir().map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;
+    let cur = std::env::current_dir()
+        .map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;
     let dir = match chdir {
         Some(d) => cur.join(d),
         None => cur,
     };
-    dir.canonicalize().map_err(|e| anyhow::anyhow!("cannot use directory {}: {e}", dir.display()))
+    dir.canonicalize()
+        .map_err(|e| anyhow::anyhow!("cannot use directory {}: {e}", dir.display()))
 }
 
 /// Parses arguments, runs the command, maps errors to exit codes.

@@ -145,15 +145,10 @@ impl Store {
                 written += d.len() as u64;
             }
         }
-        if written != file.size {
-            return Err(StoreError::BadFile {
-                id: *file_id,
-                reason: format!(
-                    "content is {written} bytes, the file object says {}",
-                    file.size
-                ),
-            });
-        }
+        // No separate check of the total is needed: `file_chunks` checked that the
+        // root covers `file.size` and that each node covers what its parent says, and
+        // each chunk was checked against its entry above, so the lengths add up.
+        debug_assert_eq!(written, file.size);
         Ok(written)
     }
 
@@ -239,5 +234,277 @@ impl Iterator for FileChunks<'_> {
                 next: 0,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Reading files out of deliberately malformed chunk-list trees: every shape rule
+    //! is enforced, and the error names the file and what does not add up.
+
+    use super::*;
+    use crate::store::object::EntryKind;
+    use crate::store::pack::testutil::random_bytes;
+    use crate::store::walk::tests::{absent, commit, file, new_store, node, put, put1, tree};
+
+    /// Why reading file `id` fails, which must be a [`StoreError::BadFile`] naming it.
+    fn bad_file(store: &Store, id: ObjectId) -> String {
+        let err = store.read_file_bytes(&id).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::BadFile { id: at, .. } if *at == id),
+            "{err}"
+        );
+        err.to_string().replace(&format!("file {id}: "), "")
+    }
+
+    #[test]
+    fn healthy_files_and_objects_read_back() {
+        let (_dir, mut store) = new_store();
+        let (lock, _) = store.lock().unwrap();
+        let mut w = store.writer(&lock);
+        let data = random_bytes(2, 300 << 10);
+        let big = w.ingest(&data[..]).unwrap();
+        let empty = w.ingest(&b""[..]).unwrap();
+        w.finish().unwrap();
+        drop(lock);
+        assert!(big.file.height >= 2 && big.chunks > READ_AHEAD_CHUNKS as u64);
+        assert_eq!(store.read_file_bytes(&big.id).unwrap(), data);
+        assert_eq!(store.read_file_bytes(&empty.id).unwrap(), b"");
+        let chunks: Vec<_> = store
+            .file_chunks(&big.id, &big.file)
+            .map(|c| c.unwrap())
+            .collect();
+        assert_eq!(chunks.len() as u64, big.chunks);
+        assert_eq!(chunks.iter().map(|c| c.len).sum::<u64>(), data.len() as u64);
+
+        let t = put1(
+            &mut store,
+            ObjectKind::Tree,
+            tree(&[("f", EntryKind::File, big.id, None)]),
+        );
+        let c = put1(&mut store, ObjectKind::Commit, commit(t, vec![]));
+        assert!(store.contains(&c) && !store.contains(&absent("c")));
+        assert_eq!(store.commit(&c).unwrap().tree, t);
+        assert_eq!(store.tree(&t).unwrap().entries[0].id, big.id);
+        assert_eq!(store.file(&big.id).unwrap(), big.file);
+        assert_eq!(
+            store.chunk_list(&big.file.root).unwrap().level,
+            big.file.height
+        );
+        let prefix = c.to_hex()[..8].parse().unwrap();
+        assert_eq!(store.resolve_prefix(&prefix, 5), vec![c]);
+        let tag = crate::store::object::Tag {
+            target: c,
+            target_kind: ObjectKind::Commit,
+            name: "v1".into(),
+            tagger: store.commit(&c).unwrap().author,
+            message: String::new(),
+            signature: None,
+        };
+        let tg = put1(&mut store, ObjectKind::Tag, tag.encode().unwrap());
+        assert_eq!(store.tag(&tg).unwrap(), tag);
+    }
+
+    #[test]
+    fn missing_mistyped_and_undecodable_objects() {
+        let (_dir, mut store) = new_store();
+        let t = put1(&mut store, ObjectKind::Tree, tree(&[]));
+        let garbage = put1(&mut store, ObjectKind::Commit, b"\x82\x01".to_vec());
+        let missing = absent("x");
+        assert!(matches!(
+            store.read(&missing),
+            Err(StoreError::NotFound { id }) if id == missing
+        ));
+        assert!(matches!(
+            store.commit(&t),
+            Err(StoreError::WrongKind { id, expected: ObjectKind::Commit, actual: ObjectKind::Tree }) if id == t
+        ));
+        let err = store.commit(&garbage).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::BadObject { id, .. } if *id == garbage),
+            "{err}"
+        );
+        // write_file of something that is not a file object.
+        assert!(matches!(
+            store.read_file_bytes(&t),
+            Err(StoreError::WrongKind {
+                expected: ObjectKind::File,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn chunk_lengths_must_match_the_tree() {
+        let (_dir, mut store) = new_store();
+        let ids = put(
+            &mut store,
+            vec![
+                (ObjectKind::Chunk, b"12345".to_vec()),
+                (ObjectKind::Chunk, b"67890".to_vec()),
+            ],
+        );
+        let (a, b) = (ids[0], ids[1]);
+        let n_wrong = put(&mut store, vec![node(1, &[(a, 5), (b, 6)])])[0];
+        let ids = put(
+            &mut store,
+            vec![
+                file(6, 0, a),        // single chunk, size says 6
+                file(4, 0, a),        // single chunk, size says 4
+                file(11, 1, n_wrong), // node says b has 6 bytes
+            ],
+        );
+        assert_eq!(
+            bad_file(&store, ids[0]),
+            format!("chunk {a} holds 5 bytes, the tree says 6")
+        );
+        assert_eq!(
+            bad_file(&store, ids[1]),
+            format!("chunk {a} holds 5 bytes, the tree says 4")
+        );
+        assert_eq!(
+            bad_file(&store, ids[2]),
+            format!("chunk {b} holds 5 bytes, the tree says 6")
+        );
+    }
+
+    #[test]
+    fn node_levels_and_totals_must_match_their_parents() {
+        let (_dir, mut store) = new_store();
+        let ids = put(
+            &mut store,
+            vec![
+                (ObjectKind::Chunk, b"12345".to_vec()),
+                (ObjectKind::Chunk, b"67890".to_vec()),
+            ],
+        );
+        let (a, b) = (ids[0], ids[1]);
+        let n1 = put(&mut store, vec![node(1, &[(a, 5), (b, 5)])])[0];
+        let ids = put(
+            &mut store,
+            vec![
+                node(2, &[(n1, 10)]), // 0: healthy level 2
+                node(2, &[(n1, 9)]),  // 1: child covers 10, says 9
+                node(3, &[(n1, 10)]), // 2: child at level 1, expected 2
+            ],
+        );
+        let (n2, n2_short, n3_skip) = (ids[0], ids[1], ids[2]);
+        let ids = put(
+            &mut store,
+            vec![
+                file(10, 2, n2),      // 0: healthy
+                file(11, 1, n1),      // 1: size disagrees with the tree
+                file(10, 2, n1),      // 2: root at level 1, height 2
+                file(9, 2, n2_short), // 3: inner total wrong
+                file(10, 3, n3_skip), // 4: inner level wrong
+            ],
+        );
+        assert_eq!(store.read_file_bytes(&ids[0]).unwrap(), b"1234567890");
+        assert_eq!(
+            bad_file(&store, ids[1]),
+            format!("chunk-list node {n1} covers 10 bytes, its parent says 11")
+        );
+        assert_eq!(
+            bad_file(&store, ids[2]),
+            format!("chunk-list node {n1} is at level 1, expected 2")
+        );
+        assert_eq!(
+            bad_file(&store, ids[3]),
+            format!("chunk-list node {n1} covers 10 bytes, its parent says 9")
+        );
+        assert_eq!(
+            bad_file(&store, ids[4]),
+            format!("chunk-list node {n1} is at level 1, expected 2")
+        );
+    }
+
+    #[test]
+    fn missing_and_mistyped_tree_members() {
+        let (_dir, mut store) = new_store();
+        let a = put1(&mut store, ObjectKind::Chunk, b"12345".to_vec());
+        let n1 = put(&mut store, vec![node(1, &[(a, 5)])])[0];
+        let ids = put(
+            &mut store,
+            vec![
+                node(1, &[(absent("chunk"), 5)]), // 0: a chunk is missing
+                node(1, &[(n1, 5)]),              // 1: a "chunk" that is a node
+            ],
+        );
+        let ids = put(
+            &mut store,
+            vec![
+                file(5, 1, absent("root")),  // 0: root node missing
+                file(5, 1, a),               // 1: root node is a chunk
+                file(5, 0, absent("chunk")), // 2: the only chunk is missing
+                file(5, 1, ids[0]),          // 3
+                file(5, 1, ids[1]),          // 4
+            ],
+        );
+        let not_found = |id: ObjectId| {
+            let err = store.read_file_bytes(&id).unwrap_err();
+            assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+        };
+        not_found(ids[0]);
+        not_found(ids[2]);
+        not_found(ids[3]);
+        let wrong_kind = |id: ObjectId, want: ObjectKind, got: ObjectKind| {
+            let err = store.read_file_bytes(&id).unwrap_err();
+            assert!(
+                matches!(err, StoreError::WrongKind { expected, actual, .. } if expected == want && actual == got),
+                "{err}"
+            );
+        };
+        wrong_kind(ids[1], ObjectKind::ChunkList, ObjectKind::Chunk);
+        wrong_kind(ids[4], ObjectKind::Chunk, ObjectKind::ChunkList);
+
+        // The iterator stops after its first error.
+        let f = store.file(&ids[0]).unwrap();
+        let mut chunks = store.file_chunks(&ids[0], &f);
+        assert!(matches!(
+            chunks.next(),
+            Some(Err(StoreError::NotFound { .. }))
+        ));
+        assert!(chunks.next().is_none());
+        let f = store.file(&ids[1]).unwrap();
+        let bad = FileObject { size: 4, ..f };
+        let mut chunks = store.file_chunks(&ids[1], &bad);
+        assert!(matches!(
+            chunks.next(),
+            Some(Err(StoreError::WrongKind { .. }))
+        ));
+        assert!(chunks.next().is_none());
+        let bad = FileObject {
+            size: 4,
+            root: n1,
+            ..f
+        };
+        let mut chunks = store.file_chunks(&ids[1], &bad);
+        assert!(matches!(
+            chunks.next(),
+            Some(Err(StoreError::BadFile { .. }))
+        ));
+        assert!(chunks.next().is_none());
+    }
+
+    #[test]
+    fn output_errors_are_reported() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (_dir, mut store) = new_store();
+        let a = put1(&mut store, ObjectKind::Chunk, b"12345".to_vec());
+        let f = put(&mut store, vec![file(5, 0, a)])[0];
+        let err = store.write_file(&f, &mut Full).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Io { path, .. } if path.as_os_str() == "<output>"),
+            "{err}"
+        );
+        assert!(Full.flush().is_ok());
     }
 }

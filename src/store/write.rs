@@ -45,6 +45,9 @@ fn with_compressor<R>(level: i32, f: impl FnOnce(&mut Compressor) -> R) -> Resul
     })
 }
 
+/// A chunk's id and length, and its record when it is not stored yet.
+type ChunkOutcome = (ObjectId, u64, Option<Prepared>);
+
 /// A record ready to append: id computed, payload encoded.
 #[derive(Debug)]
 pub struct Prepared {
@@ -338,7 +341,7 @@ impl<'s> ObjectWriter<'s> {
             for batch in rx {
                 let batch = batch.map_err(StoreError::io("<input>"))?;
                 let this = &*self;
-                let prepared: Vec<Result<(ObjectId, u64, Option<Prepared>), StoreError>> = batch
+                let prepared: Vec<Result<ChunkOutcome, StoreError>> = batch
                     .into_par_iter()
                     .map(|raw| {
                         let id = ObjectId::of_chunk(&raw);

@@ -175,12 +175,12 @@ impl WorkFile {
     }
 }
 
+/// Paths that cannot be tracked, with the reason.
+pub type Skipped = Vec<(String, String)>;
+
 /// Walks the working tree below the given specs (repository paths; empty = all),
 /// returning files sorted by path and the entries that cannot be tracked.
-pub fn scan(
-    root: &Path,
-    specs: &[String],
-) -> Result<(Vec<WorkFile>, Vec<(String, String)>), VcsError> {
+pub fn scan(root: &Path, specs: &[String]) -> Result<(Vec<WorkFile>, Skipped), VcsError> {
     let keep_dir = |d: &str| specs.is_empty() || specs.iter().any(|s| under(d, s) || under(s, d));
     let mut w = super::walk::walk(root, &keep_dir)?;
     if !specs.is_empty() {
@@ -420,11 +420,11 @@ pub fn hash_work_file(
         return Ok(crate::store::hash_file(params, bytes)?);
     }
     let f = std::fs::File::open(&abs).map_err(VcsError::io(&abs))?;
-    Ok(crate::store::hash_file(params, f).map_err(|e| match e {
+    crate::store::hash_file(params, f).map_err(|e| match e {
         crate::store::StoreError::Io { source, .. } => VcsError::Io {
             path: abs.clone(),
             source,
         },
         other => other.into(),
-    })?)
+    })
 }

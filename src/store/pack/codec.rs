@@ -225,16 +225,15 @@ thread_local! {
 
 /// Decompresses one frame into `out`'s capacity with this thread's context.
 fn decompress(payload: &[u8], out: &mut Vec<u8>) -> std::io::Result<usize> {
-    DECOMPRESSOR.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut slot) => {
-            let d = match &mut *slot {
-                Some(d) => d,
-                None => slot.insert(zstd::bulk::Decompressor::new()?),
-            };
-            d.decompress_to_buffer(payload, out)
-        }
-        // Not reachable (no re-entry), but a fresh context is always correct.
-        Err(_) => zstd::bulk::Decompressor::new()?.decompress_to_buffer(payload, out),
+    DECOMPRESSOR.with(|cell| {
+        // Borrowed nowhere else, and zstd calls back into no code of ours: this
+        // borrow is never re-entered, so it cannot fail.
+        let mut slot = cell.borrow_mut();
+        let d = match &mut *slot {
+            Some(d) => d,
+            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        };
+        d.decompress_to_buffer(payload, out)
     })
 }
 
@@ -256,6 +255,18 @@ mod tests {
         let back = decode_payload(codec, payload, raw.len() as u32).unwrap();
         assert_eq!(back, raw);
         codec
+    }
+
+    #[test]
+    fn level_and_debug_output() {
+        let mut c = Compressor::new(7).unwrap();
+        assert_eq!(c.level(), 7);
+        round_trip(&mut c, b"x");
+        let shown = format!("{c:?}");
+        assert!(
+            shown.starts_with("Compressor { level: 7, stats: CompressStats { calls: 1,"),
+            "{shown}"
+        );
     }
 
     #[test]

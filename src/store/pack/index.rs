@@ -490,16 +490,14 @@ mod tests {
             let mut b = good.clone();
             b[at] ^= 0x10;
             let p = parse(&b);
-            assert!(
-                matches!(
-                    p,
-                    IndexProblem::ChecksumMismatch
-                        | IndexProblem::BadMagic
-                        | IndexProblem::UnsupportedVersion { .. }
-                        | IndexProblem::WrongLength { .. }
-                ),
-                "byte {at}: {p:?}"
+            let caught = matches!(
+                p,
+                IndexProblem::ChecksumMismatch
+                    | IndexProblem::BadMagic
+                    | IndexProblem::UnsupportedVersion { .. }
+                    | IndexProblem::WrongLength { .. }
             );
+            assert!(caught, "byte {at}: {p:?}");
         }
         assert_eq!(
             parse(&good[..good.len() - 1]),
@@ -522,17 +520,15 @@ mod tests {
         let slot = INDEX_HEADER_LEN + 200 * 4;
         b[slot..slot + 4].copy_from_slice(&0u32.to_le_bytes());
         reseal(&mut b);
-        assert!(
-            matches!(
-                parse(&b),
-                IndexProblem::FanoutNotMonotonic {
-                    byte: 200,
-                    value: 0,
-                    ..
-                }
-            ),
-            "{:?}",
-            parse(&b)
+        let previous = le_u32(&b[slot - 4..slot]);
+        assert!(previous > 0);
+        assert_eq!(
+            parse(&b),
+            IndexProblem::FanoutNotMonotonic {
+                byte: 200,
+                value: 0,
+                previous
+            }
         );
         let mut b = good.clone();
         let last = INDEX_HEADER_LEN + 255 * 4;
@@ -578,5 +574,61 @@ mod tests {
         b[16..24].copy_from_slice(&100u64.to_le_bytes()); // pack_len too small for the entries
         reseal(&mut b);
         assert!(matches!(parse(&b), IndexProblem::BadEntry { .. }));
+    }
+
+    #[test]
+    fn entries_are_checked_one_by_one() {
+        let es = entries(50, 6);
+        let good = PackIndex::build(es.clone(), pack_len(&es));
+        assert_eq!(
+            format!("{good:?}"),
+            format!("PackIndex {{ count: 50, pack_len: {} }}", pack_len(&es))
+        );
+        let good = good.as_bytes().to_vec();
+        let parse = |b: &[u8]| PackIndex::parse(b.to_vec()).unwrap_err();
+        let at = |p: usize| ENTRIES_START + p * INDEX_ENTRY_LEN;
+        let raw = (0..50)
+            .find(|&p| good[at(p) + 49] == Codec::Raw as u8 && p > 0)
+            .unwrap();
+        let bad_entry = |p: usize, what: &str| IndexProblem::BadEntry {
+            position: p as u32,
+            what: what.into(),
+        };
+
+        // A duplicate id: not strictly ascending.
+        let mut b = good.clone();
+        b.copy_within(at(raw - 1)..at(raw), at(raw));
+        reseal(&mut b);
+        assert_eq!(
+            parse(&b),
+            IndexProblem::Unsorted {
+                position: raw as u32
+            }
+        );
+        // Reserved bytes, codec, and a raw entry whose lengths differ.
+        let mut b = good.clone();
+        b[at(raw) + 55] = 1;
+        reseal(&mut b);
+        assert_eq!(parse(&b), bad_entry(raw, "reserved bytes are not zero"));
+        let mut b = good.clone();
+        b[at(raw) + 49] = 9;
+        reseal(&mut b);
+        assert_eq!(parse(&b), bad_entry(raw, "unknown codec byte 9"));
+        let mut b = good.clone();
+        let stored = le_u32(&b[at(raw) + 40..]);
+        b[at(raw) + 44..at(raw) + 48].copy_from_slice(&(stored + 1).to_le_bytes());
+        reseal(&mut b);
+        let what = format!(
+            "raw record with raw_len {} but stored_len {stored}",
+            stored + 1
+        );
+        assert_eq!(parse(&b), bad_entry(raw, &what));
+        // A record that would overlap the pack header.
+        let mut b = good.clone();
+        b[at(raw) + 32..at(raw) + 40].copy_from_slice(&15u64.to_le_bytes());
+        reseal(&mut b);
+        assert!(
+            matches!(parse(&b), IndexProblem::BadEntry { ref what, .. } if what.contains("offset 15")),
+        );
     }
 }

@@ -227,4 +227,76 @@ mod tests {
             Err(RecordProblem::HashMismatch { .. })
         ));
     }
+
+    #[test]
+    fn every_header_field_is_checked_against_the_entry() {
+        let h = header();
+        let e = IndexEntry {
+            id: h.id,
+            offset: 16,
+            stored_len: h.stored_len,
+            raw_len: h.raw_len,
+            kind: h.kind,
+            codec: h.codec,
+        };
+        assert_eq!(h.check_against(&e), Ok(()));
+        let other = ObjectId::of_chunk(b"other");
+        let cases = [
+            (
+                IndexEntry { id: other, ..e },
+                "id",
+                h.id.to_hex(),
+                other.to_hex(),
+            ),
+            (
+                IndexEntry {
+                    kind: ObjectKind::Tag,
+                    ..e
+                },
+                "kind",
+                "tree".into(),
+                "tag".into(),
+            ),
+            (
+                IndexEntry {
+                    codec: Codec::Raw,
+                    ..e
+                },
+                "codec",
+                "zstd".into(),
+                "raw".into(),
+            ),
+            (
+                IndexEntry { raw_len: 9, ..e },
+                "raw_len",
+                h.raw_len.to_string(),
+                "9".into(),
+            ),
+            (
+                IndexEntry { stored_len: 8, ..e },
+                "stored_len",
+                h.stored_len.to_string(),
+                "8".into(),
+            ),
+        ];
+        for (entry, field, in_pack, in_index) in cases {
+            let want = RecordProblem::HeaderMismatch {
+                field,
+                in_pack: in_pack.into(),
+                in_index: in_index.into(),
+            };
+            assert_eq!(h.check_against(&entry), Err(want));
+        }
+        // Through a whole record: a header that disagrees is found before decoding.
+        let mut record = h.encode().to_vec();
+        record.resize(h.record_len() as usize, 0);
+        let wrong = IndexEntry { raw_len: 9, ..e };
+        assert!(matches!(
+            decode_record(&wrong, &record, &mut Vec::new()),
+            Err(RecordProblem::HeaderMismatch {
+                field: "raw_len",
+                ..
+            })
+        ));
+    }
 }

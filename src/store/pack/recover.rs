@@ -196,10 +196,62 @@ fn scan(reader: &mut BufReader<&File>, len: u64) -> std::io::Result<(Vec<IndexEn
 }
 
 /// Fills `buf`; false if the input ends first.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<bool> {
     match reader.read_exact(buf) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::id::ObjectKind;
+    use crate::store::pack::format::Codec;
+    use crate::store::pack::write::PackWriter;
+
+    #[test]
+    fn read_full_tells_end_of_input_from_errors() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk on fire"))
+            }
+        }
+        let mut buf = [0u8; 4];
+        assert!(read_full(&mut &b"abcdef"[..], &mut buf).unwrap());
+        assert_eq!(&buf, b"abcd");
+        assert!(!read_full(&mut &b"ab"[..], &mut buf).unwrap());
+        let err = read_full(&mut Failing, &mut buf).unwrap_err();
+        assert_eq!(err.to_string(), "disk on fire");
+    }
+
+    /// A file shorter than the length scanning was told (it shrank while being
+    /// read): the scan stops at the record it cannot read whole, without an error.
+    #[test]
+    fn scan_stops_where_the_file_ends_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PackWriter::create(dir.path()).unwrap();
+        let raw = b"some bytes".to_vec();
+        let id = ObjectId::compute(ObjectKind::Chunk, &raw);
+        w.append(id, ObjectKind::Chunk, Codec::Raw, raw.len() as u32, &raw)
+            .unwrap();
+        let path = w.path().to_path_buf();
+        drop(w);
+        let len = std::fs::metadata(&path).unwrap().len();
+        let file = File::open(&path).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 1)
+            .unwrap();
+        let mut reader = BufReader::new(&file);
+        let mut header = [0u8; PACK_HEADER_LEN];
+        assert!(read_full(&mut reader, &mut header).unwrap());
+        let (entries, end) = scan(&mut reader, len).unwrap();
+        assert!(entries.is_empty());
+        assert_eq!(end, PACK_HEADER_LEN as u64);
     }
 }

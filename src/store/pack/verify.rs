@@ -95,7 +95,7 @@ fn verify_pack(
     damage: &mut Vec<Damage>,
     buf: &mut Vec<u8>,
     out: &mut Vec<u8>,
-    on_progress: &mut impl FnMut(u64),
+    on_progress: &mut dyn FnMut(u64),
 ) {
     let name = file_name(&pack.pack_path);
     let mut header = [0u8; PACK_HEADER_LEN];
@@ -159,5 +159,74 @@ fn verify_pack(
             });
         }
         on_progress(e.record_len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::pack::error::IndexProblem;
+
+    #[test]
+    fn damage_names_file_offset_and_record() {
+        let id = ObjectId::of_chunk(b"x");
+        let whole = Damage::whole_file("pack-a.pack".into(), 0, "bad".into());
+        assert_eq!(whole.to_string(), "pack-a.pack: bad");
+        let at = Damage::whole_file("pack-a.pack".into(), 99, "cut".into());
+        assert_eq!(at.to_string(), "pack-a.pack at offset 99: cut");
+        let record = Damage {
+            id: Some(id),
+            kind: Some(ObjectKind::Tree),
+            ..at.clone()
+        };
+        assert_eq!(
+            record.to_string(),
+            format!("pack-a.pack at offset 99 (tree {id}): cut")
+        );
+        let unknown_kind = Damage {
+            kind: None,
+            ..record
+        };
+        assert_eq!(
+            unknown_kind.to_string(),
+            format!("pack-a.pack at offset 99 ({id}): cut")
+        );
+    }
+
+    #[test]
+    fn open_errors_name_the_file_at_fault() {
+        let stem = "pack-0123456789abcdef";
+        let index = PackError::Index {
+            path: format!("/s/packs/{stem}.idx").into(),
+            problem: IndexProblem::ChecksumMismatch,
+        };
+        let d = Damage::from_open_error(stem, index);
+        assert_eq!(
+            (d.pack.as_str(), d.offset, d.id),
+            ("pack-0123456789abcdef.idx", 0, None)
+        );
+        assert_eq!(d.reason, IndexProblem::ChecksumMismatch.to_string());
+        let io = PackError::Io {
+            path: format!("/s/packs/{stem}.pack").into(),
+            source: std::io::Error::other("gone"),
+        };
+        let d = Damage::from_open_error(stem, io);
+        assert_eq!(
+            (d.pack.as_str(), d.reason.as_str()),
+            ("pack-0123456789abcdef.pack", "gone")
+        );
+        // Any other error is put on the index, with its whole message.
+        let other = PackError::PackHeader {
+            path: "/s/packs/x.pack".into(),
+            problem: "bad magic".into(),
+        };
+        let message = other.to_string();
+        let d = Damage::from_open_error(stem, other);
+        assert_eq!(
+            (d.pack.as_str(), d.reason),
+            ("pack-0123456789abcdef.idx", message)
+        );
+        // A path without a file name is shown whole.
+        assert_eq!(file_name(std::path::Path::new("/")), "/");
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::super::*;
 use super::{assert_all_readable, file, flip, records, write_pack};
-use crate::store::id::ObjectKind;
+use crate::store::id::{ObjectId, ObjectKind};
 
 #[test]
 fn damaged_indexes_are_reported_and_other_packs_stay_usable() {
@@ -212,4 +212,99 @@ fn damaged_pack_header_is_reported() {
     assert_eq!(damage.len(), 1, "{damage:#?}");
     assert_eq!((damage[0].offset, damage[0].id), (0, None));
     assert!(damage[0].reason.contains("magic"), "{}", damage[0]);
+}
+
+#[test]
+fn extra_bytes_after_the_last_record_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(51, 3);
+    let sealed = write_pack(dir.path(), &recs);
+    let name = sealed.name().to_string();
+    let covered = sealed.index().pack_len();
+    let path = file(dir.path(), &name, PACK_EXT);
+    let mut b = fs::read(&path).unwrap();
+    b.extend_from_slice(&[0; 10]);
+    fs::write(&path, b).unwrap();
+    let set = PackSet::open(dir.path()).unwrap();
+    let damage = set.verify(|_| {}).unwrap();
+    let want = Damage {
+        pack: format!("{name}.pack"),
+        offset: covered,
+        id: None,
+        kind: None,
+        reason: format!("pack has 10 bytes beyond the {covered} its index covers"),
+    };
+    assert_eq!(damage, vec![want]);
+    assert_all_readable(&set, &recs);
+}
+
+#[test]
+fn overlapping_records_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(52, 10);
+    let sealed = write_pack(dir.path(), &recs);
+    let name = sealed.name().to_string();
+    let mut entries: Vec<_> = sealed.index().iter().collect();
+    entries.sort_by_key(|e| e.offset);
+    let host = *entries
+        .iter()
+        .find(|e| e.stored_len > 200)
+        .expect("a record long enough to hide another header in");
+    // An index entry for a record inside another one's payload.
+    let intruder = IndexEntry {
+        id: ObjectId::of_chunk(b"intruder"),
+        offset: host.offset + 10,
+        stored_len: 0,
+        raw_len: 0,
+        kind: ObjectKind::Chunk,
+        codec: Codec::Raw,
+    };
+    entries.push(intruder);
+    let index = PackIndex::build(entries, sealed.index().pack_len());
+    fs::write(file(dir.path(), &name, INDEX_EXT), index.as_bytes()).unwrap();
+
+    let set = PackSet::open(dir.path()).unwrap();
+    let damage = set.verify(|_| {}).unwrap();
+    assert_eq!(damage.len(), 2, "{damage:#?}");
+    assert!(damage.iter().all(|d| (d.offset, d.id, d.kind)
+        == (intruder.offset, Some(intruder.id), Some(ObjectKind::Chunk))));
+    assert_eq!(
+        damage[0].reason,
+        format!(
+            "record overlaps the previous one, which ends at {}",
+            host.end()
+        )
+    );
+    // Its "header" is payload bytes of the host: whatever they say, not this entry.
+    assert!(set.read(&intruder.id).is_err());
+    assert_all_readable(&set, &recs);
+}
+
+#[test]
+fn read_errors_are_damage_and_verification_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(53, 4);
+    let name = write_pack(dir.path(), &recs).name().to_string();
+    let path = file(dir.path(), &name, PACK_EXT);
+    let mut set = PackSet::open(dir.path()).unwrap();
+    // A handle that cannot read: every read fails with EBADF, not end of file.
+    set.packs[0].file = OpenOptions::new().write(true).open(&path).unwrap();
+    let mut progress = 0;
+    let damage = set.verify(|n| progress += n).unwrap();
+    assert_eq!(
+        progress,
+        set.packs().next().unwrap().pack_len - PACK_HEADER_LEN as u64
+    );
+    assert_eq!(damage.len(), 1 + recs.len(), "{damage:#?}");
+    assert_eq!((damage[0].offset, damage[0].id), (0, None));
+    assert!(
+        damage[0].reason.starts_with("pack header: "),
+        "{}",
+        damage[0]
+    );
+    let ids: std::collections::HashSet<_> = damage[1..].iter().map(|d| d.id.unwrap()).collect();
+    assert_eq!(ids.len(), recs.len());
+    for d in &damage[1..] {
+        assert!(d.reason.contains(&path.display().to_string()), "{d}");
+    }
 }

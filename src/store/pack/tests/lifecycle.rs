@@ -232,3 +232,80 @@ fn rewrite_keeps_live_records_and_deletes_dead_ones() {
     );
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn recovery_of_whole_packs_garbage_and_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    // A crashed pack whose every record is whole: sealed as it is.
+    let whole = records(80, 3);
+    let (whole_pack, w_ends) = crashed_pack(dir.path(), &whole);
+    // 16 bytes or more that are not a pack at all: removed.
+    let junk = dir.path().join("pack-00000000000000dd.pack");
+    fs::write(&junk, random_bytes(2, 100)).unwrap();
+    // A record written twice (two writers' worth of bytes): both copies kept, one
+    // index entry.
+    let dup = records(81, 2);
+    let (dup_pack, d_ends) = crashed_pack(dir.path(), &dup);
+    let mut bytes = fs::read(&dup_pack).unwrap();
+    let second = bytes[d_ends[0] as usize..].to_vec();
+    bytes.extend_from_slice(&second);
+    fs::write(&dup_pack, &bytes).unwrap();
+
+    let mut set = PackSet::open(dir.path()).unwrap();
+    let report = set.recover_unsealed().unwrap();
+    let by_name = |p: &Path| {
+        let stem = p.file_stem().unwrap().to_str().unwrap();
+        report
+            .packs
+            .iter()
+            .find(|r| r.name == stem)
+            .unwrap()
+            .clone()
+    };
+    let w = by_name(&whole_pack);
+    assert_eq!(
+        (w.records_kept, w.bytes_dropped, w.outcome),
+        (3, 0, RecoveryOutcome::Sealed)
+    );
+    assert_eq!(fs::metadata(&whole_pack).unwrap().len(), w_ends[2]);
+    let j = by_name(&junk);
+    assert_eq!(
+        (j.records_kept, j.bytes_dropped, j.outcome),
+        (0, 100, RecoveryOutcome::Removed)
+    );
+    assert!(!junk.exists());
+    let d = by_name(&dup_pack);
+    assert_eq!((d.records_kept, d.bytes_dropped), (2, 0));
+    assert_eq!(fs::metadata(&dup_pack).unwrap().len(), bytes.len() as u64);
+    assert_all_readable(&set, &whole);
+    assert_all_readable(&set, &dup);
+    assert_eq!(set.entries().count(), 5);
+    // The second copy is covered by the index's pack length but by no entry.
+    assert_eq!(set.verify(|_| {}).unwrap(), vec![]);
+}
+
+#[test]
+fn an_io_error_stops_recovery_and_leaves_the_rest_unsealed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Listed first (names sort), and cannot be opened for writing: a directory.
+    let unopenable = dir.path().join("pack-0000000000000000.pack");
+    fs::create_dir(&unopenable).unwrap();
+    let recs = records(82, 2);
+    let (pack, ends) = crashed_pack(dir.path(), &recs);
+    let mut set = PackSet::open(dir.path()).unwrap();
+    assert_eq!(set.unsealed(), &[unopenable.clone(), pack.clone()]);
+    let err = set.recover_unsealed().unwrap_err();
+    assert!(
+        matches!(&err, PackError::Io { path, .. } if *path == unopenable),
+        "{err}"
+    );
+    assert_eq!(set.unsealed(), &[unopenable.clone(), pack.clone()]);
+    assert_eq!(fs::metadata(&pack).unwrap().len(), ends[1], "not touched");
+    assert!(!set.contains(&recs[0].id));
+
+    fs::remove_dir(&unopenable).unwrap();
+    let mut set = PackSet::open(dir.path()).unwrap();
+    let report = set.recover_unsealed().unwrap();
+    assert_eq!(report.packs[0].outcome, RecoveryOutcome::Sealed);
+    assert_all_readable(&set, &recs);
+}
