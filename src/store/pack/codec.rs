@@ -329,7 +329,7 @@ mod tests {
         let raw: Vec<u8> = (0..64 << 10)
             .map(|_| {
                 let v = rng.next_u64();
-                if v % 4 == 0 {
+                if v.is_multiple_of(4) {
                     (v >> 8) as u8 & 0x0f
                 } else {
                     (v >> 16) as u8
