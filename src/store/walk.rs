@@ -60,7 +60,7 @@ struct Link {
     id: ObjectId,
     /// The kind the referrer expects; `None` for refs, reflogs and tree-entry metadata.
     kind: Option<ObjectKind>,
-    /// Content bytes below it, for chunks and chunk-list nodes.
+    /// Content bytes below it, as the referrer states (chunks, nodes, files, trees).
     len: Option<u64>,
     /// Level, for chunk-list nodes.
     level: Option<u8>,
@@ -152,8 +152,9 @@ pub fn reachable(store: &Store) -> Result<Reachable, StoreError> {
 }
 
 /// Pushes the links of the record `e` and returns its level and content length if it
-/// is a chunk (level 0, from the index: chunk payloads are never read) or a chunk-list
-/// node. `Err` says why the object cannot be read or decoded.
+/// is a chunk (level 0, from the index: chunk payloads are never read), a chunk-list
+/// node, a file (its size) or a tree (the total its entries state), so the size a
+/// parent states can be checked. `Err` says why the object cannot be read or decoded.
 fn expand(
     store: &Store,
     e: &IndexEntry,
@@ -182,7 +183,10 @@ fn expand(
             stack.push(link(t.target, Some(t.target_kind), None, None, &me));
         }
         ObjectKind::Tree => {
-            for entry in Tree::decode(&read()?).map_err(msg)?.entries {
+            let tree = Tree::decode(&read()?).map_err(msg)?;
+            let mut total: u64 = 0;
+            for entry in tree.entries {
+                total = total.saturating_add(entry.size);
                 let k = if entry.kind == EntryKind::Dir {
                     ObjectKind::Tree
                 } else {
@@ -193,8 +197,10 @@ fn expand(
                     let referrer = format!("{referrer} metadata");
                     stack.push(link(m, None, None, None, &referrer));
                 }
-                stack.push(link(entry.id, Some(k), None, None, &referrer));
+                stack.push(link(entry.id, Some(k), Some(entry.size), None, &referrer));
             }
+            // A directory's size is the total of everything below it.
+            return Ok(Some((0, total)));
         }
         ObjectKind::File => {
             let f = FileObject::decode(&read()?).map_err(msg)?;
@@ -204,6 +210,7 @@ fn expand(
                 let (kind, level) = (Some(ObjectKind::ChunkList), Some(f.height));
                 link(f.root, kind, Some(f.size), level, &me)
             });
+            return Ok(Some((0, f.size)));
         }
         ObjectKind::ChunkList => {
             let n = ChunkListNode::decode(&read()?).map_err(msg)?;
@@ -246,13 +253,32 @@ pub(crate) mod tests {
         (dir, store)
     }
 
+    thread_local! {
+        /// Sizes of the files and trees this thread's tests stored, so [`tree`] can
+        /// state true entry sizes without a store at hand.
+        static SIZES: std::cell::RefCell<HashMap<ObjectId, u64>> = std::cell::RefCell::default();
+    }
+
     /// Stores records as given (well formed or not) in one new pack; returns their ids.
     pub(crate) fn put(store: &mut Store, records: Vec<(ObjectKind, Vec<u8>)>) -> Vec<ObjectId> {
         let (lock, _) = store.lock().unwrap();
         let mut w = store.writer(&lock);
         let ids = records
             .into_iter()
-            .map(|(kind, bytes)| w.put_object(kind, bytes).unwrap())
+            .map(|(kind, bytes)| {
+                let size = match kind {
+                    ObjectKind::File => FileObject::decode(&bytes).ok().map(|f| f.size),
+                    ObjectKind::Tree => Tree::decode(&bytes)
+                        .ok()
+                        .map(|t| t.entries.iter().map(|e| e.size).sum()),
+                    _ => None,
+                };
+                let id = w.put_object(kind, bytes).unwrap();
+                if let Some(size) = size {
+                    SIZES.with(|m| m.borrow_mut().insert(id, size));
+                }
+                id
+            })
             .collect();
         w.finish().unwrap();
         ids
@@ -284,7 +310,7 @@ pub(crate) mod tests {
                 name: name.into(),
                 kind,
                 id,
-                size: 0,
+                size: SIZES.with(|m| m.borrow().get(&id).copied().unwrap_or(0)),
                 meta,
             })
             .collect();
@@ -392,6 +418,9 @@ pub(crate) mod tests {
         drop(lock);
         assert!(big.file.height >= 2, "{:?}", big.file);
         assert_eq!((small.file.height, empty.file.height), (0, 0));
+        for f in [&big, &small, &empty] {
+            SIZES.with(|m| m.borrow_mut().insert(f.id, f.file.size));
+        }
         let meta = put1(&mut store, ObjectKind::Chunk, b"metadata".to_vec());
         let sub = put1(
             &mut store,
@@ -783,5 +812,48 @@ pub(crate) mod tests {
         }];
         assert_eq!(report.broken_links, want);
         assert_eq!(report.reachable, 1);
+    }
+
+    #[test]
+    fn sizes_stated_by_trees_must_match() {
+        let (_dir, mut store) = new_store();
+        let content = put(&mut store, vec![chunk(b"12345")])[0];
+        let f = put1(&mut store, ObjectKind::File, file(5, 0, content).1);
+        let lying_entry = Tree {
+            entries: vec![TreeEntry {
+                name: "f".into(),
+                kind: EntryKind::File,
+                id: f,
+                size: 9,
+                meta: None,
+            }],
+        };
+        let inner = put1(&mut store, ObjectKind::Tree, lying_entry.encode().unwrap());
+        let lying_dir = Tree {
+            entries: vec![TreeEntry {
+                name: "d".into(),
+                kind: EntryKind::Dir,
+                id: inner,
+                size: 7,
+                meta: None,
+            }],
+        };
+        let root = put1(&mut store, ObjectKind::Tree, lying_dir.encode().unwrap());
+        let c = put1(&mut store, ObjectKind::Commit, commit(root, vec![]));
+        set_ref(&store, "refs/heads/main", c);
+        let mut reasons: Vec<String> = reachable(&store)
+            .unwrap()
+            .problems
+            .into_iter()
+            .map(|p| p.reason)
+            .collect();
+        reasons.sort();
+        assert_eq!(
+            reasons,
+            [
+                "covers 5 bytes, its parent says 9",
+                "covers 9 bytes, its parent says 7"
+            ]
+        );
     }
 }

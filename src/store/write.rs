@@ -1,10 +1,17 @@
 //! [`ObjectWriter`]: adding chunks and objects to a [`Store`] (`store-format.md` §
 //! *Write ordering*).
 //!
-//! Ingest is a pipeline: one thread reads and cuts the input into chunks, batches of
-//! chunks are hashed and compressed on the rayon pool, and this thread appends the new
-//! records to the active pack in file order. Memory is bounded by a few batches of
-//! [`BATCH_BYTES`], whatever the file size. Nothing a writer appends is reachable until
+//! Ingest is a three-stage pipeline with no barrier between stages: a reader thread
+//! cuts the input into chunks; a second thread hashes and compresses each batch of
+//! chunks on the rayon pool (skipping chunks the sealed packs already hold); this
+//! thread appends the new records to the active pack in file order and builds the
+//! chunk-list tree. Stages hand over through bounded channels, so memory is a few
+//! batches of [`BATCH_BYTES`] whatever the file size, and both cores stay busy.
+//!
+//! While a writer lives, the store's [`PackSet`] is not modified: packs this writer
+//! seals on rotation are kept aside (and consulted for dedup) and registered by
+//! [`ObjectWriter::finish`]. That lets the compression stage read the pack set while
+//! the appender writes. Nothing a writer appends is reachable until
 //! [`ObjectWriter::finish`] has fsynced and sealed its packs; callers update refs or the
 //! index only after that.
 
@@ -20,7 +27,7 @@ use super::error::StoreError;
 use super::id::{ObjectId, ObjectKind};
 use super::lock::StoreLock;
 use super::object::{ChunkTreeBuilder, Commit, FileObject, ObjectSink, Tag, Tree};
-use super::pack::{Codec, Compressor, PackSet, PackWriter};
+use super::pack::{Codec, Compressor, PackSet, PackWriter, SealedPack};
 use super::Store;
 
 /// Bytes of input handed to the hashing/compression pool at once.
@@ -128,12 +135,76 @@ pub struct WriteStats {
 /// [`ObjectWriter::finish`] leaves an unsealed pack that the next writer recovers.
 pub struct ObjectWriter<'s> {
     packs: &'s mut PackSet,
-    pack_dir: PathBuf,
     params: ChunkParams,
     level: i32,
-    pack: Option<PackWriter>,
-    stats: WriteStats,
+    out: Appender,
     progress: Option<Box<dyn Fn(u64) + Send + Sync + 's>>,
+}
+
+/// The writing half of an [`ObjectWriter`]: the active pack and the packs sealed on
+/// rotation, kept apart from the (read-only while writing) pack set.
+struct Appender {
+    pack_dir: PathBuf,
+    level: i32,
+    pack: Option<PackWriter>,
+    sealed: Vec<SealedPack>,
+    stats: WriteStats,
+}
+
+impl Appender {
+    /// True if this writer has appended the record.
+    fn holds(&self, id: &ObjectId) -> bool {
+        self.pack.as_ref().is_some_and(|p| p.contains(id))
+            || self.sealed.iter().any(|s| s.index().lookup(id).is_some())
+    }
+
+    fn append(&mut self, p: Prepared) -> Result<(), StoreError> {
+        if self
+            .pack
+            .as_ref()
+            .is_some_and(|w| w.bytes() >= MAX_PACK_BYTES)
+        {
+            self.seal()?;
+        }
+        let pack = match &mut self.pack {
+            Some(p) => p,
+            None => self.pack.insert(PackWriter::create(&self.pack_dir)?),
+        };
+        if pack.append(p.id, p.kind, p.codec, p.raw_len, &p.payload)? {
+            self.stats.records += 1;
+            self.stats.raw_bytes += u64::from(p.raw_len);
+            self.stats.stored_bytes += p.payload.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn seal(&mut self) -> Result<(), StoreError> {
+        if let Some(w) = self.pack.take() {
+            if let Some(sealed) = w.finish()? {
+                self.sealed.push(sealed);
+                self.stats.packs += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes chunk-list nodes during ingest: dedup against the sealed packs and this
+/// writer's own records, then append.
+struct NodeSink<'a> {
+    packs: &'a PackSet,
+    out: &'a mut Appender,
+}
+
+impl ObjectSink for NodeSink<'_> {
+    type Error = StoreError;
+    fn put(&mut self, id: ObjectId, kind: ObjectKind, bytes: &[u8]) -> Result<(), StoreError> {
+        if !self.packs.contains(&id) && !self.out.holds(&id) {
+            let p = Prepared::new(id, kind, bytes.to_vec(), self.out.level)?;
+            self.out.append(p)?;
+        }
+        Ok(())
+    }
 }
 
 /// Collects chunk-list nodes produced while preparing a file.
@@ -161,11 +232,15 @@ impl Store {
         let (params, level) = (self.params(), self.compression_level());
         ObjectWriter {
             packs: &mut self.packs,
-            pack_dir,
             params,
             level,
-            pack: None,
-            stats: WriteStats::default(),
+            out: Appender {
+                pack_dir,
+                level,
+                pack: None,
+                sealed: Vec::new(),
+                stats: WriteStats::default(),
+            },
             progress: None,
         }
     }
@@ -179,37 +254,11 @@ impl<'s> ObjectWriter<'s> {
 
     /// True if the record is stored or already appended by this writer.
     pub fn contains(&self, id: &ObjectId) -> bool {
-        self.packs.contains(id) || self.pack.as_ref().is_some_and(|p| p.contains(id))
+        self.packs.contains(id) || self.out.holds(id)
     }
 
     fn append(&mut self, p: Prepared) -> Result<(), StoreError> {
-        if self
-            .pack
-            .as_ref()
-            .is_some_and(|w| w.bytes() >= MAX_PACK_BYTES)
-        {
-            self.seal()?;
-        }
-        let pack = match &mut self.pack {
-            Some(p) => p,
-            None => self.pack.insert(PackWriter::create(&self.pack_dir)?),
-        };
-        if pack.append(p.id, p.kind, p.codec, p.raw_len, &p.payload)? {
-            self.stats.records += 1;
-            self.stats.raw_bytes += u64::from(p.raw_len);
-            self.stats.stored_bytes += p.payload.len() as u64;
-        }
-        Ok(())
-    }
-
-    fn seal(&mut self) -> Result<(), StoreError> {
-        if let Some(w) = self.pack.take() {
-            if let Some(sealed) = w.finish()? {
-                self.packs.add_sealed(sealed)?;
-                self.stats.packs += 1;
-            }
-        }
-        Ok(())
+        self.out.append(p)
     }
 
     /// Stores an encoded object of `kind` (not a chunk); returns its id.
@@ -309,8 +358,13 @@ impl<'s> ObjectWriter<'s> {
     pub fn ingest(&mut self, reader: impl Read + Send) -> Result<Ingested, StoreError> {
         let params = self.params;
         let level = self.level;
-        let (tx, rx) = sync_channel::<std::io::Result<Vec<Vec<u8>>>>(2);
+        let packs: &PackSet = self.packs;
+        let out = &mut self.out;
+        let progress = self.progress.as_deref();
+        let (chunk_tx, chunk_rx) = sync_channel::<std::io::Result<Vec<Vec<u8>>>>(2);
+        let (ready_tx, ready_rx) = sync_channel::<Result<Vec<ChunkOutcome>, StoreError>>(2);
         std::thread::scope(|scope| {
+            // Stage 1: read and cut.
             scope.spawn(move || {
                 let mut batch = Vec::new();
                 let mut bytes = 0;
@@ -320,71 +374,84 @@ impl<'s> ObjectWriter<'s> {
                             bytes += c.data.len();
                             batch.push(c.data);
                             if bytes >= BATCH_BYTES {
-                                if tx.send(Ok(std::mem::take(&mut batch))).is_err() {
+                                if chunk_tx.send(Ok(std::mem::take(&mut batch))).is_err() {
                                     return;
                                 }
                                 bytes = 0;
                             }
                         }
                         Err(e) => {
-                            let _ = tx.send(Err(e));
+                            let _ = chunk_tx.send(Err(e));
                             return;
                         }
                     }
                 }
                 if !batch.is_empty() {
-                    let _ = tx.send(Ok(batch));
+                    let _ = chunk_tx.send(Ok(batch));
                 }
             });
+            // Stage 2: hash, and compress what the sealed packs do not hold.
+            scope.spawn(move || {
+                for batch in chunk_rx {
+                    let ready = batch.map_err(StoreError::io("<input>")).and_then(|batch| {
+                        batch
+                            .into_par_iter()
+                            .map(|raw| {
+                                let id = ObjectId::of_chunk(&raw);
+                                let len = raw.len() as u64;
+                                if packs.contains(&id) {
+                                    return Ok((id, len, None));
+                                }
+                                Ok((
+                                    id,
+                                    len,
+                                    Some(Prepared::new(id, ObjectKind::Chunk, raw, level)?),
+                                ))
+                            })
+                            .collect()
+                    });
+                    let failed = ready.is_err();
+                    if ready_tx.send(ready).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            // Stage 3 (this thread): append in file order, build the chunk-list tree.
+            let mut sink = NodeSink { packs, out };
             let mut builder = ChunkTreeBuilder::new();
             let (mut chunks, mut new_chunks, mut new_bytes, mut done) = (0u64, 0u64, 0u64, 0u64);
-            for batch in rx {
-                let batch = batch.map_err(StoreError::io("<input>"))?;
-                let this = &*self;
-                let prepared: Vec<Result<ChunkOutcome, StoreError>> = batch
-                    .into_par_iter()
-                    .map(|raw| {
-                        let id = ObjectId::of_chunk(&raw);
-                        let len = raw.len() as u64;
-                        if this.contains(&id) {
-                            return Ok((id, len, None));
-                        }
-                        Ok((
-                            id,
-                            len,
-                            Some(Prepared::new(id, ObjectKind::Chunk, raw, level)?),
-                        ))
-                    })
-                    .collect();
-                for p in prepared {
-                    let (id, len, record) = p?;
+            for ready in ready_rx {
+                for (id, len, record) in ready? {
                     chunks += 1;
                     done += len;
                     if let Some(record) = record {
-                        if !self.contains(&id) {
+                        if !sink.out.holds(&id) {
                             new_chunks += 1;
                             new_bytes += len;
-                            self.append(record)?;
+                            sink.out.append(record)?;
                         }
                     }
-                    builder.push(self, id, len)?;
+                    builder.push(&mut sink, id, len)?;
                 }
-                if let Some(f) = &self.progress {
+                if let Some(f) = progress {
                     f(done);
                 }
             }
             if chunks == 0 {
                 // An empty file is the empty chunk.
                 let id = ObjectId::of_chunk(&[]);
-                if !self.contains(&id) {
-                    self.append(Prepared::new(id, ObjectKind::Chunk, Vec::new(), level)?)?;
+                if !packs.contains(&id) && !sink.out.holds(&id) {
+                    sink.out
+                        .append(Prepared::new(id, ObjectKind::Chunk, Vec::new(), level)?)?;
                     new_chunks += 1;
                 }
                 chunks = 1;
-                builder.push(self, id, 0)?;
+                builder.push(&mut sink, id, 0)?;
             }
-            let file = builder.finish(self)?;
-            let id = self.put_object(ObjectKind::File, file.encode()?)?;
+            let file = builder.finish(&mut sink)?;
+            let bytes = file.encode()?;
+            let id = ObjectId::compute(ObjectKind::File, &bytes);
+            sink.put(id, ObjectKind::File, &bytes)?;
             Ok(Ingested {
                 id,
                 file,
@@ -398,13 +465,16 @@ impl<'s> ObjectWriter<'s> {
     /// Seals the active pack (fsync, index, rename, directory fsync) and makes
     /// everything written visible. Only after this may refs or the index point at it.
     pub fn finish(mut self) -> Result<WriteStats, StoreError> {
-        self.seal()?;
-        Ok(self.stats)
+        self.out.seal()?;
+        for sealed in self.out.sealed.drain(..) {
+            self.packs.add_sealed(sealed)?;
+        }
+        Ok(self.out.stats)
     }
 
     /// Totals so far.
     pub fn stats(&self) -> WriteStats {
-        self.stats
+        self.out.stats
     }
 }
 
@@ -438,4 +508,185 @@ pub fn hash_file(params: ChunkParams, reader: impl Read) -> Result<ObjectId, Sto
         builder.push(&mut sink, ObjectId::of_chunk(&[]), 0)?;
     }
     Ok(builder.finish(&mut sink)?.id()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+    use crate::store::object::Person;
+
+    /// Small chunks, so a few hundred KiB make many chunks and chunk-list nodes.
+    fn small() -> ChunkParams {
+        ChunkParams::new(256, 1024, 4096).unwrap()
+    }
+
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 32);
+        let mut ctr = 0u64;
+        while out.len() < len {
+            let mut h = blake3::Hasher::new();
+            h.update(&seed.to_le_bytes());
+            h.update(&ctr.to_le_bytes());
+            out.extend_from_slice(h.finalize().as_bytes());
+            ctr += 1;
+        }
+        out.truncate(len);
+        out
+    }
+
+    /// `block` three times over: the repeats cut into the same chunks.
+    fn repetitive(seed: u64) -> Vec<u8> {
+        noise(100_000, seed).repeat(3)
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::init(&d.path().join(".gadn"), small()).unwrap();
+        (d, s)
+    }
+
+    struct Failing;
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("the disk went away"))
+        }
+    }
+
+    #[test]
+    fn prepared_ingested_and_hashed_files_agree_and_dedup() {
+        let (_d, mut store) = store();
+        let data = repetitive(1);
+        let data2 = noise(50_000, 2);
+        let data3 = repetitive(3);
+        let progress = AtomicU64::new(0);
+        let (lock, _) = store.lock().unwrap();
+        let (id, id2, id3, stats) = {
+            let mut w = store.writer(&lock);
+            let p = w.prepare_bytes(data.clone()).unwrap();
+            let ids: Vec<ObjectId> = p.records.iter().map(|r| r.id).collect();
+            let unique: HashSet<ObjectId> = ids.iter().copied().collect();
+            assert_eq!(ids.len(), unique.len(), "a record is prepared once");
+            assert!(p.records.iter().any(|r| r.kind == ObjectKind::ChunkList));
+            let ing = w.append_prepared(p).unwrap();
+            assert_eq!(ing.file.size, data.len() as u64);
+            assert!(ing.chunks > 100, "{ing:?}");
+            assert!(
+                ing.new_chunks * 2 < ing.chunks,
+                "repeats are stored once: {ing:?}"
+            );
+            assert_eq!(ing.id, hash_file(small(), &data[..]).unwrap());
+            // Everything is known now: preparing again yields nothing to append, and
+            // ingesting the same bytes stores nothing.
+            let again = w.prepare_bytes(data.clone()).unwrap();
+            assert!(again.records.is_empty());
+            assert_eq!(again.id, ing.id);
+            let before = w.stats();
+            let re = w.ingest(&data[..]).unwrap();
+            assert_eq!((re.id, re.new_chunks, re.new_bytes), (ing.id, 0, 0));
+            assert_eq!(re.chunks, ing.chunks);
+            assert_eq!(w.stats(), before);
+
+            // Two preparations of the same new file: the second appends nothing.
+            let p1 = w.prepare_bytes(data2.clone()).unwrap();
+            let p2 = w.prepare_bytes(data2.clone()).unwrap();
+            let a = w.append_prepared(p1).unwrap();
+            let b = w.append_prepared(p2).unwrap();
+            assert_eq!(a.id, b.id);
+            assert!(
+                a.new_chunks > 0 && a.new_bytes == data2.len() as u64,
+                "{a:?}"
+            );
+            assert_eq!((b.new_chunks, b.new_bytes), (0, 0));
+
+            // Streaming ingest: repeats within one batch are stored once too.
+            w.set_progress(|n| progress.store(n, Ordering::SeqCst));
+            let i3 = w.ingest(&data3[..]).unwrap();
+            assert_eq!(i3.id, hash_file(small(), &data3[..]).unwrap());
+            assert!(i3.new_chunks * 2 < i3.chunks, "{i3:?}");
+            assert!(i3.new_bytes < data3.len() as u64 / 2, "{i3:?}");
+            let stats = w.stats();
+            assert!(stats.records > 0 && stats.raw_bytes > stats.records);
+            assert_eq!(stats.packs, 0, "nothing is sealed before finish");
+            assert_eq!(w.finish().unwrap(), WriteStats { packs: 1, ..stats });
+            (ing.id, a.id, i3.id, stats)
+        };
+        drop(lock);
+        assert_eq!(progress.load(Ordering::SeqCst), data3.len() as u64);
+        assert!(stats.stored_bytes >= stats.raw_bytes / 2);
+        assert_eq!(store.read_file_bytes(&id).unwrap(), data);
+        assert_eq!(store.read_file_bytes(&id2).unwrap(), data2);
+        assert_eq!(store.read_file_bytes(&id3).unwrap(), data3);
+    }
+
+    #[test]
+    fn empty_files_are_the_empty_chunk_stored_once() {
+        let (_d, mut store) = store();
+        let (lock, _) = store.lock().unwrap();
+        let mut w = store.writer(&lock);
+        let first = w.ingest(std::io::empty()).unwrap();
+        assert_eq!((first.chunks, first.new_chunks), (1, 1));
+        assert_eq!(first.file.size, 0);
+        let second = w.ingest(&[][..]).unwrap();
+        assert_eq!(second.id, first.id);
+        assert_eq!((second.chunks, second.new_chunks), (1, 0));
+        assert_eq!(w.prepare_bytes(Vec::new()).unwrap().id, first.id);
+        assert_eq!(hash_file(small(), std::io::empty()).unwrap(), first.id);
+        assert!(w.contains(&ObjectId::of_chunk(&[])));
+        w.finish().unwrap();
+        assert_eq!(store.read_file_bytes(&first.id).unwrap(), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn read_errors_are_reported_not_stored() {
+        let (_d, mut store) = store();
+        let (lock, _) = store.lock().unwrap();
+        let mut w = store.writer(&lock);
+        let err = w.ingest(Failing).unwrap_err();
+        assert!(matches!(&err, StoreError::Io { path, .. } if path.as_os_str() == "<input>"));
+        assert_eq!(err.to_string(), "<input>: the disk went away");
+        let err = hash_file(small(), Failing).unwrap_err();
+        assert_eq!(err.to_string(), "<input>: the disk went away");
+        assert_eq!(w.stats(), WriteStats::default());
+        assert_eq!(
+            w.finish().unwrap().packs,
+            0,
+            "an unused writer seals nothing"
+        );
+    }
+
+    #[test]
+    fn objects_are_stored_once_and_read_back() {
+        let (_d, mut store) = store();
+        let (lock, _) = store.lock().unwrap();
+        let tag = Tag {
+            target: ObjectId::of_chunk(b"c"),
+            target_kind: ObjectKind::Commit,
+            name: "v1.0".into(),
+            tagger: Person {
+                name: "Ada".into(),
+                email: "ada@example.org".into(),
+                time: 1_700_000_000,
+                tz_offset_min: 60,
+            },
+            message: "first release".into(),
+            signature: Some(vec![1, 2, 3]),
+        };
+        let id = {
+            let mut w = store.writer(&lock);
+            let id = w.put_tag(&tag).unwrap();
+            assert_eq!(id, tag.id().unwrap());
+            assert_eq!(w.put_tag(&tag).unwrap(), id);
+            assert_eq!(w.stats().records, 1);
+            w.finish().unwrap();
+            id
+        };
+        assert_eq!(store.tag(&id).unwrap(), tag);
+        // Already stored: a new writer appends nothing.
+        let mut w = store.writer(&lock);
+        assert_eq!(w.put_tag(&tag).unwrap(), id);
+        assert_eq!(w.finish().unwrap(), WriteStats::default());
+    }
 }

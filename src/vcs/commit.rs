@@ -171,14 +171,14 @@ impl Repo {
                     let (w, p) = r?;
                     let ing = writer.append_prepared(p)?;
                     report.new_bytes += ing.new_bytes;
-                    entries.push(w.to_index(ing.id));
+                    entries.push(staged_entry(w, &ing));
                 }
                 start = end;
             }
             for w in large {
                 let ing = ingest_large(&mut writer, &root, w, &done, total, progress)?;
                 report.new_bytes += ing.new_bytes;
-                entries.push(w.to_index(ing.id));
+                entries.push(staged_entry(w, &ing));
             }
             report.bytes_read = done.into_inner();
             writer.finish()?;
@@ -287,6 +287,15 @@ impl Repo {
 }
 
 use crate::store::object::Person;
+
+/// The index entry for a staged file: stat data from before it was read (so a change
+/// during the read shows up as a stat mismatch later), size from what was stored (so a
+/// tree never states a size its content does not have).
+fn staged_entry(w: &WorkFile, ing: &Ingested) -> IndexEntry {
+    let mut e = w.to_index(ing.id);
+    e.size = ing.file.size;
+    e
+}
 
 fn read_small(root: &Path, w: &WorkFile) -> Result<Vec<u8>, VcsError> {
     let a = abs(root, &w.path);

@@ -122,14 +122,17 @@ impl Compressor {
         // not fit, zstd stops early with "destination too small" and the record stays
         // raw. Any other zstd error also leaves it raw, which is always correct.
         let limit = permille(raw.len(), KEEP_PERMILLE);
-        out.resize(limit, 0);
-        match self.full.compress_to_buffer(raw, &mut out[..]) {
-            Ok(n) => {
-                out.truncate(n);
+        // zstd writes into the vector's spare capacity: no zero-filling of a buffer
+        // that is about to be overwritten. The capacity may exceed `limit`, so the
+        // result's length is checked as well.
+        out.clear();
+        out.reserve_exact(limit);
+        match self.full.compress_to_buffer(raw, out) {
+            Ok(n) if n <= limit => {
                 self.stats.kept += 1;
                 Codec::Zstd
             }
-            Err(_) => Codec::Raw,
+            _ => Codec::Raw,
         }
     }
 
@@ -144,10 +147,11 @@ impl Compressor {
             self.sample.extend_from_slice(&raw[start..start + window]);
         }
         let limit = permille(self.sample.len(), PROBE_KEEP_PERMILLE);
-        self.probe_out.resize(limit, 0);
+        self.probe_out.clear();
+        self.probe_out.reserve_exact(limit);
         self.probe
-            .compress_to_buffer(&self.sample[..], &mut self.probe_out[..])
-            .is_ok()
+            .compress_to_buffer(&self.sample[..], &mut self.probe_out)
+            .is_ok_and(|n| n <= limit)
     }
 }
 
