@@ -10,6 +10,8 @@ mod chunklist;
 mod commit;
 mod file;
 mod kind;
+#[cfg(test)]
+mod proptests;
 mod tag;
 mod tree;
 
@@ -226,6 +228,105 @@ mod tests {
         let big = vec![0u8; MAX_OBJECT_SIZE + 1];
         let err = decode::<(u8, u64)>(ObjectKind::Tree, &big).unwrap_err();
         assert!(matches!(err, ObjectError::TooLarge { .. }));
+    }
+
+    #[test]
+    fn encoding_refuses_what_cannot_be_an_object() {
+        struct Unencodable;
+        impl serde::Serialize for Unencodable {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no encoding for this"))
+            }
+        }
+        let err = encode(ObjectKind::Commit, &Unencodable).unwrap_err();
+        assert!(matches!(err, ObjectError::Malformed { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with("malformed commit object: "),
+            "{err}"
+        );
+        assert!(err.to_string().contains("no encoding for this"), "{err}");
+        let big = Bytes(vec![0; MAX_OBJECT_SIZE]);
+        let err = encode(ObjectKind::Tree, &big).unwrap_err();
+        match err {
+            ObjectError::TooLarge { kind, size } => {
+                assert_eq!(kind, ObjectKind::Tree);
+                assert!(size > MAX_OBJECT_SIZE);
+            }
+            other => panic!("expected TooLarge, got {other}"),
+        }
+        let ok = Bytes(vec![0; 100]);
+        assert_eq!(encode(ObjectKind::Tree, &ok).unwrap().len(), 102);
+    }
+
+    #[test]
+    fn version_of_a_long_array_is_checked_first() {
+        // An array of 24 elements has a two-byte header, 0x98 0x18; version 2 follows.
+        let mut long = vec![0x98, 0x18, 0x02];
+        long.extend([0x00; 23]);
+        let err = decode::<Vec<u8>>(ObjectKind::Commit, &long).unwrap_err();
+        assert!(
+            matches!(err, ObjectError::UnknownVersion { version: 2, .. }),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "commit object has format version 2; this gadn understands 1"
+        );
+        long[2] = FORMAT_VERSION;
+        // Canonical CBOR writes 24 small integers with the same header.
+        assert_eq!(
+            decode::<Vec<u8>>(ObjectKind::Commit, &long).unwrap().len(),
+            24
+        );
+    }
+
+    #[test]
+    fn messages_name_the_kind_and_the_rule() {
+        let cases = [
+            (
+                ObjectError::NotCanonical {
+                    kind: ObjectKind::File,
+                },
+                "file object is not canonically encoded".to_string(),
+            ),
+            (
+                ObjectError::TooLarge {
+                    kind: ObjectKind::Tree,
+                    size: 70 << 20,
+                },
+                format!("tree object of 73400320 bytes exceeds the limit of {MAX_OBJECT_SIZE}"),
+            ),
+            (
+                ObjectError::BadName {
+                    name: "a/b".into(),
+                    reason: "contains '/'",
+                },
+                "invalid entry name \"a/b\": contains '/'".to_string(),
+            ),
+            (
+                ObjectError::Invalid {
+                    kind: ObjectKind::ChunkList,
+                    reason: "no entries".into(),
+                },
+                "invalid chunklist object: no entries".to_string(),
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn bytes_accept_borrowed_bytes_and_explain_other_input() {
+        use serde::de::value::{BytesDeserializer, Error, U32Deserializer};
+        use serde::Deserialize;
+        let b = Bytes::deserialize(BytesDeserializer::<Error>::new(&[4, 5])).unwrap();
+        assert_eq!(b, Bytes(vec![4, 5]));
+        let err = Bytes::deserialize(U32Deserializer::<Error>::new(7)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid type: integer `7`, expected a byte string"
+        );
     }
 
     #[test]
