@@ -102,6 +102,9 @@ impl std::fmt::Debug for PackIndex {
     }
 }
 
+/// Interpolation probes [`PackIndex::lower_bound`] makes before binary search.
+const INTERPOLATION_ROUNDS: usize = 4;
+
 impl PackIndex {
     /// Reads and verifies an index file.
     pub fn load(path: &Path) -> Result<Self, PackError> {
@@ -281,17 +284,46 @@ impl PackIndex {
     }
 
     /// The entry for `id`, if this index has one.
+    #[inline]
     pub fn lookup(&self, id: &ObjectId) -> Option<IndexEntry> {
         self.position(id).map(|p| self.entry(p))
     }
 
-    /// Position of the first entry whose id is `>= id` (`len()` if none): a binary
-    /// search within the fanout bucket of the id's first byte, since every entry of an
-    /// earlier bucket is smaller and every entry of a later one larger.
+    /// Position of the first entry whose id is `>= id` (`len()` if none), searched
+    /// within the fanout bucket of the id's first byte, since every entry of an earlier
+    /// bucket is smaller and every entry of a later one larger.
+    ///
+    /// Ids are hashes, so uniformly spread: a few rounds of interpolation (probing
+    /// where the id's leading 8 bytes say it should be) narrow the range in ~2 probes
+    /// instead of ~log2(n) cache misses, then a binary search finishes. Every probe is
+    /// an ordinary lower-bound step, so skewed ids are still found, only slower.
     pub fn lower_bound(&self, id: &ObjectId) -> usize {
         let key = id.as_bytes();
         let bucket = self.bucket(key[0]);
         let (mut lo, mut hi) = (bucket.start, bucket.end);
+        let lead = |k: &[u8]| u64::from_be_bytes(k[..8].try_into().expect("ids are 32 bytes"));
+        let target = lead(key);
+        // Values of the leading 8 bytes bracketing [lo, hi): first known from the
+        // bucket's first byte alone, then from each probe, so a round costs one read.
+        let base = u64::from(key[0]) << 56;
+        let (mut lo_v, mut hi_v) = (base, base | (u64::MAX >> 8));
+        for _ in 0..INTERPOLATION_ROUNDS {
+            if hi - lo <= 8 || target < lo_v || target > hi_v || hi_v <= lo_v {
+                break;
+            }
+            let span = (hi - lo) as u128;
+            let est =
+                lo + ((u128::from(target - lo_v) * span) / u128::from(hi_v - lo_v + 1)) as usize;
+            let est = est.min(hi - 1);
+            let probe = self.key(est);
+            if probe < key {
+                lo = est + 1;
+                lo_v = lead(probe);
+            } else {
+                hi = est;
+                hi_v = lead(probe);
+            }
+        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if self.key(mid) < key {
@@ -426,6 +458,70 @@ mod tests {
         let back = PackIndex::parse(b.to_vec()).unwrap();
         assert_eq!(back.iter().collect::<Vec<_>>(), sorted);
         assert_eq!(back.pack_len(), 12345);
+    }
+
+    /// Interpolation assumes uniformly spread ids; clustered ones (shared long
+    /// prefixes, runs of neighbours, extremes of a bucket) must still be found, and
+    /// every lower bound must agree with a plain search.
+    #[test]
+    fn skewed_ids_are_found_and_lower_bounds_are_exact() {
+        let mut rng = Rng(11);
+        let mut ids = Vec::new();
+        for i in 0..3000u32 {
+            let mut b = [0u8; ID_LEN];
+            b[0] = 7;
+            b[1..5].copy_from_slice(&(i / 1000).to_be_bytes()); // three dense clusters
+            b[28..].copy_from_slice(&i.to_be_bytes());
+            ids.push(b);
+        }
+        for last in [[7u8; ID_LEN], [0u8; ID_LEN], [255u8; ID_LEN]] {
+            ids.push(last);
+        }
+        let mut b = [0u8; ID_LEN];
+        b[0] = 7;
+        b[1..].fill(0xff);
+        ids.push(b);
+        for _ in 0..500 {
+            let mut b = [0u8; ID_LEN];
+            rng.fill(&mut b);
+            ids.push(b);
+        }
+        ids.sort();
+        ids.dedup();
+        let es: Vec<IndexEntry> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, b)| IndexEntry {
+                id: ObjectId::from_bytes(*b),
+                offset: PACK_HEADER_LEN as u64 + i as u64 * 100,
+                stored_len: 56,
+                raw_len: 56,
+                kind: ObjectKind::Chunk,
+                codec: Codec::Raw,
+            })
+            .collect();
+        let idx = PackIndex::build(es.clone(), pack_len(&es));
+        for (i, e) in es.iter().enumerate() {
+            assert_eq!(idx.position(&e.id), Some(i), "{:?}", e.id);
+        }
+        // Probes between and around every id: the lower bound is exact.
+        for (i, b) in ids.iter().enumerate() {
+            let mut below = *b;
+            if let Some(p) = below.iter().rposition(|&x| x > 0) {
+                below[p] -= 1;
+                below[p + 1..].fill(0xff);
+                let expect = ids.partition_point(|x| x < &below);
+                assert_eq!(idx.lower_bound(&ObjectId::from_bytes(below)), expect, "{i}");
+                assert!(expect == i || ids[expect] == below);
+            }
+            let mut above = *b;
+            if let Some(p) = above.iter().rposition(|&x| x < 0xff) {
+                above[p] += 1;
+                above[p + 1..].fill(0);
+                let expect = ids.partition_point(|x| x < &above);
+                assert_eq!(idx.lower_bound(&ObjectId::from_bytes(above)), expect, "{i}");
+            }
+        }
     }
 
     #[test]
