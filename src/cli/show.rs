@@ -66,6 +66,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             }
             let mut items = Vec::new();
             let mut chunks = None;
+            let mut size = entry.size;
             if entry.kind == EntryKind::Dir {
                 for e in repo.store().tree(&entry.id)?.entries {
                     items.push(Item {
@@ -74,6 +75,10 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                         id: e.id.to_hex(),
                         size: e.size,
                     });
+                }
+                if path.is_empty() {
+                    // The root has no entry of its own to record its size.
+                    size = items.iter().map(|i| i.size).sum();
                 }
             } else {
                 let f = repo.store().file(&entry.id)?;
@@ -97,7 +102,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                     path,
                     kind: entry.kind.name(),
                     id: entry.id.to_hex(),
-                    size: entry.size,
+                    size,
                     chunks,
                     entries: items,
                 })?;
@@ -107,7 +112,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                     entry.kind.name(),
                     entry.id,
                     if path.is_empty() { "/" } else { &path },
-                    human_bytes(entry.size)
+                    human_bytes(size)
                 );
                 if let Some(n) = chunks {
                     println!("{n} chunk(s)");

@@ -23,7 +23,10 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     match (&st.branch, &st.head) {
         (Some(b), _) => println!("On branch {b}"),
         (None, Some(h)) => println!("HEAD detached at {}", &h[..12]),
-        (None, None) => println!("No commits yet"),
+        (None, None) => {}
+    }
+    if st.head.is_none() {
+        println!("No commits yet");
     }
     let show = |title: &str, changes: &[gadn::vcs::Change]| {
         if changes.is_empty() {

@@ -98,3 +98,67 @@ impl StoreError {
         move |source| StoreError::Io { path, source }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_object_and_what_is_wrong() {
+        let id = ObjectId::of_chunk(b"x");
+        let cases = [
+            (
+                StoreError::NotFound { id },
+                format!("object {id} not found in the store"),
+            ),
+            (
+                StoreError::WrongKind {
+                    id,
+                    expected: ObjectKind::Commit,
+                    actual: ObjectKind::Tree,
+                },
+                format!("object {id} is a tree, not a commit"),
+            ),
+            (
+                StoreError::BadObject {
+                    id,
+                    source: ObjectError::NotCanonical {
+                        kind: ObjectKind::Tag,
+                    },
+                },
+                format!("object {id}: tag object is not canonically encoded"),
+            ),
+            (
+                StoreError::BadFile {
+                    id,
+                    reason: "chunks add up to 3 bytes, not 4".into(),
+                },
+                format!("file {id}: chunks add up to 3 bytes, not 4"),
+            ),
+            (
+                StoreError::BadConfig {
+                    key: "chunk.avg".into(),
+                    value: "x".into(),
+                    reason: "not a number".into(),
+                },
+                r#"bad store config chunk.avg="x": not a number"#.to_string(),
+            ),
+            (
+                StoreError::io("/s/packs")(std::io::Error::other("no space left")),
+                "/s/packs: no space left".to_string(),
+            ),
+            (
+                ChunkerError::NotOrdered {
+                    min: 3,
+                    avg: 2,
+                    max: 1,
+                }
+                .into(),
+                "chunk sizes must satisfy min < avg < max, got 3/2/1".to_string(),
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.to_string(), want);
+        }
+    }
+}

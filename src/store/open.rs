@@ -127,11 +127,16 @@ impl Store {
                 reason: format!("this gadn reads store version {STORE_VERSION}"),
             });
         }
-        let params = ChunkParams::new(
+        let (min, avg, max) = (
             num(keys::CHUNK_MIN)?,
             num(keys::CHUNK_AVG)?,
             num(keys::CHUNK_MAX)?,
-        )?;
+        );
+        let params = ChunkParams::new(min, avg, max).map_err(|e| StoreError::BadConfig {
+            key: "chunk.min/avg/max".into(),
+            value: format!("{min}/{avg}/{max}"),
+            reason: e.to_string(),
+        })?;
         let level = get(keys::COMPRESSION)?;
         let level: i32 = level
             .parse()
@@ -195,5 +200,148 @@ impl Store {
         self.packs = PackSet::open(&self.dir.join(PACK_DIR))?;
         let report = self.packs.recover_unsealed()?;
         Ok((lock, report))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> ChunkParams {
+        ChunkParams::new(1024, 4096, 16384).unwrap()
+    }
+
+    #[test]
+    fn init_records_the_config_and_open_reads_it_back() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join(STORE_DIR);
+        let store = Store::init(&dir, params()).unwrap();
+        let id = store.repository_id().unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        assert!(format!("{store:?}").contains(&format!("{:?}", dir)));
+        drop(store);
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.params(), params());
+        assert_eq!(store.compression_level(), DEFAULT_COMPRESSION_LEVEL);
+        assert_eq!(store.repository_id().unwrap(), id);
+        assert_eq!(store.dir(), dir);
+        assert_eq!(
+            store.db().read_ref("HEAD").unwrap(),
+            Some(super::super::db::RefTarget::Symbolic(
+                "refs/heads/main".into()
+            ))
+        );
+        let other = Store::init(&d.path().join("other"), params()).unwrap();
+        assert_ne!(other.repository_id().unwrap(), id);
+
+        let err = Store::init(&dir, ChunkParams::DEFAULT).unwrap_err();
+        assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("a gadn store already exists at {}", dir.display())
+        );
+        // The existing store is untouched.
+        assert_eq!(Store::open(&dir).unwrap().params(), params());
+    }
+
+    #[test]
+    fn a_directory_without_a_database_is_not_a_store() {
+        let d = tempfile::tempdir().unwrap();
+        let err = Store::open(d.path()).unwrap_err();
+        assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "no gadn store at {} (run `gadn init` first)",
+                d.path().display()
+            )
+        );
+        // A directory where the database file should be.
+        std::fs::create_dir(d.path().join(DB_FILE)).unwrap();
+        assert!(matches!(
+            Store::open(d.path()),
+            Err(StoreError::NotAStore { .. })
+        ));
+    }
+
+    #[test]
+    fn unusable_config_values_are_refused_with_the_key_and_value() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join(STORE_DIR);
+        drop(Store::init(&dir, params()).unwrap());
+        let cases: &[(&str, Option<&str>, &str)] = &[
+            (keys::VERSION, None, r#"store.version="": missing"#),
+            (
+                keys::VERSION,
+                Some("one"),
+                r#"store.version="one": not a number"#,
+            ),
+            (
+                keys::VERSION,
+                Some("2"),
+                r#"store.version="2": this gadn reads store version 1"#,
+            ),
+            (keys::CHUNK_MIN, None, r#"chunk.min="": missing"#),
+            (
+                keys::CHUNK_AVG,
+                Some("64KiB"),
+                r#"chunk.avg="64KiB": not a number"#,
+            ),
+            (
+                keys::CHUNK_MAX,
+                Some("-1"),
+                r#"chunk.max="-1": not a number"#,
+            ),
+            (
+                keys::CHUNK_MIN,
+                Some("8"),
+                r#"chunk.min/avg/max="8/4096/16384": minimum chunk size 8 is out of range"#,
+            ),
+            (
+                keys::CHUNK_AVG,
+                Some("512"),
+                r#"chunk.min/avg/max="1024/512/16384": chunk sizes must satisfy min < avg < max"#,
+            ),
+            (
+                keys::COMPRESSION,
+                None,
+                r#"core.compression-level="": missing"#,
+            ),
+            (
+                keys::COMPRESSION,
+                Some("fast"),
+                r#"core.compression-level="fast": not a zstd level"#,
+            ),
+            (
+                keys::COMPRESSION,
+                Some("99"),
+                r#"core.compression-level="99": not a zstd level"#,
+            ),
+        ];
+        for (key, value, want) in cases {
+            let store = Store::open(&dir).unwrap();
+            let good = store.db().config_get(key).unwrap().unwrap();
+            match value {
+                Some(v) => store.db().config_set(key, v).unwrap(),
+                None => assert!(store.db().config_unset(key).unwrap()),
+            }
+            drop(store);
+            let err = Store::open(&dir).unwrap_err();
+            assert!(matches!(err, StoreError::BadConfig { .. }), "{err:?}");
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with(&format!("bad store config {want}")),
+                "{key}={value:?}: {msg}"
+            );
+            // Put the good value back through the database alone.
+            let db = super::super::db::Db::open(&dir.join(DB_FILE)).unwrap();
+            db.config_set(key, &good).unwrap();
+        }
+        // Any level zstd accepts is usable, negative ones included.
+        let store = Store::open(&dir).unwrap();
+        store.db().config_set(keys::COMPRESSION, "-5").unwrap();
+        drop(store);
+        assert_eq!(Store::open(&dir).unwrap().compression_level(), -5);
     }
 }

@@ -658,6 +658,24 @@ mod tests {
     }
 
     #[test]
+    fn the_writer_is_an_object_sink_that_stores_once() {
+        let (_d, mut store) = store();
+        let (lock, _) = store.lock().unwrap();
+        let tree = Tree { entries: vec![] };
+        let (id, bytes) = (tree.id().unwrap(), tree.encode().unwrap());
+        let mut w = store.writer(&lock);
+        for _ in 0..2 {
+            ObjectSink::put(&mut w, id, ObjectKind::Tree, &bytes).unwrap();
+        }
+        assert_eq!(w.stats().records, 1);
+        w.finish().unwrap();
+        assert_eq!(store.tree(&id).unwrap(), tree);
+        let mut w = store.writer(&lock);
+        ObjectSink::put(&mut w, id, ObjectKind::Tree, &bytes).unwrap();
+        assert_eq!(w.finish().unwrap(), WriteStats::default());
+    }
+
+    #[test]
     fn objects_are_stored_once_and_read_back() {
         let (_d, mut store) = store();
         let (lock, _) = store.lock().unwrap();

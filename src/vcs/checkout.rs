@@ -149,7 +149,11 @@ impl Repo {
             tz_offset_min: me.tz_offset_min,
             message: format!("checkout: moving to {rev}"),
         };
-        let branch = format!("refs/heads/{rev}");
+        // `HEAD` (or `@`) stays where it is, on its branch if it is on one, as in git.
+        let branch = match rev {
+            "HEAD" | "@" => self.head()?.0.unwrap_or_default(),
+            _ => format!("refs/heads/{rev}"),
+        };
         let is_branch = matches!(
             self.store().db().resolve_ref(&branch),
             Ok(Some((_, Some(_))))
@@ -169,7 +173,7 @@ impl Repo {
                 }
             })?;
         report.head = if is_branch {
-            rev.to_string()
+            short_branch(&branch)
         } else {
             commit.to_hex()
         };
@@ -201,16 +205,25 @@ impl Repo {
             .par_iter()
             .map(|t| materialize(store, &root, t))
             .collect::<Result<_, _>>()?;
+        let head = match self.head()? {
+            (Some(branch), _) => short_branch(&branch),
+            (None, id) => id.map(|id| id.to_hex()).unwrap_or_default(),
+        };
         let report = CheckoutReport {
             written: entries.len(),
             bytes: entries.iter().map(|e| e.size).sum(),
-            head: self.head()?.0.unwrap_or_default(),
+            head,
             ..Default::default()
         };
         self.write_index_entries(&entries, &[])?;
         drop(lock);
         Ok(report)
     }
+}
+
+/// `main` for `refs/heads/main`.
+fn short_branch(full: &str) -> String {
+    full.strip_prefix("refs/heads/").unwrap_or(full).to_string()
 }
 
 /// Paths whose entry differs between two flat lists.
@@ -319,4 +332,252 @@ pub(crate) fn materialize(
         reason: "not a file after checkout".into(),
     })?;
     Ok(w.to_index(t.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::store::chunker::ChunkParams;
+    use crate::store::{ObjectId, StoreError};
+    use crate::vcs::CommitOptions;
+
+    fn repo() -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::init(&dir.path().join("w"), ChunkParams::DEFAULT).unwrap();
+        (dir, repo)
+    }
+
+    fn put(repo: &Repo, rel: &str, data: &[u8]) {
+        let p = repo.root().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+
+    fn commit_all(repo: &mut Repo, msg: &str) -> ObjectId {
+        let root = repo.root().to_path_buf();
+        repo.add(&root, &[PathBuf::from(".")], false, &|_, _| {})
+            .unwrap();
+        repo.commit(&CommitOptions {
+            message: msg.into(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn paths(p: &[&str]) -> CheckoutOptions {
+        CheckoutOptions {
+            force: false,
+            paths: p.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn force() -> CheckoutOptions {
+        CheckoutOptions {
+            force: true,
+            paths: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn checkout_of_head_stays_on_the_branch() {
+        let (_d, mut repo) = repo();
+        put(&repo, "a.txt", b"one");
+        let first = commit_all(&mut repo, "first");
+        put(&repo, "a.txt", b"local edit");
+        let report = repo.checkout("HEAD", &force()).unwrap();
+        assert_eq!(report.head, "main");
+        assert_eq!(std::fs::read(repo.root().join("a.txt")).unwrap(), b"one");
+        assert_eq!(repo.head().unwrap().0.as_deref(), Some("refs/heads/main"));
+        let report = repo.checkout("@", &force()).unwrap();
+        assert_eq!(report.head, "main");
+        // The next commit still advances the branch.
+        put(&repo, "a.txt", b"two");
+        let second = commit_all(&mut repo, "second");
+        assert_eq!(repo.resolve_commit("main").unwrap(), second);
+
+        // Detached, `HEAD` stays detached at the same commit.
+        let report = repo
+            .checkout(&first.to_hex(), &CheckoutOptions::default())
+            .unwrap();
+        assert_eq!(report.head, first.to_hex());
+        let report = repo.checkout("HEAD", &force()).unwrap();
+        assert_eq!(report.head, first.to_hex());
+        assert_eq!(repo.head().unwrap(), (None, Some(first)));
+        let report = repo.checkout("HEAD", &paths(&["a.txt"])).unwrap();
+        assert_eq!(report.head, first.to_hex());
+        let report = repo.checkout("main", &CheckoutOptions::default()).unwrap();
+        assert_eq!(report.head, "main");
+        // Restoring paths names the branch the same way a full checkout does.
+        let report = repo.checkout("HEAD~1", &paths(&["a.txt"])).unwrap();
+        assert_eq!((report.written, report.bytes), (1, 3));
+        assert_eq!(report.head, "main");
+        assert_eq!(std::fs::read(repo.root().join("a.txt")).unwrap(), b"one");
+    }
+
+    #[test]
+    fn writes_never_pass_through_a_symlink_or_a_file() {
+        let (d, mut repo) = repo();
+        put(&repo, "d/f.txt", b"content");
+        commit_all(&mut repo, "c");
+        let outside = d.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::remove_dir_all(repo.root().join("d")).unwrap();
+        std::os::unix::fs::symlink(&outside, repo.root().join("d")).unwrap();
+        let err = repo.checkout("HEAD", &paths(&["d"])).unwrap_err();
+        assert!(matches!(err, VcsError::BadPath { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.starts_with("bad path 'd/f.txt': "), "{msg}");
+        assert!(
+            msg.ends_with("/d is a symbolic link; refusing to write through it"),
+            "{msg}"
+        );
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+
+        std::fs::remove_file(repo.root().join("d")).unwrap();
+        put(&repo, "d", b"now a file");
+        let err = repo.checkout("HEAD", &paths(&["d/f.txt"])).unwrap_err();
+        assert!(
+            err.to_string().ends_with("/d is a file, not a directory"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(repo.root().join("d")).unwrap(), b"now a file");
+
+        // Missing parents are created; a directory in the way of a file is replaced.
+        std::fs::remove_file(repo.root().join("d")).unwrap();
+        repo.checkout("HEAD", &paths(&["d"])).unwrap();
+        assert_eq!(
+            std::fs::read(repo.root().join("d/f.txt")).unwrap(),
+            b"content"
+        );
+        std::fs::remove_file(repo.root().join("d/f.txt")).unwrap();
+        put(&repo, "d/f.txt/junk", b"junk");
+        repo.checkout("HEAD", &paths(&["d/f.txt"])).unwrap();
+        assert_eq!(
+            std::fs::read(repo.root().join("d/f.txt")).unwrap(),
+            b"content"
+        );
+    }
+
+    #[test]
+    fn switching_removes_files_and_prunes_only_empty_directories() {
+        let (_d, mut repo) = repo();
+        put(&repo, "d/keep.txt", b"keep");
+        put(&repo, "d/drop.txt", b"drop");
+        put(&repo, "e/deep/only.txt", b"only");
+        put(&repo, "same.txt", b"same");
+        let first = commit_all(&mut repo, "first");
+        std::fs::remove_file(repo.root().join("d/drop.txt")).unwrap();
+        std::fs::remove_dir_all(repo.root().join("e")).unwrap();
+        put(&repo, "same.txt", b"changed");
+        commit_all(&mut repo, "second");
+        let report = repo
+            .checkout(&first.to_hex(), &CheckoutOptions::default())
+            .unwrap();
+        assert_eq!((report.written, report.removed), (3, 0));
+        let report = repo.checkout("main", &CheckoutOptions::default()).unwrap();
+        assert_eq!((report.written, report.removed), (1, 2));
+        assert!(repo.root().join("d/keep.txt").is_file());
+        assert!(!repo.root().join("d/drop.txt").exists());
+        assert!(
+            !repo.root().join("e").exists(),
+            "empty directories are pruned"
+        );
+        assert!(repo.status().unwrap().is_clean());
+    }
+
+    #[test]
+    fn files_whose_stat_data_cannot_be_trusted_are_rewritten() {
+        let (_d, mut repo) = repo();
+        put(&repo, "same.txt", b"same");
+        put(&repo, "other.txt", b"1");
+        let first = commit_all(&mut repo, "first");
+        put(&repo, "other.txt", b"2");
+        commit_all(&mut repo, "second");
+        // Settled stat data: only the file that differs is written.
+        let report = repo
+            .checkout(&first.to_hex(), &CheckoutOptions::default())
+            .unwrap();
+        assert_eq!(report.written, 1);
+        // An mtime in the future is never older than the index write, so the file is
+        // "racily clean" and rewritten (with the same content) rather than trusted.
+        let future = SystemTime::now() + Duration::from_secs(100 * 365 * 86_400);
+        let f = std::fs::File::options()
+            .write(true)
+            .open(repo.root().join("same.txt"))
+            .unwrap();
+        f.set_modified(future).unwrap();
+        drop(f);
+        let report = repo.checkout("main", &CheckoutOptions::default()).unwrap();
+        assert_eq!(report.written, 2);
+        let m = std::fs::metadata(repo.root().join("same.txt")).unwrap();
+        assert!(m.modified().unwrap() < future);
+        assert_eq!(
+            std::fs::read(repo.root().join("same.txt")).unwrap(),
+            b"same"
+        );
+    }
+
+    #[test]
+    fn forced_switch_that_cannot_remove_a_path_fails_before_moving_head() {
+        let (_d, mut repo) = repo();
+        put(&repo, "keep.txt", b"k");
+        let first = commit_all(&mut repo, "first");
+        put(&repo, "gone.txt", b"g");
+        let second = commit_all(&mut repo, "second");
+        std::fs::remove_file(repo.root().join("gone.txt")).unwrap();
+        put(&repo, "gone.txt/inner", b"a directory now");
+        let err = repo
+            .checkout(&first.to_hex(), &CheckoutOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, VcsError::DirtyTree { .. }), "{err}");
+        let err = repo.checkout(&first.to_hex(), &force()).unwrap_err();
+        match &err {
+            VcsError::Io { path, .. } => assert!(path.ends_with("gone.txt"), "{err}"),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        assert_eq!(repo.head().unwrap().1, Some(second));
+        assert!(repo.root().join("gone.txt/inner").is_file());
+    }
+
+    #[test]
+    fn unknown_paths_and_missing_content_are_errors() {
+        let (_d, mut repo) = repo();
+        put(&repo, "a.txt", b"a");
+        commit_all(&mut repo, "c");
+        let err = repo
+            .checkout("HEAD", &paths(&["a.txt", "nope"]))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "path 'nope' did not match any file in HEAD"
+        );
+        // Content that is not in the store: an error, and no temporary file is left.
+        let ghost = FlatEntry {
+            path: "sub/ghost.bin".into(),
+            kind: EntryKind::File,
+            id: ObjectId::of_chunk(b"not stored"),
+            size: 3,
+            meta: None,
+        };
+        let err = materialize(repo.store(), repo.root(), &ghost).unwrap_err();
+        assert!(
+            matches!(err, VcsError::Store(StoreError::NotFound { .. })),
+            "{err:?}"
+        );
+        let left: Vec<_> = std::fs::read_dir(repo.root().join("sub"))
+            .unwrap()
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        let bad = FlatEntry {
+            path: "../escape".into(),
+            ..ghost
+        };
+        assert!(matches!(
+            materialize(repo.store(), repo.root(), &bad),
+            Err(VcsError::BadPath { .. })
+        ));
+    }
 }

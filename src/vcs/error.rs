@@ -46,7 +46,7 @@ pub enum VcsError {
         reason: String,
     },
     /// The operation would lose uncommitted changes.
-    #[error("{operation} would overwrite local changes to:\n{}\nhint: commit them, or pass --force to discard them", paths.iter().take(20).map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    #[error("{operation} would overwrite local changes to:\n{}{}\nhint: commit them, or pass --force to discard them", paths.iter().take(20).map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"), match paths.len() { 0..=20 => String::new(), n => format!("\n  ... and {} more", n - 20) })]
     DirtyTree {
         /// What was attempted.
         operation: &'static str,
@@ -117,5 +117,134 @@ impl From<crate::store::db::DbError> for VcsError {
 impl From<crate::store::object::ObjectError> for VcsError {
     fn from(e: crate::store::object::ObjectError) -> Self {
         VcsError::Store(StoreError::Object(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::DbError;
+    use crate::store::object::ObjectError;
+    use crate::store::ObjectKind;
+
+    #[test]
+    fn messages_say_what_went_wrong_and_what_to_do() {
+        let id = ObjectId::of_chunk(b"x");
+        let cases: Vec<(VcsError, String)> = vec![
+            (
+                VcsError::NotARepo {
+                    path: "/w/x".into(),
+                },
+                "not a gadn repository (or any parent up to /): /w/x\nhint: run `gadn init` to create one".into(),
+            ),
+            (
+                VcsError::UnknownRevision {
+                    rev: "v9".into(),
+                    hint: " (no such parent)".into(),
+                },
+                "unknown revision 'v9' (no such parent)".into(),
+            ),
+            (
+                VcsError::PathNotFound {
+                    path: "a/b".into(),
+                    place: " in HEAD".into(),
+                },
+                "path 'a/b' did not match any file in HEAD".into(),
+            ),
+            (
+                VcsError::BadPath {
+                    path: "../x".into(),
+                    reason: "outside the working tree /w".into(),
+                },
+                "bad path '../x': outside the working tree /w".into(),
+            ),
+            (
+                VcsError::NothingToCommit {
+                    head: "abc123".into(),
+                },
+                "nothing to commit (the index matches abc123); use `gadn add` first".into(),
+            ),
+            (
+                VcsError::BadIdentity { text: "Ada".into() },
+                "bad identity 'Ada': expected \"Name <email>\"".into(),
+            ),
+            (
+                VcsError::Ignored {
+                    path: "x.tmp".into(),
+                },
+                "path 'x.tmp' is ignored by .gadnignore; use --force to add it anyway".into(),
+            ),
+            (
+                VcsError::Raced {
+                    name: "refs/heads/main".into(),
+                    actual: "nothing".into(),
+                },
+                "refs/heads/main moved while this operation ran (now nothing); nothing was changed, retry".into(),
+            ),
+            (
+                VcsError::IgnoreFile {
+                    path: "/w/.gadnignore".into(),
+                    reason: "bad glob".into(),
+                },
+                "/w/.gadnignore: bad glob".into(),
+            ),
+            (
+                VcsError::AmbiguousId {
+                    prefix: "abcd".into(),
+                    candidates: vec![id, id],
+                },
+                format!("short id 'abcd' is ambiguous; candidates:\n  {id}\n  {id}"),
+            ),
+            (
+                VcsError::io("/w/f")(std::io::Error::other("disk on fire")),
+                "/w/f: disk on fire".into(),
+            ),
+            (
+                StoreError::NotFound { id }.into(),
+                format!("object {id} not found in the store"),
+            ),
+            (
+                DbError::BadIndexPath {
+                    path: "a//b".into(),
+                    reason: "it contains '//'",
+                }
+                .into(),
+                "'a//b' cannot be stored in the index: it contains '//'".into(),
+            ),
+            (
+                ObjectError::NotCanonical {
+                    kind: ObjectKind::Tree,
+                }
+                .into(),
+                "tree object is not canonically encoded".into(),
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.to_string(), want, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn dirty_tree_lists_twenty_paths_and_counts_the_rest() {
+        let few = VcsError::DirtyTree {
+            operation: "checkout",
+            paths: vec!["a".into(), "b/c".into()],
+        };
+        assert_eq!(
+            few.to_string(),
+            "checkout would overwrite local changes to:\n  a\n  b/c\nhint: commit them, or pass --force to discard them"
+        );
+        let many = VcsError::DirtyTree {
+            operation: "checkout",
+            paths: (0..25).map(|i| format!("f{i:02}")).collect(),
+        };
+        let msg = many.to_string();
+        assert!(msg.contains("\n  f19\n  ... and 5 more\nhint: "), "{msg}");
+        assert!(!msg.contains("f20"), "{msg}");
+        let exactly = VcsError::DirtyTree {
+            operation: "checkout",
+            paths: (0..20).map(|i| format!("f{i:02}")).collect(),
+        };
+        assert!(!exactly.to_string().contains("more"));
     }
 }

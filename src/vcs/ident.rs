@@ -93,5 +93,37 @@ mod tests {
         assert_eq!(format_time(0, 60), "1970-01-01 01:00:00 +0100");
         assert_eq!(format_time(0, -330), "1969-12-31 18:30:00 -0530");
         assert_eq!(format_time(i64::MAX, 0), format!("@{}", i64::MAX));
+        // An offset beyond a day cannot be real: shown in UTC rather than failing.
+        assert_eq!(format_time(0, 1500), "1970-01-01 00:00:00 +0000");
+        assert_eq!(format_time(0, i16::MIN), "1970-01-01 00:00:00 +0000");
+    }
+
+    #[test]
+    fn identity_falls_back_to_the_store_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(
+            &dir.path().join(".gadn"),
+            crate::store::chunker::ChunkParams::DEFAULT,
+        )
+        .unwrap();
+        store.db().config_set("user.name", "Config Name").unwrap();
+        store
+            .db()
+            .config_set("user.email", "config@example.org")
+            .unwrap();
+        let id = Identity::from_env(&store);
+        // The environment, where set, wins over the config.
+        let env = |k: &str, fallback: &str| std::env::var(k).unwrap_or_else(|_| fallback.into());
+        assert_eq!(id.name, env("GADN_AUTHOR_NAME", "Config Name"));
+        assert_eq!(id.email, env("GADN_AUTHOR_EMAIL", "config@example.org"));
+        let before = chrono::Utc::now().timestamp();
+        let p = id.now();
+        assert_eq!(
+            (p.name.as_str(), p.email.as_str()),
+            (id.name.as_str(), id.email.as_str())
+        );
+        if std::env::var("GADN_DATE").is_err() {
+            assert!(p.time >= before && p.time <= before + 60, "{}", p.time);
+        }
     }
 }

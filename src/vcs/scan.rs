@@ -428,3 +428,222 @@ pub fn hash_work_file(
         other => other.into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use super::*;
+    use crate::store::chunker::ChunkParams;
+    use crate::store::db::{Expect, ReflogInfo};
+    use crate::vcs::CommitOptions;
+
+    fn repo() -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::init(&dir.path().join("w"), ChunkParams::DEFAULT).unwrap();
+        (dir, repo)
+    }
+
+    fn put(repo: &Repo, rel: &str, data: &[u8]) {
+        let p = repo.root().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+
+    fn add_all(repo: &mut Repo) {
+        let root = repo.root().to_path_buf();
+        repo.add(&root, &[PathBuf::from(".")], false, &|_, _| {})
+            .unwrap();
+    }
+
+    fn commit_all(repo: &mut Repo) -> ObjectId {
+        add_all(repo);
+        repo.commit(&CommitOptions {
+            message: "c".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn set_mtime(path: &Path, t: SystemTime) {
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(t).unwrap();
+    }
+
+    fn kinds(changes: &[Change]) -> Vec<(&str, char)> {
+        changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.kind.letter()))
+            .collect()
+    }
+
+    #[test]
+    fn letters_match_git_status_short() {
+        let all = [
+            ChangeKind::Added,
+            ChangeKind::Modified,
+            ChangeKind::Deleted,
+            ChangeKind::TypeChanged,
+            ChangeKind::Renamed,
+        ];
+        let letters: String = all.iter().map(|k| k.letter()).collect();
+        assert_eq!(letters, "AMDTR");
+    }
+
+    #[test]
+    fn unstaged_changes_of_every_kind_and_untracked_files() {
+        let (_d, mut repo) = repo();
+        put(&repo, "b/exec.sh", b"#!/bin/sh\n");
+        put(&repo, "b/gone.txt", b"gone");
+        put(&repo, "b/grow.txt", b"1");
+        put(&repo, "b/same-size.txt", b"aaaa");
+        put(&repo, "b/to-link.txt", b"x");
+        std::os::unix::fs::symlink("aaaa", repo.root().join("b/link")).unwrap();
+        let head = commit_all(&mut repo);
+        let st = repo.status().unwrap();
+        assert!(st.is_clean() && st.untracked.is_empty(), "{st:?}");
+        assert_eq!(st.branch.as_deref(), Some("main"));
+        assert_eq!(st.head, Some(head.to_hex()));
+
+        let b = repo.root().join("b");
+        std::fs::set_permissions(b.join("exec.sh"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        std::fs::remove_file(b.join("gone.txt")).unwrap();
+        put(&repo, "b/grow.txt", b"12");
+        // Same size, other content: only re-hashing can tell, and it must.
+        put(&repo, "b/same-size.txt", b"bbbb");
+        set_mtime(
+            &b.join("same-size.txt"),
+            UNIX_EPOCH + Duration::from_secs(1_000_000),
+        );
+        std::fs::remove_file(b.join("to-link.txt")).unwrap();
+        std::os::unix::fs::symlink("y", b.join("to-link.txt")).unwrap();
+        std::fs::remove_file(b.join("link")).unwrap();
+        std::os::unix::fs::symlink("bbbb", b.join("link")).unwrap();
+        put(&repo, "a-new.txt", b"before every index entry");
+        put(&repo, "z/new.txt", b"after every index entry");
+        let st = repo.status().unwrap();
+        assert!(st.staged.is_empty(), "{st:?}");
+        assert_eq!(
+            kinds(&st.unstaged),
+            vec![
+                ("b/exec.sh", 'T'),
+                ("b/gone.txt", 'D'),
+                ("b/grow.txt", 'M'),
+                ("b/link", 'M'),
+                ("b/same-size.txt", 'M'),
+                ("b/to-link.txt", 'T'),
+            ]
+        );
+        assert_eq!(
+            st.unstaged[1].size,
+            Some(4),
+            "deletions report the old size"
+        );
+        assert_eq!(st.untracked, vec!["a-new.txt", "z/new.txt"]);
+        assert_eq!(st.rehashed, 2, "the symlink and the same-size file");
+        assert!(!st.is_clean());
+
+        // Staged: the index against HEAD.
+        add_all(&mut repo);
+        let st = repo.status().unwrap();
+        assert!(st.unstaged.is_empty() && st.untracked.is_empty(), "{st:?}");
+        assert_eq!(
+            kinds(&st.staged),
+            vec![
+                ("a-new.txt", 'A'),
+                ("b/exec.sh", 'T'),
+                ("b/gone.txt", 'D'),
+                ("b/grow.txt", 'M'),
+                ("b/link", 'M'),
+                ("b/same-size.txt", 'M'),
+                ("b/to-link.txt", 'T'),
+                ("z/new.txt", 'A'),
+            ]
+        );
+    }
+
+    #[test]
+    fn racily_clean_files_are_rehashed_and_refreshed_only_under_a_free_lock() {
+        let (_d, mut repo) = repo();
+        put(&repo, "f.txt", b"content");
+        commit_all(&mut repo);
+        let f = repo.root().join("f.txt");
+        // New stat data, same content: re-hashed once, then the index is refreshed.
+        set_mtime(&f, UNIX_EPOCH + Duration::from_secs(1_000_000));
+        // ...but not while another writer holds the lock.
+        let lock = StoreLock::acquire(repo.store().dir(), Duration::ZERO).unwrap();
+        for _ in 0..2 {
+            let st = repo.status().unwrap();
+            assert!(st.is_clean(), "{st:?}");
+            assert_eq!(st.rehashed, 1);
+        }
+        drop(lock);
+        assert_eq!(repo.status().unwrap().rehashed, 1);
+        assert_eq!(repo.status().unwrap().rehashed, 0);
+        // An mtime not older than the index write cannot be trusted: always re-hashed.
+        set_mtime(&f, SystemTime::now() + Duration::from_secs(3600));
+        for _ in 0..2 {
+            let st = repo.status().unwrap();
+            assert!(st.is_clean(), "{st:?}");
+            assert_eq!(st.rehashed, 1);
+        }
+    }
+
+    #[test]
+    fn status_without_head_or_commits() {
+        let (_d, mut repo) = repo();
+        put(&repo, "a.txt", b"a");
+        let st = repo.status().unwrap();
+        assert_eq!(
+            (st.branch.as_deref(), st.head.as_deref()),
+            (Some("main"), None)
+        );
+        assert_eq!(st.untracked, vec!["a.txt"]);
+        add_all(&mut repo);
+        let st = repo.status().unwrap();
+        assert_eq!(kinds(&st.staged), vec![("a.txt", 'A')]);
+        // A store whose HEAD is gone altogether reads as no branch and no commit.
+        repo.store()
+            .db()
+            .delete_ref("HEAD", Expect::Any, &ReflogInfo::now("test", "delete"))
+            .unwrap();
+        assert_eq!(repo.head().unwrap(), (None, None));
+        let st = repo.status().unwrap();
+        assert_eq!((st.branch, st.head), (None, None));
+        assert_eq!(kinds(&st.staged), vec![("a.txt", 'A')]);
+    }
+
+    #[test]
+    fn hashing_errors_name_the_working_file() {
+        let (_d, repo) = repo();
+        std::fs::create_dir(repo.root().join("dir")).unwrap();
+        let m = std::fs::symlink_metadata(repo.root().join("dir")).unwrap();
+        assert!(WorkFile::from_meta("dir".into(), &m).is_none());
+        let w = WorkFile {
+            path: "dir".into(),
+            kind: EntryKind::File,
+            size: 0,
+            mtime_ns: 0,
+            ctime_ns: 0,
+            ino: 0,
+            dev: 0,
+        };
+        let err = hash_work_file(repo.root(), &w, repo.store().params()).unwrap_err();
+        match &err {
+            VcsError::Io { path, .. } => assert_eq!(path, &repo.root().join("dir")),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        let missing = WorkFile {
+            path: "missing".into(),
+            kind: EntryKind::Symlink,
+            ..w
+        };
+        let err = hash_work_file(repo.root(), &missing, repo.store().params()).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with(&format!("{}: ", repo.root().join("missing").display())));
+    }
+}

@@ -390,6 +390,57 @@ mod tests {
     }
 
     #[test]
+    fn rows_of_the_wrong_type_are_reported_not_misread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gadn.db");
+        let db = Db::open(&path).unwrap();
+        db.write_index(&[entry(1)]).unwrap();
+        // Damage the way a bug or a hand edit could, past the CHECK constraints.
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch("PRAGMA ignore_check_constraints = ON;")
+            .unwrap();
+        // Rows whose path is not the text 'p' are only reached by a full load.
+        let damage = |sql: &str, by_key: bool, want: &str| {
+            raw.execute_batch(&format!("DELETE FROM index_entries; {sql}"))
+                .unwrap();
+            let mut errs = vec![db.load_index().unwrap_err()];
+            if by_key {
+                errs.push(db.index_get("p").unwrap_err());
+            }
+            for err in errs {
+                assert!(
+                    matches!(err, DbError::BadStoredValue { table: "index", .. }),
+                    "{err:?}"
+                );
+                assert!(err.to_string().contains(want), "{err}");
+            }
+        };
+        let good = "0, zeroblob(32), 1, 2, 3, 4, 5";
+        damage(
+            &format!("INSERT INTO index_entries VALUES (CAST('p' AS BLOB), {good});"),
+            false,
+            "path is Blob, not text",
+        );
+        damage(
+            &format!("INSERT INTO index_entries VALUES (CAST(x'70ff' AS TEXT), {good});"),
+            false,
+            "path is not UTF-8",
+        );
+        damage(
+            "INSERT INTO index_entries VALUES ('p', 0, 'an id as text', 1, 2, 3, 4, 5);",
+            true,
+            "file id is Text, not a blob",
+        );
+        damage(
+            "INSERT INTO index_entries VALUES ('p', 0, zeroblob(32), 1, 2.5, 3, 4, 5);",
+            true,
+            "mtime is Real, not an integer",
+        );
+        raw.execute_batch("DELETE FROM index_entries;").unwrap();
+        assert_eq!(db.load_index().unwrap(), vec![]);
+    }
+
+    #[test]
     fn hundred_thousand_entries_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("gadn.db")).unwrap();
