@@ -28,7 +28,7 @@ pub struct WalkProblem {
 /// The result of a walk.
 #[derive(Debug, Default)]
 pub struct Reachable {
-    /// Every id reached (present or not).
+    /// Every stored record reached (missing ones are in `problems` only).
     pub ids: HashSet<ObjectId>,
     /// Missing, mistyped or undecodable records.
     pub problems: Vec<WalkProblem>,
@@ -76,8 +76,11 @@ struct Link {
 /// referrer the walk happens to reach first.
 pub fn reachable(store: &Store) -> Result<Reachable, StoreError> {
     let mut r = Reachable::default();
+    // The stack pops last-first: reverse so refs are visited before reflog entries
+    // and the index, and a problem is attributed to the ref when one names it.
     let mut stack: Vec<Link> = roots(store)?
         .into_iter()
+        .rev()
         .map(|(referrer, id, kind)| Link {
             id,
             kind,
@@ -94,7 +97,6 @@ pub fn reachable(store: &Store) -> Result<Reachable, StoreError> {
         if !checked.insert((link.id, link.kind, link.len, link.level)) {
             continue;
         }
-        r.ids.insert(link.id);
         let problem = |reason: String| WalkProblem {
             id: link.id.to_hex(),
             expected: link.kind.map(|k| k.name()).unwrap_or("object"),
@@ -105,6 +107,7 @@ pub fn reachable(store: &Store) -> Result<Reachable, StoreError> {
             r.problems.push(problem("missing".into()));
             continue;
         };
+        r.ids.insert(link.id);
         let kind = loc.entry.kind;
         if let Some(want) = link.kind {
             if want != kind {
@@ -611,7 +614,12 @@ pub(crate) mod tests {
                 short(ObjectKind::File, no_root),
                 "missing",
             ),
-            (bad_commit, "object", "reflog".into(), &bad_commit_reason),
+            (
+                bad_commit,
+                "object",
+                "refs/heads/bad".into(),
+                &bad_commit_reason,
+            ),
             (
                 missing_target,
                 "commit",
@@ -636,7 +644,10 @@ pub(crate) mod tests {
             missing_dir,
             absent("node"),
         ] {
-            assert!(r.ids.contains(&id), "missing ids are reached too");
+            assert!(
+                !r.ids.contains(&id),
+                "missing ids are reported, not counted as reached"
+            );
         }
 
         // fsck reports the same links, and nothing damaged in the packs.
@@ -807,11 +818,11 @@ pub(crate) mod tests {
         let want = vec![WalkProblem {
             id: c.to_hex(),
             expected: "object",
-            referrer: "reflog".into(),
+            referrer: "refs/heads/main".into(),
             reason: "missing".into(),
         }];
         assert_eq!(report.broken_links, want);
-        assert_eq!(report.reachable, 1);
+        assert_eq!(report.reachable, 0);
     }
 
     #[test]

@@ -80,10 +80,16 @@ fn visit<'s>(
     for entry in entries {
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
-            local.skipped.push((
-                entry.path().to_string_lossy().into_owned(),
-                "name is not valid UTF-8".into(),
-            ));
+            // Shown relative to the repository, like every other path in `status`.
+            let lossy = name.to_string_lossy();
+            let shown = if rel.is_empty() {
+                lossy.into_owned()
+            } else {
+                format!("{rel}/{lossy}")
+            };
+            local
+                .skipped
+                .push((shown, "name is not valid UTF-8".into()));
             continue;
         };
         if rel.is_empty() && name == STORE_DIR {
@@ -106,12 +112,11 @@ fn visit<'s>(
             continue;
         }
         match entry.metadata() {
-            Ok(m) => match WorkFile::from_meta(child, &m) {
+            Ok(m) => match WorkFile::from_meta(child.clone(), &m) {
                 Some(w) => local.files.push(w),
-                None => local.skipped.push((
-                    entry.path().to_string_lossy().into_owned(),
-                    "not a regular file or symlink".into(),
-                )),
+                None => local
+                    .skipped
+                    .push((child, "not a regular file or symlink".into())),
             },
             // Deleted between readdir and stat: simply not there.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -184,8 +189,13 @@ mod tests {
         std::fs::remove_file(root.join("sub/.gadnignore")).unwrap();
         let w = walk(root, &|_| true).unwrap();
         if made {
-            assert_eq!(w.skipped.len(), 1, "{:?}", w.skipped);
-            assert!(w.skipped[0].1.contains("not a regular file"));
+            assert_eq!(
+                w.skipped,
+                vec![(
+                    "pipe".to_string(),
+                    "not a regular file or symlink".to_string()
+                )]
+            );
         }
     }
 }

@@ -99,8 +99,7 @@ impl Db {
         let version = schema::read_version(&conn, &path)?;
         schema::check_version(&conn, &path, version)?;
         if on_disk {
-            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-                .map_err(sql(&path, "enable WAL"))?;
+            enable_wal(&conn, &path)?;
         }
         // A page cache big enough for a 100k-entry index (the default is 2 MiB);
         // it grows only as pages are used. Reads go through a memory map (one page
@@ -226,6 +225,35 @@ impl Tx<'_> {
     /// Maps a rusqlite error for operation `op` on this database.
     fn err(&self, op: &'static str) -> impl FnOnce(rusqlite::Error) -> DbError + '_ {
         sql(self.path, op)
+    }
+}
+
+/// Switches a database file to WAL mode. Once a file is in WAL mode it stays so, and
+/// the check is a plain read. The switch itself takes an exclusive lock for which
+/// SQLite may answer `SQLITE_BUSY` at once, without its busy handler, when several
+/// processes open a new store together; it is retried until [`BUSY_TIMEOUT`].
+fn enable_wal(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    let start = std::time::Instant::now();
+    loop {
+        let mode = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(mode)
+                } else {
+                    conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                }
+            });
+        match mode {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(sql(path, "enable WAL")(e)),
+        }
     }
 }
 
