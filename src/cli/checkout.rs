@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use gadn::vcs::CheckoutOptions;
 
-use super::output::human_bytes;
+use super::output::{byte_bar, human_bytes};
 use super::Ctx;
 
 /// Arguments of `gadn checkout`.
@@ -29,13 +29,16 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| gadn::vcs::to_repo_path(&root, &ctx.cwd, p))
         .collect::<Result<Vec<_>, _>>()?;
-    let report = repo.checkout(
-        &a.rev,
-        &CheckoutOptions {
-            force: a.force,
-            paths,
-        },
-    )?;
+    let bar = byte_bar(ctx.quiet, 0, "checking out");
+    let opts = CheckoutOptions {
+        force: a.force,
+        paths,
+    };
+    let report = repo.checkout_with_progress(&a.rev, &opts, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
     if !ctx.quiet {
         println!(
             "{} file(s) written ({}), {} removed; HEAD is {}",

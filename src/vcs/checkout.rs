@@ -48,11 +48,22 @@ impl Repo {
         rev: &str,
         opts: &CheckoutOptions,
     ) -> Result<CheckoutReport, VcsError> {
+        self.checkout_with_progress(rev, opts, &|_, _| {})
+    }
+
+    /// [`Repo::checkout`], calling `progress(bytes written, bytes to write)` as files
+    /// are written.
+    pub fn checkout_with_progress(
+        &mut self,
+        rev: &str,
+        opts: &CheckoutOptions,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<CheckoutReport, VcsError> {
         let commit = self.resolve_commit(rev)?;
         let target_tree = self.store().commit(&commit)?.tree;
         let target = flatten(self.store(), &target_tree)?;
         if !opts.paths.is_empty() {
-            return self.checkout_paths(&target, &opts.paths, rev);
+            return self.checkout_paths(&target, &opts.paths, rev, progress);
         }
         let status = self.status()?;
         let index = self.store().db().load_index()?;
@@ -111,26 +122,34 @@ impl Repo {
             index.iter().map(|e| (e.path.as_str(), e)).collect();
         let written = self.index_written_ns()?;
         let store = self.store();
-        let results: Vec<Result<(IndexEntry, u64), VcsError>> = target
+        // First decide, in parallel, which entries the working tree already holds
+        // (same content, stat data proving it); then write the rest, so progress
+        // knows the true total.
+        let kept: Vec<Option<IndexEntry>> = target
             .par_iter()
             .map(|t| {
-                if !opts.force {
-                    if let Some(old) = by_path.get(t.path.as_str()) {
-                        if old.file_id == t.id && old.kind == t.kind {
-                            let a = abs(&root, &t.path);
-                            if let Some(w) = std::fs::symlink_metadata(&a)
-                                .ok()
-                                .and_then(|m| WorkFile::from_meta(t.path.clone(), &m))
-                            {
-                                if Repo::quick_unchanged(&w, old, written) == Some(true) {
-                                    return Ok(((*old).clone(), 0));
-                                }
-                            }
-                        }
-                    }
+                let old = by_path.get(t.path.as_str())?;
+                if opts.force || old.file_id != t.id || old.kind != t.kind {
+                    return None;
                 }
-                let entry = materialize(store, &root, t)?;
-                Ok((entry, t.size.max(1)))
+                let m = std::fs::symlink_metadata(abs(&root, &t.path)).ok()?;
+                let w = WorkFile::from_meta(t.path.clone(), &m)?;
+                (Repo::quick_unchanged(&w, old, written) == Some(true)).then(|| (*old).clone())
+            })
+            .collect();
+        let to_write: u64 = target
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| k.is_none())
+            .map(|(t, _)| t.size)
+            .sum();
+        let meter = Meter::new(to_write, progress);
+        let results: Vec<Result<(IndexEntry, u64), VcsError>> = target
+            .par_iter()
+            .zip(kept)
+            .map(|(t, kept)| match kept {
+                Some(old) => Ok((old, 0)),
+                None => Ok((materialize_metered(store, &root, t, &meter)?, t.size.max(1))),
             })
             .collect();
         let mut entries = Vec::with_capacity(results.len());
@@ -186,6 +205,7 @@ impl Repo {
         target: &[FlatEntry],
         paths: &[String],
         rev: &str,
+        progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<CheckoutReport, VcsError> {
         let mut chosen = Vec::new();
         for p in paths {
@@ -201,9 +221,10 @@ impl Repo {
         let (lock, _) = self.store_mut().lock()?;
         let root = self.root().to_path_buf();
         let store = self.store();
+        let meter = Meter::new(chosen.iter().map(|t| t.size).sum(), progress);
         let entries: Vec<IndexEntry> = chosen
             .par_iter()
-            .map(|t| materialize(store, &root, t))
+            .map(|t| materialize_metered(store, &root, t, &meter))
             .collect::<Result<_, _>>()?;
         let head = match self.head()? {
             (Some(branch), _) => short_branch(&branch),
@@ -276,11 +297,62 @@ fn prune_empty_dirs(root: &Path, rel: &str) {
     }
 }
 
+/// Counts bytes written across the files of one checkout, for a progress display.
+struct Meter<'a> {
+    done: std::sync::atomic::AtomicU64,
+    total: u64,
+    report: &'a (dyn Fn(u64, u64) + Sync),
+}
+
+impl<'a> Meter<'a> {
+    fn new(total: u64, report: &'a (dyn Fn(u64, u64) + Sync)) -> Self {
+        Meter {
+            done: std::sync::atomic::AtomicU64::new(0),
+            total,
+            report,
+        }
+    }
+
+    fn add(&self, n: u64) {
+        let done = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        (self.report)(done, self.total);
+    }
+}
+
+/// A writer that tells a [`Meter`] how much went through it.
+struct Metered<'m, 'a, W> {
+    inner: W,
+    meter: &'m Meter<'a>,
+}
+
+impl<W: Write> Write for Metered<'_, '_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.meter.add(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Writes one entry into the working tree and returns its fresh index entry.
+#[cfg(test)]
 pub(crate) fn materialize(
     store: &Store,
     root: &Path,
     t: &FlatEntry,
+) -> Result<IndexEntry, VcsError> {
+    materialize_metered(store, root, t, &Meter::new(t.size, &|_, _| {}))
+}
+
+/// [`materialize`], counting the bytes written on `meter`.
+fn materialize_metered(
+    store: &Store,
+    root: &Path,
+    t: &FlatEntry,
+    meter: &Meter<'_>,
 ) -> Result<IndexEntry, VcsError> {
     super::path::validate_repo_path(&t.path)?;
     ensure_parent(root, &t.path)?;
@@ -303,7 +375,11 @@ pub(crate) fn materialize(
         std::fs::rename(&link, &a).map_err(VcsError::io(&a))?;
     } else {
         {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+            let metered = Metered {
+                inner: tmp.as_file_mut(),
+                meter,
+            };
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, metered);
             store.write_file(&t.id, &mut w).map_err(|e| match e {
                 crate::store::StoreError::Io { source, .. } => VcsError::Io {
                     path: a.clone(),
@@ -579,5 +655,38 @@ mod tests {
             materialize(repo.store(), repo.root(), &bad),
             Err(VcsError::BadPath { .. })
         ));
+    }
+
+    #[test]
+    fn progress_counts_every_byte_written() {
+        let (_d, mut repo) = repo();
+        put(&repo, "a.bin", &vec![1u8; 300_000]);
+        put(&repo, "b/c.bin", &vec![2u8; 5_000]);
+        commit_all(&mut repo, "one");
+        std::fs::remove_file(repo.root().join("a.bin")).unwrap();
+        std::fs::remove_file(repo.root().join("b/c.bin")).unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let report = repo
+            .checkout_with_progress("HEAD", &force(), &|done, total| {
+                seen.lock().unwrap().push((done, total))
+            })
+            .unwrap();
+        let seen = seen.into_inner().unwrap();
+        let last = seen.iter().map(|p| p.0).max().unwrap();
+        assert_eq!(last, 305_000);
+        assert!(
+            seen.iter()
+                .all(|&(done, total)| total == 305_000 && done <= total),
+            "{seen:?}"
+        );
+        assert_eq!(report.bytes, 305_000);
+        // Restoring one path reports that path's bytes only.
+        std::fs::remove_file(repo.root().join("b/c.bin")).unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        repo.checkout_with_progress("HEAD", &paths(&["b"]), &|done, total| {
+            seen.lock().unwrap().push((done, total))
+        })
+        .unwrap();
+        assert_eq!(seen.into_inner().unwrap().last(), Some(&(5_000, 5_000)));
     }
 }
