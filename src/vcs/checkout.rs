@@ -184,7 +184,7 @@ impl Repo {
             .transaction(|tx| -> Result<(), crate::store::db::DbError> {
                 tx.write_index(&entries)?;
                 tx.state_set(super::scan::INDEX_WRITTEN_KEY, &written)?;
-                tx.state_set(super::scan::INDEX_TREE_KEY, &target_tree.to_hex())?;
+                tx.state_set(super::scan::INDEX_COMMIT_KEY, &commit.to_hex())?;
                 if is_branch {
                     tx.set_symbolic_logged("HEAD", &branch, &log)
                 } else {

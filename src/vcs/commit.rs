@@ -221,7 +221,7 @@ impl Repo {
             None => None,
         };
         let (lock, _) = self.store_mut().lock()?;
-        let (tree, id) = {
+        let (_tree, id) = {
             let mut writer = self.store_mut().writer(&lock);
             let tree = build(&mut writer, &index_as_flat(&index))?;
             if Some(tree) == parent_tree && !opts.allow_empty {
@@ -261,7 +261,7 @@ impl Repo {
             ),
         };
         self.update_ref_checked(&target, expect, id, &log)?;
-        self.set_index_tree(&tree)?;
+        self.set_index_commit(&id)?;
         drop(lock);
         Ok(id)
     }

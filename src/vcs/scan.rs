@@ -21,8 +21,9 @@ use crate::store::{ObjectId, StoreLock};
 
 /// State key holding the time (ns since the epoch) the index was last written.
 pub const INDEX_WRITTEN_KEY: &str = "index.written-ns";
-/// State key holding the id of a tree the index is known to equal exactly.
-pub const INDEX_TREE_KEY: &str = "index.tree";
+/// State key holding the id of a commit whose tree the index is known to equal
+/// exactly (written by commit and checkout, removed by any other index change).
+pub const INDEX_COMMIT_KEY: &str = "index.commit";
 
 /// What happened to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -359,7 +360,7 @@ impl Repo {
             .transaction(|tx| -> Result<(), crate::store::db::DbError> {
                 tx.upsert_index(upsert)?;
                 tx.remove_index(remove)?;
-                tx.state_delete(INDEX_TREE_KEY)?;
+                tx.state_delete(INDEX_COMMIT_KEY)?;
                 tx.state_set(INDEX_WRITTEN_KEY, &now)?;
                 Ok(())
             })?;
@@ -380,22 +381,20 @@ impl Repo {
         Ok(())
     }
 
-    /// Records that the index holds exactly `tree` (after a commit or checkout), so
-    /// `status` need not flatten `HEAD` to find staged changes.
-    pub(crate) fn set_index_tree(&mut self, tree: &ObjectId) -> Result<(), VcsError> {
+    /// Records that the index holds exactly `commit`'s tree (after a commit or
+    /// checkout), so `status` need neither flatten `HEAD` nor read any object.
+    pub(crate) fn set_index_commit(&mut self, commit: &ObjectId) -> Result<(), VcsError> {
         self.store()
             .db()
-            .state_set(INDEX_TREE_KEY, &tree.to_hex())?;
+            .state_set(INDEX_COMMIT_KEY, &commit.to_hex())?;
         Ok(())
     }
 
     /// True when the index is recorded as equal to `head`'s tree.
     fn index_matches_head(&self, head: Option<ObjectId>) -> Result<bool, VcsError> {
         let Some(head) = head else { return Ok(false) };
-        let Some(recorded) = self.store().db().state_get(INDEX_TREE_KEY)? else {
-            return Ok(false);
-        };
-        Ok(recorded == self.store().commit(&head)?.tree.to_hex())
+        let recorded = self.store().db().state_get(INDEX_COMMIT_KEY)?;
+        Ok(recorded.is_some_and(|r| r == head.to_hex()))
     }
 }
 

@@ -21,6 +21,9 @@ use crate::store::STORE_DIR;
 pub struct Walked {
     /// Files and symlinks, in no particular order.
     pub files: Vec<WorkFile>,
+    /// Per-directory batches of files, joined into `files` once at the end (one copy
+    /// into a vector of the right size, instead of regrowing one shared vector).
+    batches: Vec<Vec<WorkFile>>,
     /// Entries that cannot be tracked, with the reason.
     pub skipped: Vec<(String, String)>,
     /// The first ignore file that failed to parse.
@@ -42,6 +45,12 @@ pub fn walk(root: &Path, keep_dir: &(dyn Fn(&str) -> bool + Sync)) -> Result<Wal
         )
     });
     let mut walked = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    let total = walked.batches.iter().map(Vec::len).sum();
+    let mut files = Vec::with_capacity(total);
+    for batch in walked.batches.drain(..) {
+        files.extend(batch);
+    }
+    walked.files = files;
     match walked.error.take() {
         Some(e) => Err(e),
         None => Ok(walked),
@@ -124,7 +133,9 @@ fn visit<'s>(
         }
     }
     let mut shared = out.lock().unwrap_or_else(|p| p.into_inner());
-    shared.files.append(&mut local.files);
+    if !local.files.is_empty() {
+        shared.batches.push(local.files);
+    }
     shared.skipped.append(&mut local.skipped);
     if shared.error.is_none() {
         shared.error = local.error;

@@ -79,8 +79,9 @@ impl Tx<'_> {
                 "SELECT {COLUMNS} FROM index_entries ORDER BY path"
             ))
             .map_err(self.err(op))?;
+        // Sized once: regrowing a 100k-entry vector costs page faults and copies.
+        let mut out = Vec::with_capacity(self.index_len()?);
         let mut rows = stmt.query([]).map_err(self.err(op))?;
-        let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(self.err(op))? {
             out.push(self.decode(row)?);
         }

@@ -138,7 +138,7 @@ impl PackSet {
                     report.outcome = RecoveryOutcome::Sealed;
                     let index = PackIndex::build(entries, valid_end);
                     let pack = seal(&self.dir, &stem, index)?;
-                    self.packs.push(pack);
+                    self.loaded_mut().packs.push(pack);
                     return Ok(report);
                 }
             }

@@ -53,13 +53,18 @@ impl PackSet {
         keep: impl Fn(&ObjectId, ObjectKind) -> bool,
     ) -> Result<RewriteReport, PackError> {
         let mut report = RewriteReport {
-            bytes_before: self.packs.iter().map(|p| p.index.pack_len()).sum(),
+            bytes_before: self
+                .loaded_mut()
+                .packs
+                .iter()
+                .map(|p| p.index.pack_len())
+                .sum(),
             ..RewriteReport::default()
         };
         // Decide per pack: untouched, delete, or copy its live records.
-        let mut live: Vec<Vec<bool>> = Vec::with_capacity(self.packs.len());
+        let mut live: Vec<Vec<bool>> = Vec::with_capacity(self.loaded_mut().packs.len());
         let mut present: HashSet<ObjectId> = HashSet::new();
-        for p in &self.packs {
+        for p in &self.loaded_mut().packs {
             let flags: Vec<bool> = p.index.iter().map(|e| keep(&e.id, e.kind)).collect();
             let kept = flags.iter().filter(|&&k| k).count();
             report.objects_removed += (flags.len() - kept) as u64;
@@ -68,7 +73,7 @@ impl PackSet {
             }
             live.push(flags);
         }
-        let old_count = self.packs.len();
+        let old_count = self.loaded_mut().packs.len();
         let touched: Vec<usize> = (0..old_count)
             .filter(|&i| live[i].iter().any(|&k| !k))
             .collect();
@@ -77,7 +82,7 @@ impl PackSet {
         let mut writer: Option<PackWriter> = None;
         let mut buf = Vec::new();
         for &i in &touched {
-            let mut copies: Vec<_> = self.packs[i]
+            let mut copies: Vec<_> = self.loaded_mut().packs[i]
                 .index
                 .iter()
                 .zip(&live[i])
@@ -90,7 +95,7 @@ impl PackSet {
                     report.duplicates_removed += 1;
                     continue;
                 }
-                self.packs[i].read_record(&e, &mut buf)?;
+                self.loaded_mut().packs[i].read_record(&e, &mut buf)?;
                 let w = match &mut writer {
                     Some(w) => w,
                     None => writer.insert(PackWriter::create(&self.dir)?),
@@ -109,7 +114,7 @@ impl PackSet {
 
         // Every kept record is now durable elsewhere: drop the touched packs.
         for &i in touched.iter().rev() {
-            let pack = self.packs.remove(i);
+            let pack = self.loaded_mut().packs.remove(i);
             let (idx, path) = (pack.idx_path.clone(), pack.pack_path.clone());
             drop(pack);
             remove_file(&idx)?;
@@ -119,7 +124,12 @@ impl PackSet {
         if !touched.is_empty() {
             fsync_dir(&self.dir)?;
         }
-        report.bytes_after = self.packs.iter().map(|p| p.index.pack_len()).sum();
+        report.bytes_after = self
+            .loaded_mut()
+            .packs
+            .iter()
+            .map(|p| p.index.pack_len())
+            .sum();
         Ok(report)
     }
 

@@ -122,22 +122,32 @@ pub struct PackInfo<'a> {
 #[derive(Debug)]
 pub struct PackSet {
     pub(crate) dir: PathBuf,
-    pub(crate) packs: Vec<LoadedPack>,
+    /// Stems of the sealed packs found at open; their indexes load on first use.
+    index_stems: Vec<String>,
+    loaded: std::sync::OnceLock<Loaded>,
     pub(crate) unsealed: Vec<PathBuf>,
     pub(crate) stray_tmp: Vec<PathBuf>,
+}
+
+/// The sealed packs with their indexes loaded (and verified), and the indexes that
+/// failed to load.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    pub(crate) packs: Vec<LoadedPack>,
     pub(crate) damaged: Vec<Damage>,
 }
 
 impl PackSet {
-    /// Loads every sealed pack in `dir` (each index verified), and lists unsealed packs
-    /// and damaged indexes. Fails only if the directory cannot be listed.
+    /// Lists the packs in `dir`: sealed ones (whose indexes are loaded and verified on
+    /// first use, so a command that reads no object pays nothing for them), unsealed
+    /// ones and stray temporary indexes. Fails only if the directory cannot be listed.
     pub fn open(dir: &Path) -> Result<Self, PackError> {
         let mut set = PackSet {
             dir: dir.to_path_buf(),
-            packs: Vec::new(),
+            index_stems: Vec::new(),
+            loaded: std::sync::OnceLock::new(),
             unsealed: Vec::new(),
             stray_tmp: Vec::new(),
-            damaged: Vec::new(),
         };
         let mut packs = BTreeSet::new();
         let mut indexes = BTreeSet::new();
@@ -158,18 +168,34 @@ impl PackSet {
             }
         }
         set.stray_tmp.sort();
-        for stem in &indexes {
-            let idx_path = dir.join(format!("{stem}.{INDEX_EXT}"));
-            let loaded = PackIndex::load(&idx_path).and_then(|i| LoadedPack::open(dir, stem, i));
-            match loaded {
-                Ok(pack) => set.packs.push(pack),
-                Err(e) => set.damaged.push(Damage::from_open_error(stem, e)),
-            }
-        }
         for stem in packs.difference(&indexes) {
             set.unsealed.push(dir.join(format!("{stem}.{PACK_EXT}")));
         }
+        set.index_stems = indexes.into_iter().collect();
         Ok(set)
+    }
+
+    /// The loaded packs, loading every index the first time (infallible: an index
+    /// that cannot be loaded is recorded as damage).
+    pub(crate) fn loaded(&self) -> &Loaded {
+        self.loaded.get_or_init(|| {
+            let mut l = Loaded::default();
+            for stem in &self.index_stems {
+                let idx_path = self.dir.join(format!("{stem}.{INDEX_EXT}"));
+                match PackIndex::load(&idx_path).and_then(|i| LoadedPack::open(&self.dir, stem, i))
+                {
+                    Ok(pack) => l.packs.push(pack),
+                    Err(e) => l.damaged.push(Damage::from_open_error(stem, e)),
+                }
+            }
+            l
+        })
+    }
+
+    /// [`PackSet::loaded`], mutably.
+    pub(crate) fn loaded_mut(&mut self) -> &mut Loaded {
+        self.loaded();
+        self.loaded.get_mut().expect("loaded() initialised it")
     }
 
     /// The directory of this set.
@@ -187,7 +213,7 @@ impl PackSet {
     /// Indexes that could not be loaded at [`open`](Self::open), as damage reports
     /// (`pack` names the `.idx` or `.pack` file at fault).
     pub fn damaged_indexes(&self) -> &[Damage] {
-        &self.damaged
+        &self.loaded().damaged
     }
 
     /// Makes a freshly finished pack visible. A pack the set already holds (it was
@@ -211,20 +237,24 @@ impl PackSet {
                 path: pack.pack_path,
             });
         }
-        if !self.packs.iter().any(|p| p.stem == pack.stem) {
-            self.packs.push(pack);
+        if !self.loaded_mut().packs.iter().any(|p| p.stem == pack.stem) {
+            self.loaded_mut().packs.push(pack);
         }
         Ok(())
     }
 
     /// True if some pack holds `id`.
     pub fn contains(&self, id: &ObjectId) -> bool {
-        self.packs.iter().any(|p| p.index.position(id).is_some())
+        self.loaded()
+            .packs
+            .iter()
+            .any(|p| p.index.position(id).is_some())
     }
 
     /// Where `id` is stored (the first pack holding it).
     pub fn locate(&self, id: &ObjectId) -> Option<Location> {
-        self.packs
+        self.loaded()
+            .packs
             .iter()
             .enumerate()
             .find_map(|(pack, p)| p.index.lookup(id).map(|entry| Location { pack, entry }))
@@ -236,7 +266,7 @@ impl PackSet {
     /// error [`PackError::InDamagedPack`] says so. Callable from several threads.
     pub fn read(&self, id: &ObjectId) -> Result<Option<(ObjectKind, Vec<u8>)>, PackError> {
         let Some(loc) = self.locate(id) else {
-            return match self.damaged.first() {
+            return match self.loaded().damaged.first() {
                 None => Ok(None),
                 Some(d) => Err(PackError::InDamagedPack {
                     id: *id,
@@ -245,7 +275,7 @@ impl PackSet {
                 }),
             };
         };
-        let pack = &self.packs[loc.pack];
+        let pack = &self.loaded().packs[loc.pack];
         let e = &loc.entry;
         let mut buf = Vec::new();
         let mut out = Vec::new();
@@ -258,7 +288,7 @@ impl PackSet {
     /// payload is not decoded.
     pub fn read_raw_record(&self, loc: &Location) -> Result<Vec<u8>, PackError> {
         let mut buf = Vec::new();
-        self.packs[loc.pack].read_record(&loc.entry, &mut buf)?;
+        self.loaded().packs[loc.pack].read_record(&loc.entry, &mut buf)?;
         Ok(buf)
     }
 
@@ -267,7 +297,7 @@ impl PackSet {
     pub fn resolve_prefix(&self, prefix: &IdPrefix, limit: usize) -> Vec<ObjectId> {
         let start = prefix.lower_bound();
         let mut found = BTreeSet::new();
-        for p in &self.packs {
+        for p in &self.loaded().packs {
             let first = p.index.lower_bound(&start);
             found.extend(
                 (first..p.index.len())
@@ -282,7 +312,8 @@ impl PackSet {
     /// Every index entry with the position of its pack, pack by pack in id order.
     /// An id stored in several packs appears once per pack.
     pub fn entries(&self) -> impl Iterator<Item = (usize, IndexEntry)> + '_ {
-        self.packs
+        self.loaded()
+            .packs
             .iter()
             .enumerate()
             .flat_map(|(i, p)| p.index.iter().map(move |e| (i, e)))
@@ -290,7 +321,7 @@ impl PackSet {
 
     /// The sealed packs, in the order [`Location::pack`] counts them.
     pub fn packs(&self) -> impl ExactSizeIterator<Item = PackInfo<'_>> + '_ {
-        self.packs.iter().map(|p| PackInfo {
+        self.loaded().packs.iter().map(|p| PackInfo {
             name: &p.stem,
             pack_len: p.index.pack_len(),
             entries: p.index.len(),
@@ -299,11 +330,11 @@ impl PackSet {
 
     /// Name of the pack at `pack` (a [`Location::pack`]). Panics if out of range.
     pub fn pack_name(&self, pack: usize) -> &str {
-        &self.packs[pack].stem
+        &self.loaded().packs[pack].stem
     }
 
     /// Path of the pack file at `pack`. Panics if out of range.
     pub fn pack_path(&self, pack: usize) -> &Path {
-        &self.packs[pack].pack_path
+        &self.loaded().packs[pack].pack_path
     }
 }

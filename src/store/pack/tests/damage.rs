@@ -288,7 +288,7 @@ fn read_errors_are_damage_and_verification_goes_on() {
     let path = file(dir.path(), &name, PACK_EXT);
     let mut set = PackSet::open(dir.path()).unwrap();
     // A handle that cannot read: every read fails with EBADF, not end of file.
-    set.packs[0].file = OpenOptions::new().write(true).open(&path).unwrap();
+    set.loaded_mut().packs[0].file = OpenOptions::new().write(true).open(&path).unwrap();
     let mut progress = 0;
     let damage = set.verify(|n| progress += n).unwrap();
     assert_eq!(
