@@ -33,13 +33,15 @@ pub fn load_dir_rules(dir: &Path) -> Result<Option<Gitignore>, VcsError> {
 }
 
 /// Decides with the matchers in force for a directory, innermost last: the deepest
-/// file that has an opinion wins.
-pub fn is_ignored_by(matchers: &[Arc<Gitignore>], path: &Path, is_dir: bool) -> bool {
+/// file that has an opinion wins. Each matcher comes with the length of the
+/// repository-path prefix of its directory (`dir/`, 0 at the root), and is asked
+/// about the rest of `rel`: no path is built per entry.
+pub fn is_ignored_by(matchers: &[(usize, Arc<Gitignore>)], rel: &str, is_dir: bool) -> bool {
     matchers
         .iter()
         .rev()
-        .find_map(|m| {
-            let r = m.matched(path, is_dir);
+        .find_map(|(prefix, m)| {
+            let r = m.matched(Path::new(&rel[*prefix..]), is_dir);
             if r.is_ignore() {
                 Some(true)
             } else if r.is_whitelist() {

@@ -61,7 +61,7 @@ fn visit<'s>(
     scope: &rayon::Scope<'s>,
     dir: PathBuf,
     rel: String,
-    mut matchers: Vec<Arc<Gitignore>>,
+    mut matchers: Vec<(usize, Arc<Gitignore>)>,
     keep_dir: &'s (dyn Fn(&str) -> bool + Sync),
     out: &'s Mutex<Walked>,
 ) {
@@ -81,7 +81,9 @@ fn visit<'s>(
     // The listing says whether this directory has rules; no probe per directory.
     if entries.iter().any(|e| e.file_name() == IGNORE_FILE) {
         match load_dir_rules(&dir) {
-            Ok(Some(m)) => matchers.push(Arc::new(m)),
+            // Rules match paths relative to their directory: remember where that
+            // directory's part of a repository path ends.
+            Ok(Some(m)) => matchers.push((if rel.is_empty() { 0 } else { rel.len() + 1 }, Arc::new(m))),
             Ok(None) => {}
             Err(e) => local.error = Some(e),
         }
@@ -104,13 +106,14 @@ fn visit<'s>(
         if rel.is_empty() && name == STORE_DIR {
             continue;
         }
-        let child = if rel.is_empty() {
-            name.to_string()
-        } else {
-            format!("{rel}/{name}")
-        };
+        let mut child = String::with_capacity(rel.len() + 1 + name.len());
+        if !rel.is_empty() {
+            child.push_str(&rel);
+            child.push('/');
+        }
+        child.push_str(name);
         let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        if !matchers.is_empty() && is_ignored_by(&matchers, &entry.path(), is_dir) {
+        if !matchers.is_empty() && is_ignored_by(&matchers, &child, is_dir) {
             continue;
         }
         if is_dir {
