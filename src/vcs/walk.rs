@@ -83,7 +83,9 @@ fn visit<'s>(
         match load_dir_rules(&dir) {
             // Rules match paths relative to their directory: remember where that
             // directory's part of a repository path ends.
-            Ok(Some(m)) => matchers.push((if rel.is_empty() { 0 } else { rel.len() + 1 }, Arc::new(m))),
+            Ok(Some(m)) => {
+                matchers.push((if rel.is_empty() { 0 } else { rel.len() + 1 }, Arc::new(m)))
+            }
             Ok(None) => {}
             Err(e) => local.error = Some(e),
         }

@@ -1,10 +1,10 @@
-//! The index: the staging area and stat cache, one row per tracked path (like
-//! git's index). Loaded and written whole in the common case, so both are single
-//! passes over a `WITHOUT ROWID` table keyed by path, with cached statements in one
-//! transaction.
+//! The index: the staging area and stat cache, one entry per tracked path (like
+//! git's index), stored as one sorted binary blob in the `index_blob` table
+//! (`store-format.md` § *SQLite state*). `status` loads all of it on every run, so
+//! it is one read and a tight parse rather than 100,000 SQL rows; writes rewrite it
+//! whole inside the caller's transaction, as git rewrites its index file.
 
-use rusqlite::types::ValueRef;
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::OptionalExtension;
 
 use super::error::{bad_value, stored_id};
 use super::{Db, DbError, Tx};
@@ -36,12 +36,26 @@ pub struct IndexEntry {
 
 const TABLE: &str = "index";
 
-const COLUMNS: &str = "path, kind, file_id, size, mtime_ns, ctime_ns, ino, dev";
+/// First bytes of the index blob.
+pub const INDEX_BLOB_MAGIC: [u8; 4] = *b"GIDX";
+/// Version of the index blob layout.
+pub const INDEX_BLOB_VERSION: u8 = 1;
+/// magic || version u8 || count u32.
+pub const INDEX_BLOB_HEADER_LEN: usize = 4 + 1 + 4;
+/// Bytes of an entry besides its path: path_len u16, kind u8, file_id [32], size u64,
+/// mtime_ns i64, ctime_ns i64, ino u64, dev u64.
+pub const INDEX_ENTRY_FIXED_LEN: usize = 2 + 1 + 32 + 5 * 8;
+
+/// Longest path an entry may hold (its length is stored as a u16).
+pub const MAX_INDEX_PATH: usize = u16::MAX as usize;
 
 /// Why `path` cannot be an index key, if it cannot.
 fn path_rule_broken(path: &str) -> Option<&'static str> {
     if path.is_empty() {
         return Some("it is empty");
+    }
+    if path.len() > MAX_INDEX_PATH {
+        return Some("it is longer than 65535 bytes");
     }
     if path.contains('\0') {
         return Some("it contains a NUL byte");
@@ -69,183 +83,274 @@ fn check_path(path: &str) -> Result<(), DbError> {
     }
 }
 
+/// Serializes entries already sorted strictly by path.
+fn encode(entries: &[&IndexEntry]) -> Vec<u8> {
+    let bytes: usize = entries
+        .iter()
+        .map(|e| INDEX_ENTRY_FIXED_LEN + e.path.len())
+        .sum();
+    let mut out = Vec::with_capacity(INDEX_BLOB_HEADER_LEN + bytes);
+    out.extend_from_slice(&INDEX_BLOB_MAGIC);
+    out.push(INDEX_BLOB_VERSION);
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    for e in entries {
+        out.extend_from_slice(&(e.path.len() as u16).to_le_bytes());
+        out.extend_from_slice(e.path.as_bytes());
+        out.push(e.kind as u8);
+        out.extend_from_slice(e.file_id.as_bytes());
+        out.extend_from_slice(&e.size.to_le_bytes());
+        out.extend_from_slice(&e.mtime_ns.to_le_bytes());
+        out.extend_from_slice(&e.ctime_ns.to_le_bytes());
+        out.extend_from_slice(&e.ino.to_le_bytes());
+        out.extend_from_slice(&e.dev.to_le_bytes());
+    }
+    out
+}
+
+/// A cursor over the blob that turns a short read into an error naming the entry.
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.b.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8)
+            .map(|s| u64::from_le_bytes(s.try_into().expect("8 bytes")))
+    }
+}
+
 impl Tx<'_> {
-    /// See [`Db::load_index`].
-    pub fn load_index(&self) -> Result<Vec<IndexEntry>, DbError> {
-        let op = "load index";
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM index_entries ORDER BY path"
-            ))
-            .map_err(self.err(op))?;
-        // Sized once: regrowing a 100k-entry vector costs page faults and copies.
-        let mut out = Vec::with_capacity(self.index_len()?);
-        let mut rows = stmt.query([]).map_err(self.err(op))?;
-        while let Some(row) = rows.next().map_err(self.err(op))? {
-            out.push(self.decode(row)?);
+    fn bad(&self, key: &str, reason: impl Into<String>) -> DbError {
+        bad_value(self.path, TABLE, key, reason)
+    }
+
+    /// Parses and validates the blob: layout, UTF-8 paths obeying the path rules,
+    /// known kinds, strictly ascending paths.
+    fn decode(&self, b: &[u8]) -> Result<Vec<IndexEntry>, DbError> {
+        let mut r = Reader { b, at: 0 };
+        let header = r
+            .take(INDEX_BLOB_HEADER_LEN)
+            .ok_or_else(|| self.bad("-", "index blob shorter than its header"))?;
+        if header[..4] != INDEX_BLOB_MAGIC {
+            return Err(self.bad("-", "index blob has a wrong magic number"));
+        }
+        if header[4] != INDEX_BLOB_VERSION {
+            return Err(self.bad(
+                "-",
+                format!(
+                    "index blob version {} is not {INDEX_BLOB_VERSION}",
+                    header[4]
+                ),
+            ));
+        }
+        let count = u32::from_le_bytes(header[5..9].try_into().expect("4 bytes")) as usize;
+        // Each entry needs at least its fixed part: a lying count cannot make us allocate.
+        if count > b.len() / INDEX_ENTRY_FIXED_LEN {
+            return Err(self.bad(
+                "-",
+                format!("index blob claims {count} entries in {} bytes", b.len()),
+            ));
+        }
+        let mut out: Vec<IndexEntry> = Vec::with_capacity(count);
+        for n in 0..count {
+            let short = || self.bad(&format!("entry {n}"), "index blob ends inside an entry");
+            let len = r
+                .take(2)
+                .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
+                .ok_or_else(short)?;
+            let raw = r.take(len).ok_or_else(short)?;
+            let path = std::str::from_utf8(raw)
+                .map_err(|_| self.bad(&format!("entry {n}"), "path is not UTF-8"))?;
+            if let Some(reason) = path_rule_broken(path) {
+                return Err(self.bad(path, format!("stored path is invalid: {reason}")));
+            }
+            if out.last().is_some_and(|prev| prev.path.as_bytes() >= raw) {
+                return Err(self.bad(path, "index paths out of order or repeated"));
+            }
+            let kind_b = r.take(1).ok_or_else(short)?[0];
+            let kind = EntryKind::from_u8(kind_b)
+                .ok_or_else(|| self.bad(path, format!("unknown entry kind {kind_b}")))?;
+            let file_id = stored_id(self.path, TABLE, path, r.take(32).ok_or_else(short)?)?;
+            let size = r.u64().ok_or_else(short)?;
+            let mtime_ns = r.u64().ok_or_else(short)? as i64;
+            let ctime_ns = r.u64().ok_or_else(short)? as i64;
+            let ino = r.u64().ok_or_else(short)?;
+            let dev = r.u64().ok_or_else(short)?;
+            out.push(IndexEntry {
+                path: path.to_string(),
+                kind,
+                file_id,
+                size,
+                mtime_ns,
+                ctime_ns,
+                ino,
+                dev,
+            });
+        }
+        if r.at != b.len() {
+            return Err(self.bad(
+                "-",
+                format!("{} stray bytes after the last index entry", b.len() - r.at),
+            ));
         }
         Ok(out)
     }
 
-    /// See [`Db::index_get`].
-    pub fn index_get(&self, path: &str) -> Result<Option<IndexEntry>, DbError> {
-        let op = "read index entry";
+    fn load_blob(&self) -> Result<Option<Vec<u8>>, DbError> {
+        let op = "load index";
         let mut stmt = self
             .conn()
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM index_entries WHERE path = ?1"
-            ))
+            .prepare_cached("SELECT data FROM index_blob WHERE id = 1")
             .map_err(self.err(op))?;
-        let mut rows = stmt.query([path]).map_err(self.err(op))?;
-        match rows.next().map_err(self.err(op))? {
-            Some(row) => self.decode(row).map(Some),
+        let value = stmt
+            .query_row([], |r| {
+                Ok(match r.get_ref(0)? {
+                    rusqlite::types::ValueRef::Blob(b) => Ok(b.to_vec()),
+                    other => Err(other.data_type()),
+                })
+            })
+            .optional()
+            .map_err(self.err(op))?;
+        match value {
             None => Ok(None),
+            Some(Ok(b)) => Ok(Some(b)),
+            Some(Err(t)) => Err(self.bad("-", format!("index data is {t:?}, not a blob"))),
         }
     }
 
-    fn decode(&self, row: &Row<'_>) -> Result<IndexEntry, DbError> {
-        let col = |i: usize| -> Result<ValueRef<'_>, DbError> {
-            row.get_ref(i)
-                .map_err(|e| bad_value(self.path, TABLE, "?", e.to_string()))
-        };
-        let path = match col(0)? {
-            ValueRef::Text(t) => std::str::from_utf8(t)
-                .map_err(|_| bad_value(self.path, TABLE, "?", "path is not UTF-8"))?
-                .to_string(),
-            other => {
-                return Err(bad_value(
-                    self.path,
-                    TABLE,
-                    "?",
-                    format!("path is {:?}, not text", other.data_type()),
-                ))
-            }
-        };
-        let int = |i: usize, what: &str| -> Result<i64, DbError> {
-            match col(i)? {
-                ValueRef::Integer(n) => Ok(n),
-                other => Err(bad_value(
-                    self.path,
-                    TABLE,
-                    &path,
-                    format!("{what} is {:?}, not an integer", other.data_type()),
-                )),
-            }
-        };
-        let kind_n = int(1, "kind")?;
-        let kind = u8::try_from(kind_n)
-            .ok()
-            .and_then(EntryKind::from_u8)
-            .ok_or_else(|| {
-                bad_value(
-                    self.path,
-                    TABLE,
-                    &path,
-                    format!("unknown entry kind {kind_n}"),
-                )
-            })?;
-        let file_id = match col(2)? {
-            ValueRef::Blob(b) => stored_id(self.path, TABLE, &path, b)?,
-            other => {
-                return Err(bad_value(
-                    self.path,
-                    TABLE,
-                    &path,
-                    format!("file id is {:?}, not a blob", other.data_type()),
-                ))
-            }
-        };
-        Ok(IndexEntry {
-            kind,
-            file_id,
-            // u64 values are stored bit-cast to i64.
-            size: int(3, "size")? as u64,
-            mtime_ns: int(4, "mtime")?,
-            ctime_ns: int(5, "ctime")?,
-            ino: int(6, "inode")? as u64,
-            dev: int(7, "device")? as u64,
-            path,
-        })
-    }
-
-    fn insert_all(
-        &self,
-        sql: &str,
-        op: &'static str,
-        entries: &[IndexEntry],
-    ) -> Result<(), DbError> {
-        for e in entries {
-            check_path(&e.path)?;
-        }
-        // Inserting in key order appends to the B-tree instead of splitting pages
-        // all over it: about twice as fast for 100k shuffled entries.
-        let mut sorted: Vec<&IndexEntry> = entries.iter().collect();
-        sorted.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        let mut stmt = self.conn().prepare_cached(sql).map_err(self.err(op))?;
-        for e in sorted {
-            stmt.execute(params![
-                e.path,
-                e.kind as u8,
-                &e.file_id.as_bytes()[..],
-                e.size as i64,
-                e.mtime_ns,
-                e.ctime_ns,
-                e.ino as i64,
-                e.dev as i64,
-            ])
+    fn store(&self, sorted: &[&IndexEntry]) -> Result<(), DbError> {
+        let op = "write index";
+        let blob = encode(sorted);
+        self.conn()
+            .prepare_cached("INSERT OR REPLACE INTO index_blob (id, data) VALUES (1, ?1)")
+            .and_then(|mut st| st.execute([blob]))
             .map_err(self.err(op))?;
-        }
         Ok(())
+    }
+
+    /// See [`Db::load_index`].
+    pub fn load_index(&self) -> Result<Vec<IndexEntry>, DbError> {
+        match self.load_blob()? {
+            Some(b) => self.decode(&b),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// See [`Db::index_get`].
+    pub fn index_get(&self, path: &str) -> Result<Option<IndexEntry>, DbError> {
+        let all = self.load_index()?;
+        Ok(all
+            .binary_search_by(|e| e.path.as_str().cmp(path))
+            .ok()
+            .map(|i| all[i].clone()))
     }
 
     /// See [`Db::write_index`].
     pub fn write_index(&self, entries: &[IndexEntry]) -> Result<(), DbError> {
-        self.conn()
-            .execute("DELETE FROM index_entries", [])
-            .map_err(self.err("clear index"))?;
-        self.insert_all(
-            &format!(
-                "INSERT INTO index_entries ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-            ),
-            "write index",
-            entries,
-        )
+        for e in entries {
+            check_path(&e.path)?;
+        }
+        let mut sorted: Vec<&IndexEntry> = entries.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        if let Some(w) = sorted.windows(2).find(|w| w[0].path == w[1].path) {
+            return Err(DbError::BadIndexPath {
+                path: w[0].path.clone(),
+                reason: "it is listed twice",
+            });
+        }
+        self.store(&sorted)
     }
 
     /// See [`Db::upsert_index`].
     pub fn upsert_index(&self, entries: &[IndexEntry]) -> Result<(), DbError> {
-        self.insert_all(
-            &format!(
-                "INSERT OR REPLACE INTO index_entries ({COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-            ),
-            "update index",
-            entries,
-        )
+        if entries.is_empty() {
+            return Ok(());
+        }
+        for e in entries {
+            check_path(&e.path)?;
+        }
+        let old = self.load_index()?;
+        // Later entries for the same path win, as with repeated INSERT OR REPLACE.
+        let mut new: Vec<&IndexEntry> = entries.iter().collect();
+        new.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut dedup: Vec<&IndexEntry> = Vec::with_capacity(new.len());
+        for e in new {
+            match dedup.last_mut() {
+                Some(last) if last.path == e.path => *last = e,
+                _ => dedup.push(e),
+            }
+        }
+        let mut merged: Vec<&IndexEntry> = Vec::with_capacity(old.len() + dedup.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() || j < dedup.len() {
+            match (old.get(i), dedup.get(j)) {
+                (Some(a), Some(b)) if a.path < b.path => {
+                    merged.push(a);
+                    i += 1;
+                }
+                (Some(a), Some(b)) if a.path == b.path => {
+                    merged.push(b);
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), None) => {
+                    merged.push(a);
+                    i += 1;
+                }
+                (_, Some(b)) => {
+                    merged.push(b);
+                    j += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        self.store(&merged)
     }
 
     /// See [`Db::remove_index`].
     pub fn remove_index(&self, paths: &[&str]) -> Result<usize, DbError> {
-        let op = "remove from index";
-        let mut stmt = self
-            .conn()
-            .prepare_cached("DELETE FROM index_entries WHERE path = ?1")
-            .map_err(self.err(op))?;
-        let mut removed = 0;
-        for p in paths {
-            removed += stmt.execute([p]).map_err(self.err(op))?;
+        if paths.is_empty() {
+            return Ok(0);
+        }
+        let gone: std::collections::HashSet<&str> = paths.iter().copied().collect();
+        let old = self.load_index()?;
+        let kept: Vec<&IndexEntry> = old
+            .iter()
+            .filter(|e| !gone.contains(e.path.as_str()))
+            .collect();
+        let removed = old.len() - kept.len();
+        if removed > 0 {
+            self.store(&kept)?;
         }
         Ok(removed)
     }
 
-    /// See [`Db::index_len`].
+    /// See [`Db::index_len`]: the count in the header, without parsing entries.
     pub fn index_len(&self) -> Result<usize, DbError> {
-        self.conn()
-            .query_row("SELECT count(*) FROM index_entries", [], |r| r.get(0))
+        let op = "count index entries";
+        let head: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT substr(data, 1, 9) FROM index_blob WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
             .optional()
-            .map(|n: Option<i64>| n.unwrap_or(0) as usize)
-            .map_err(self.err("count index entries"))
+            .map_err(self.err(op))?;
+        match head {
+            None => Ok(0),
+            Some(h) if h.len() == INDEX_BLOB_HEADER_LEN && h[..4] == INDEX_BLOB_MAGIC => {
+                Ok(u32::from_le_bytes(h[5..9].try_into().expect("4 bytes")) as usize)
+            }
+            Some(_) => Err(self.bad("-", "index blob has a wrong header")),
+        }
     }
 }
 
@@ -391,54 +496,94 @@ mod tests {
     }
 
     #[test]
-    fn rows_of_the_wrong_type_are_reported_not_misread() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gadn.db");
-        let db = Db::open(&path).unwrap();
-        db.write_index(&[entry(1)]).unwrap();
-        // Damage the way a bug or a hand edit could, past the CHECK constraints.
-        let raw = rusqlite::Connection::open(&path).unwrap();
-        raw.execute_batch("PRAGMA ignore_check_constraints = ON;")
+    fn damaged_blobs_are_reported_not_misread() {
+        let db = Db::open_in_memory().unwrap();
+        let es: Vec<IndexEntry> = (0..3).map(entry).collect();
+        db.write_index(&es).unwrap();
+        let good = db.read(|tx| tx.load_blob()).unwrap().unwrap();
+        let check = |blob: Vec<u8>, want: &str| {
+            db.write("damage", |tx| {
+                tx.conn()
+                    .execute("UPDATE index_blob SET data = ?1", [blob])
+                    .map_err(tx.err("damage"))
+            })
             .unwrap();
-        // Rows whose path is not the text 'p' are only reached by a full load.
-        let damage = |sql: &str, by_key: bool, want: &str| {
-            raw.execute_batch(&format!("DELETE FROM index_entries; {sql}"))
-                .unwrap();
-            let mut errs = vec![db.load_index().unwrap_err()];
-            if by_key {
-                errs.push(db.index_get("p").unwrap_err());
-            }
-            for err in errs {
-                assert!(
-                    matches!(err, DbError::BadStoredValue { table: "index", .. }),
-                    "{err:?}"
-                );
-                assert!(err.to_string().contains(want), "{err}");
-            }
+            let err = db.load_index().unwrap_err();
+            assert!(
+                matches!(err, DbError::BadStoredValue { table: "index", .. }),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains(want), "{err} (wanted {want})");
         };
-        let good = "0, zeroblob(32), 1, 2, 3, 4, 5";
-        damage(
-            &format!("INSERT INTO index_entries VALUES (CAST('p' AS BLOB), {good});"),
-            false,
-            "path is Blob, not text",
+        let first_path_at = INDEX_BLOB_HEADER_LEN + 2;
+        let mut b = good.clone();
+        b[4] = 9;
+        check(b, "version 9");
+        let mut b = good.clone();
+        b[first_path_at] = 0xff;
+        check(b, "not UTF-8");
+        let mut b = good.clone();
+        b[first_path_at] = b'/';
+        check(b, "stored path is invalid");
+        // Swap the first two entries (equal lengths): out of order.
+        let len = INDEX_ENTRY_FIXED_LEN + es[0].path.len();
+        let mut b = good.clone();
+        let (h, rest) = b.split_at_mut(INDEX_BLOB_HEADER_LEN);
+        let _ = h;
+        let (a, c) = rest.split_at_mut(len);
+        a.swap_with_slice(&mut c[..len]);
+        check(b, "out of order");
+        let mut b = good.clone();
+        b.push(0);
+        check(b, "stray bytes");
+        check(good[..5].to_vec(), "shorter than its header");
+        // A well-formed blob reads back.
+        db.write_index(&es).unwrap();
+        assert_eq!(db.load_index().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn upserts_replace_and_later_duplicates_win() {
+        let db = Db::open_in_memory().unwrap();
+        db.write_index(&[entry(1), entry(2)]).unwrap();
+        let newer = IndexEntry {
+            size: 77,
+            ..entry(2)
+        };
+        let newest = IndexEntry {
+            size: 99,
+            ..entry(2)
+        };
+        db.upsert_index(&[newer, entry(3), newest.clone()]).unwrap();
+        let all = db.load_index().unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(db.index_get(&entry(2).path).unwrap(), Some(newest));
+        assert_eq!(db.index_len().unwrap(), 3);
+        assert_eq!(
+            db.remove_index(&[entry(1).path.as_str(), "nope"]).unwrap(),
+            1
         );
-        damage(
-            &format!("INSERT INTO index_entries VALUES (CAST(x'70ff' AS TEXT), {good});"),
-            false,
-            "path is not UTF-8",
+        assert_eq!(db.remove_index(&[]).unwrap(), 0);
+        assert_eq!(db.index_len().unwrap(), 2);
+        let dup = db.write_index(&[entry(5), entry(5)]).unwrap_err();
+        assert!(
+            matches!(
+                dup,
+                DbError::BadIndexPath {
+                    reason: "it is listed twice",
+                    ..
+                }
+            ),
+            "{dup}"
         );
-        damage(
-            "INSERT INTO index_entries VALUES ('p', 0, 'an id as text', 1, 2, 3, 4, 5);",
-            true,
-            "file id is Text, not a blob",
-        );
-        damage(
-            "INSERT INTO index_entries VALUES ('p', 0, zeroblob(32), 1, 2.5, 3, 4, 5);",
-            true,
-            "mtime is Real, not an integer",
-        );
-        raw.execute_batch("DELETE FROM index_entries;").unwrap();
-        assert_eq!(db.load_index().unwrap(), vec![]);
+        let long = IndexEntry {
+            path: "x".repeat(70_000),
+            ..entry(1)
+        };
+        assert!(matches!(
+            db.upsert_index(&[long]),
+            Err(DbError::BadIndexPath { .. })
+        ));
     }
 
     #[test]

@@ -42,17 +42,12 @@ CREATE TABLE reflog (
 );
 CREATE INDEX reflog_by_name ON reflog (name, seq);
 
--- The staging area and stat cache. u64 values are stored bit-cast to i64.
-CREATE TABLE index_entries (
-    path     TEXT PRIMARY KEY NOT NULL,
-    kind     INTEGER NOT NULL,
-    file_id  BLOB NOT NULL CHECK (length(file_id) = 32),
-    size     INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    ctime_ns INTEGER NOT NULL,
-    ino      INTEGER NOT NULL,
-    dev      INTEGER NOT NULL
-) WITHOUT ROWID;
+-- The staging area and stat cache: one row holding the whole index as a sorted
+-- binary blob (see index.rs), read in one go by every `status`.
+CREATE TABLE index_blob (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    data BLOB NOT NULL
+);
 
 -- Operation state, e.g. an in-progress merge.
 CREATE TABLE state (

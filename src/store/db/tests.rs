@@ -205,23 +205,52 @@ fn damaged_values_are_reported_not_panics() {
     assert_eq!(db.list_refs("refs/heads/o").unwrap().len(), 1);
 
     db.write_index(&[entry("a")]).unwrap();
-    c.execute_batch("UPDATE index_entries SET kind = 9;")
-        .unwrap();
+    // Entry layout after the 9-byte header: path_len u16, path "a", kind u8,
+    // file_id [32], size, mtime, ctime, ino, dev.
+    let kind_at: i64 = 9 + 2 + 1 + 1; // 1-based for SQLite's substr
+    let patch = |sql: &str| c.execute_batch(sql).unwrap();
+    patch(&format!(
+        "UPDATE index_blob SET data = CAST(substr(data, 1, {}) || x'09' || substr(data, {}) AS BLOB);",
+        kind_at - 1,
+        kind_at + 1
+    ));
     let err = db.load_index().unwrap_err();
     assert!(matches!(err, DbError::BadStoredValue { table: "index", ref key, .. } if key == "a"));
     assert!(err.to_string().contains("unknown entry kind 9"), "{err}");
-    c.execute_batch("UPDATE index_entries SET kind = 0, file_id = x'00';")
-        .unwrap();
-    assert!(matches!(
-        db.load_index(),
-        Err(DbError::BadStoredValue { .. })
-    ));
-    c.execute_batch("UPDATE index_entries SET file_id = zeroblob(32), size = 'big';")
-        .unwrap();
+    // Truncated inside the entry.
+    patch("UPDATE index_blob SET data = CAST(substr(data, 1, 40) AS BLOB);");
+    let err = db.load_index().unwrap_err();
+    assert!(
+        err.to_string().contains("claims 1 entries in 40 bytes"),
+        "{err}"
+    );
+    // One entry whose path length runs past the end.
+    patch("UPDATE index_blob SET data = CAST(x'474944580101000000c800' || zeroblob(80) AS BLOB);");
+    let err = db.load_index().unwrap_err();
+    assert!(err.to_string().contains("ends inside an entry"), "{err}");
+    // Wrong magic, and a count that cannot fit.
+    patch("UPDATE index_blob SET data = x'00000000';");
     assert!(matches!(
         db.index_get("a"),
         Err(DbError::BadStoredValue { .. })
     ));
+    patch("UPDATE index_blob SET data = x'4749445801ffffffff';");
+    let err = db.load_index().unwrap_err();
+    assert!(
+        err.to_string().contains("claims 4294967295 entries"),
+        "{err}"
+    );
+    assert!(db.index_len().is_ok());
+    patch("UPDATE index_blob SET data = x'47494458';");
+    assert!(matches!(
+        db.index_len(),
+        Err(DbError::BadStoredValue { .. })
+    ));
+    patch("UPDATE index_blob SET data = 'text';");
+    let err = db.load_index().unwrap_err();
+    assert!(err.to_string().contains("not a blob"), "{err}");
+    patch("DELETE FROM index_blob;");
+    assert_eq!(db.load_index().unwrap(), vec![]);
 
     c.execute_batch(
         "INSERT INTO reflog (name, old, new, who, time, tz_offset_min, message)
