@@ -524,17 +524,7 @@ mod tests {
     }
 
     fn noise(len: usize, seed: u64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 32);
-        let mut ctr = 0u64;
-        while out.len() < len {
-            let mut h = blake3::Hasher::new();
-            h.update(&seed.to_le_bytes());
-            h.update(&ctr.to_le_bytes());
-            out.extend_from_slice(h.finalize().as_bytes());
-            ctr += 1;
-        }
-        out.truncate(len);
-        out
+        crate::store::pack::testutil::random_bytes(seed, len)
     }
 
     /// `block` three times over: the repeats cut into the same chunks.

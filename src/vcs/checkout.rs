@@ -416,21 +416,10 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::store::chunker::ChunkParams;
     use crate::store::{ObjectId, StoreError};
     use crate::vcs::CommitOptions;
 
-    fn repo() -> (tempfile::TempDir, Repo) {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repo::init(&dir.path().join("w"), ChunkParams::DEFAULT).unwrap();
-        (dir, repo)
-    }
-
-    fn put(repo: &Repo, rel: &str, data: &[u8]) {
-        let p = repo.root().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, data).unwrap();
-    }
+    use crate::vcs::testutil::{put, repo};
 
     fn commit_all(repo: &mut Repo, msg: &str) -> ObjectId {
         let root = repo.root().to_path_buf();

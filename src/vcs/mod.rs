@@ -13,6 +13,8 @@ mod log;
 mod path;
 mod revparse;
 mod scan;
+#[cfg(test)]
+mod testutil;
 mod treeops;
 mod walk;
 
