@@ -120,7 +120,7 @@ pub use recover::{RecoveredPack, RecoveryOutcome, RecoveryReport};
 pub use rewrite::{RewriteReport, REWRITE_PACK_BYTES};
 pub use set::{Location, PackInfo, PackSet};
 pub use verify::Damage;
-pub use write::{PackWriter, SealedPack, WRITE_BUFFER_LEN};
+pub use write::{PackWriter, SealedPack, WRITEBACK_STEP, WRITE_BUFFER_LEN};
 
 #[cfg(test)]
 mod tests;
