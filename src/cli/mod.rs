@@ -2,17 +2,24 @@
 //! command; `anyhow` only here, at the edge.
 
 mod add;
+mod branch;
 mod cat;
 mod checkout;
 mod commit;
+mod diff;
 mod fsck;
 mod gc;
 mod init;
 mod log;
+mod mv;
 mod output;
+mod restore;
+mod rm;
 mod show;
 mod stats;
 mod status;
+mod switch;
+mod tag;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +64,20 @@ enum Command {
     Gc(gc::Args),
     /// Show storage statistics: logical and stored bytes, dedup ratio.
     Stats(stats::Args),
+    /// List, create, delete or rename branches.
+    Branch(branch::Args),
+    /// Switch the working tree to a branch.
+    Switch(switch::Args),
+    /// Create, list or delete version tags.
+    Tag(tag::Args),
+    /// Remove files from the working tree and the index.
+    Rm(rm::Args),
+    /// Move or rename a file (and its engine sidecar).
+    Mv(mv::Args),
+    /// Restore files from the index or a revision.
+    Restore(restore::Args),
+    /// Show changes between the working tree, the index and revisions.
+    Diff(diff::Args),
 }
 
 /// Context every command receives.
@@ -116,6 +137,13 @@ pub fn run() -> ExitCode {
         Command::Fsck(a) => fsck::run(&ctx, a),
         Command::Gc(a) => gc::run(&ctx, a),
         Command::Stats(a) => stats::run(&ctx, a),
+        Command::Branch(a) => branch::run(&ctx, a),
+        Command::Switch(a) => switch::run(&ctx, a),
+        Command::Tag(a) => tag::run(&ctx, a),
+        Command::Rm(a) => rm::run(&ctx, a),
+        Command::Mv(a) => mv::run(&ctx, a),
+        Command::Restore(a) => restore::run(&ctx, a),
+        Command::Diff(a) => diff::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

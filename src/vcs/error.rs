@@ -98,6 +98,82 @@ pub enum VcsError {
     /// The store.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A branch or tag name breaks the ref-name rules.
+    #[error("'{name}' is not a valid {what} name: it {reason}\nhint: pick a name without '..', spaces, '~^:?*[\\' or a '.lock' ending")]
+    BadName {
+        /// `branch` or `tag`.
+        what: &'static str,
+        /// The name as given.
+        name: String,
+        /// The rule broken.
+        reason: String,
+    },
+    /// A branch to create already exists.
+    #[error("a branch named '{name}' already exists\nhint: pick another name, or delete it first with `gadn branch -d {name}`")]
+    BranchExists {
+        /// The branch.
+        name: String,
+    },
+    /// A branch named does not exist.
+    #[error("no branch named '{name}'\nhint: `gadn branch` lists branches; `gadn switch -c {name}` creates one")]
+    NoSuchBranch {
+        /// The branch.
+        name: String,
+    },
+    /// The current branch cannot be deleted.
+    #[error("cannot delete branch '{name}': it is the current branch\nhint: switch to another branch first")]
+    CurrentBranch {
+        /// The branch.
+        name: String,
+    },
+    /// Deleting the branch would lose commits no other branch or `HEAD` reaches.
+    #[error("branch '{name}' has commits not reachable from HEAD or any other branch (tip {tip})\nhint: merge them first, or use `gadn branch -D {name}` to delete it anyway")]
+    NotMerged {
+        /// The branch.
+        name: String,
+        /// Its tip.
+        tip: String,
+    },
+    /// There is no commit yet to start a branch or tag from.
+    #[error("cannot create {what} '{name}': there are no commits yet\nhint: make a first commit with `gadn commit`")]
+    NoCommitsYet {
+        /// `branch` or `tag`.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// A tag to create already exists.
+    #[error("tag '{name}' already exists\nhint: pick another name, or delete it first with `gadn tag --delete {name}`")]
+    TagExists {
+        /// The tag.
+        name: String,
+    },
+    /// A tag named does not exist.
+    #[error("no tag named '{name}'\nhint: `gadn tag --list` lists tags")]
+    NoSuchTag {
+        /// The tag.
+        name: String,
+    },
+    /// A directory was named without `-r`.
+    #[error("not removing directory '{path}' recursively without -r")]
+    NotRecursive {
+        /// The directory.
+        path: String,
+    },
+    /// A move or rename would replace an existing path.
+    #[error("destination '{path}' already exists; use -f to overwrite it")]
+    DestinationExists {
+        /// The destination.
+        path: String,
+    },
+    /// Removing would lose changes that are not committed.
+    #[error("{operation}: these files have changes that are not committed:\n{}\nhint: commit them, or pass -f/--force to {operation} them anyway", paths.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    LocalChanges {
+        /// What was attempted.
+        operation: &'static str,
+        /// The files with uncommitted changes.
+        paths: Vec<String>,
+    },
 }
 
 impl VcsError {

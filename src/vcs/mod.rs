@@ -4,29 +4,43 @@
 //! staging area plus the stat cache, as in git) lives in the store's SQLite database;
 //! this layer decides what goes in it.
 
+mod branch;
 mod checkout;
 mod commit;
+mod diff;
 mod error;
 mod ident;
 mod ignore;
 mod log;
+mod mv;
 mod path;
+mod restore;
 mod revparse;
+mod rm;
 mod scan;
+mod sidecar;
+mod tag;
 #[cfg(test)]
 mod testutil;
 mod treeops;
 mod walk;
 
+pub use branch::BranchInfo;
 pub use checkout::{CheckoutOptions, CheckoutReport};
 pub use commit::AddReport;
 pub use commit::CommitOptions;
+pub use diff::{DiffOptions, DiffReport, FileDiff};
 pub use error::VcsError;
 pub use ident::{format_time, parse_ident, Identity};
 pub use log::LogEntry;
+pub use mv::MvReport;
 pub use path::to_repo_path;
+pub use restore::{RestoreOptions, RestoreReport};
 pub use revparse::Resolved;
+pub use rm::{RmOptions, RmReport};
 pub use scan::{Change, ChangeKind, Status};
+pub use sidecar::{asset_of, sidecars_of, SidecarRule, SIDECAR_RULES};
+pub use tag::TagInfo;
 pub use treeops::{FlatEntry, TreeDiff};
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,109 @@
+//! `gadn diff`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use gadn::vcs::{ChangeKind, DiffOptions, FileDiff};
+
+use super::output::{human_bytes, print_json};
+use super::Ctx;
+
+/// Arguments of `gadn diff`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// None: working tree vs index; one: working tree vs REV; two: REV vs REV.
+    #[arg(num_args = 0..=2, value_name = "REV")]
+    revs: Vec<String>,
+    /// Only these paths (after `--`).
+    #[arg(last = true)]
+    paths: Vec<PathBuf>,
+    /// Per-file summary of changed lines or sizes.
+    #[arg(long)]
+    stat: bool,
+    /// Machine-readable output (line diffs included).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    let mut repo = ctx.repo()?;
+    let root = repo.root().to_path_buf();
+    let paths = a
+        .paths
+        .iter()
+        .map(|p| gadn::vcs::to_repo_path(&root, &ctx.cwd, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = DiffOptions {
+        revs: a.revs,
+        paths,
+        text: !a.stat || a.json,
+    };
+    let report = repo.diff(&opts)?;
+    if a.json {
+        print_json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    if a.stat {
+        let width = report
+            .files
+            .iter()
+            .map(|f| label(f).len())
+            .max()
+            .unwrap_or(0);
+        let (mut ins, mut del) = (0, 0);
+        for f in &report.files {
+            ins += f.insertions;
+            del += f.deletions;
+            let what = if f.kind == ChangeKind::Renamed {
+                "renamed, same content".to_string()
+            } else if f.binary {
+                format!("Bin {} → {}", size(f.old_size), size(f.new_size))
+            } else {
+                format!("+{} -{}", f.insertions, f.deletions)
+            };
+            writeln!(out, " {:width$} | {what}", label(f))?;
+        }
+        writeln!(
+            out,
+            " {} file(s) changed, {ins} insertion(s)(+), {del} deletion(s)(-)",
+            report.files.len()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for f in &report.files {
+        let sizes = match f.kind {
+            ChangeKind::Added => format!("new file, {}", size(f.new_size)),
+            ChangeKind::Deleted => format!("deleted, {}", size(f.old_size)),
+            ChangeKind::Renamed => format!("{}, same content", size(f.new_size)),
+            _ => format!("{} → {}", size(f.old_size), size(f.new_size)),
+        };
+        writeln!(out, "{} {} ({sizes})", f.kind.letter(), label(f))?;
+        if f.binary {
+            writeln!(
+                out,
+                "Binary files differ ({} → {})",
+                size(f.old_size),
+                size(f.new_size)
+            )?;
+        } else if let Some(p) = &f.patch {
+            out.write_all(p.as_bytes())?;
+            if !p.ends_with('\n') {
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn label(f: &FileDiff) -> String {
+    match &f.from {
+        Some(from) => format!("{from} -> {}", f.path),
+        None => f.path.clone(),
+    }
+}
+
+fn size(s: Option<u64>) -> String {
+    s.map(human_bytes).unwrap_or_else(|| "nothing".into())
+}
