@@ -337,8 +337,8 @@ impl<W: Write> Write for Metered<'_, '_, W> {
     }
 }
 
-/// Writes one entry into the working tree and returns its fresh index entry.
-#[cfg(test)]
+/// Writes one entry into the working tree (temporary file renamed into place, never
+/// through a symbolic link) and returns its fresh index entry.
 pub(crate) fn materialize(
     store: &Store,
     root: &Path,
@@ -357,10 +357,13 @@ fn materialize_metered(
     super::path::validate_repo_path(&t.path)?;
     ensure_parent(root, &t.path)?;
     let a = abs(root, &t.path);
-    if let Ok(m) = std::fs::symlink_metadata(&a) {
-        if m.is_dir() {
-            std::fs::remove_dir_all(&a).map_err(VcsError::io(&a))?;
-        }
+    if std::fs::symlink_metadata(&a).is_ok_and(|m| m.is_dir()) {
+        // An empty directory may give way; one with anything in it (untracked work)
+        // is never deleted to make room.
+        std::fs::remove_dir(&a).map_err(|_| VcsError::BadPath {
+            path: t.path.clone(),
+            reason: "a directory with files in it is in the way".into(),
+        })?;
     }
     let dir = a.parent().unwrap_or(root);
     let mut tmp = tempfile::Builder::new()
@@ -510,7 +513,8 @@ mod tests {
         );
         assert_eq!(std::fs::read(repo.root().join("d")).unwrap(), b"now a file");
 
-        // Missing parents are created; a directory in the way of a file is replaced.
+        // Missing parents are created; an empty directory in the way of a file gives
+        // way, one holding untracked files is never deleted.
         std::fs::remove_file(repo.root().join("d")).unwrap();
         repo.checkout("HEAD", &paths(&["d"])).unwrap();
         assert_eq!(
@@ -519,6 +523,17 @@ mod tests {
         );
         std::fs::remove_file(repo.root().join("d/f.txt")).unwrap();
         put(&repo, "d/f.txt/junk", b"junk");
+        let err = repo.checkout("HEAD", &paths(&["d/f.txt"])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("directory with files in it is in the way"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(repo.root().join("d/f.txt/junk")).unwrap(),
+            b"junk"
+        );
+        std::fs::remove_file(repo.root().join("d/f.txt/junk")).unwrap();
         repo.checkout("HEAD", &paths(&["d/f.txt"])).unwrap();
         assert_eq!(
             std::fs::read(repo.root().join("d/f.txt")).unwrap(),

@@ -2,17 +2,12 @@
 //! revision (`--staged`).
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
-use super::path::{abs, under, validate_repo_path};
-use super::scan::{index_as_flat, WorkFile};
+use super::path::under;
+use super::scan::index_as_flat;
 use super::treeops::{flatten, FlatEntry};
 use super::{Repo, VcsError};
 use crate::store::db::IndexEntry;
-use crate::store::object::EntryKind;
-use crate::store::Store;
 
 /// Options of [`Repo::restore`].
 #[derive(Debug, Clone, Default)]
@@ -113,11 +108,11 @@ impl Repo {
             let root = self.root().to_path_buf();
             let mut fresh = Vec::new();
             for t in chosen {
-                let w = write_entry(self.store(), &root, t)?;
+                let entry = super::checkout::materialize(self.store(), &root, t)?;
                 report.bytes += t.size;
                 report.written.push(t.path.clone());
                 if from_index {
-                    fresh.push(w.to_index(t.id));
+                    fresh.push(entry);
                 }
             }
             if !fresh.is_empty() {
@@ -154,75 +149,6 @@ fn unstat_entry(t: &FlatEntry) -> IndexEntry {
         ino: 0,
         dev: 0,
     }
-}
-
-/// Writes one entry into the working tree through a temporary file renamed into place
-/// (never through a symbolic link), returning the written file's stat data.
-pub(crate) fn write_entry(store: &Store, root: &Path, t: &FlatEntry) -> Result<WorkFile, VcsError> {
-    validate_repo_path(&t.path)?;
-    let a = abs(root, &t.path);
-    let mut dir = root.to_path_buf();
-    let parts: Vec<&str> = t.path.split('/').collect();
-    for part in &parts[..parts.len() - 1] {
-        dir.push(part);
-        match std::fs::symlink_metadata(&dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(VcsError::BadPath {
-                    path: t.path.clone(),
-                    reason: format!("{} is not a directory", dir.display()),
-                })
-            }
-            Err(_) => std::fs::create_dir(&dir).map_err(VcsError::io(&dir))?,
-        }
-    }
-    if std::fs::symlink_metadata(&a).is_ok_and(|m| m.is_dir()) {
-        return Err(VcsError::BadPath {
-            path: t.path.clone(),
-            reason: "a directory is in the way".into(),
-        });
-    }
-    let parent = a.parent().unwrap_or(root);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".gadn-tmp-")
-        .tempfile_in(parent)
-        .map_err(VcsError::io(parent))?;
-    if t.kind == EntryKind::Symlink {
-        let target = store.read_file_bytes(&t.id)?;
-        let target: &std::ffi::OsStr = std::os::unix::ffi::OsStrExt::from_bytes(&target[..]);
-        let link = tmp.path().with_extension("lnk");
-        std::os::unix::fs::symlink(target, &link).map_err(VcsError::io(&link))?;
-        std::fs::rename(&link, &a).map_err(VcsError::io(&a))?;
-    } else {
-        {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-            store.write_file(&t.id, &mut w).map_err(|e| match e {
-                crate::store::StoreError::Io { source, .. } => VcsError::Io {
-                    path: a.clone(),
-                    source,
-                },
-                other => other.into(),
-            })?;
-            w.flush().map_err(VcsError::io(&a))?;
-        }
-        let mode = if t.kind == EntryKind::Executable {
-            0o755
-        } else {
-            0o644
-        };
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(VcsError::io(&a))?;
-        tmp.persist(&a).map_err(|e| VcsError::Io {
-            path: a.clone(),
-            source: e.error,
-        })?;
-    }
-    let m = std::fs::symlink_metadata(&a).map_err(VcsError::io(&a))?;
-    WorkFile::from_meta(t.path.clone(), &m).ok_or_else(|| VcsError::BadPath {
-        path: t.path.clone(),
-        reason: "not a file after writing".into(),
-    })
 }
 
 #[cfg(test)]
