@@ -321,22 +321,9 @@ impl Repo {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
 
     use super::*;
-    use crate::vcs::testutil::{put, repo};
-    use crate::vcs::CommitOptions;
-
-    fn commit_all(repo: &mut Repo, msg: &str) -> ObjectId {
-        let root = repo.root().to_path_buf();
-        repo.add(&root, &[PathBuf::from(".")], false, &|_, _| {})
-            .unwrap();
-        repo.commit(&CommitOptions {
-            message: msg.into(),
-            ..Default::default()
-        })
-        .unwrap()
-    }
+    use crate::vcs::testutil::{commit_all, put, repo};
 
     fn names(repo: &Repo) -> Vec<(String, bool)> {
         repo.branches()

@@ -415,25 +415,12 @@ fn materialize_metered(
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
     use std::time::{Duration, SystemTime};
 
     use super::*;
     use crate::store::{ObjectId, StoreError};
-    use crate::vcs::CommitOptions;
 
-    use crate::vcs::testutil::{put, repo};
-
-    fn commit_all(repo: &mut Repo, msg: &str) -> ObjectId {
-        let root = repo.root().to_path_buf();
-        repo.add(&root, &[PathBuf::from(".")], false, &|_, _| {})
-            .unwrap();
-        repo.commit(&CommitOptions {
-            message: msg.into(),
-            ..Default::default()
-        })
-        .unwrap()
-    }
+    use crate::vcs::testutil::{commit_all, put, repo};
 
     fn paths(p: &[&str]) -> CheckoutOptions {
         CheckoutOptions {
