@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use gadn::store::object::{Commit, Person};
 use gadn::store::ObjectId;
+use gadn::vcs::{parse_date, LogFilter};
 
 use super::output::print_json;
 use super::Ctx;
@@ -20,6 +21,22 @@ pub struct Args {
     /// One line per commit.
     #[arg(long)]
     oneline: bool,
+    /// Only commits that changed this file or anything under this directory.
+    #[arg(long, value_name = "PATH")]
+    path: Option<std::path::PathBuf>,
+    /// Only commits whose author name or e-mail contains TEXT (any case).
+    #[arg(long, value_name = "TEXT")]
+    author: Option<String>,
+    /// Only commits made at or after DATE (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[+HH:MM],
+    /// 'N days ago', 'N hours ago').
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Only commits made at or before DATE (a bare day includes the whole day).
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// Only commits whose message or notes contain TEXT (any case).
+    #[arg(long, value_name = "TEXT")]
+    grep: Option<String>,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -94,7 +111,24 @@ pub fn print_commit(id: &ObjectId, c: &Commit) {
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
     let start = repo.resolve_commit(&a.rev)?;
-    let entries = repo.log(start, a.max_count)?;
+    let now = chrono::Utc::now().timestamp();
+    let filter = LogFilter {
+        path: match &a.path {
+            Some(p) => Some(gadn::vcs::to_repo_path(repo.root(), &ctx.cwd, p)?),
+            None => None,
+        },
+        author: a.author.clone(),
+        since: match &a.since {
+            Some(d) => Some(parse_date(d, now, false)?),
+            None => None,
+        },
+        until: match &a.until {
+            Some(d) => Some(parse_date(d, now, true)?),
+            None => None,
+        },
+        grep: a.grep.clone(),
+    };
+    let entries = repo.log_filtered(start, &filter, a.max_count)?;
     if a.json {
         let list: Vec<CommitJson> = entries
             .iter()

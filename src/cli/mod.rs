@@ -9,10 +9,13 @@ mod commit;
 mod diff;
 mod fsck;
 mod gc;
+mod history;
 mod init;
 mod log;
+mod merge;
 mod mv;
 mod output;
+mod resolve;
 mod restore;
 mod rm;
 mod show;
@@ -78,6 +81,12 @@ enum Command {
     Restore(restore::Args),
     /// Show changes between the working tree, the index and revisions.
     Diff(diff::Args),
+    /// Every revision of one asset, following renames.
+    History(history::Args),
+    /// Join another branch's history into the current branch.
+    Merge(merge::Args),
+    /// Resolve a merge conflict: --ours, --theirs or --both.
+    Resolve(resolve::Args),
 }
 
 /// Context every command receives.
@@ -144,6 +153,9 @@ pub fn run() -> ExitCode {
         Command::Mv(a) => mv::run(&ctx, a),
         Command::Restore(a) => restore::run(&ctx, a),
         Command::Diff(a) => diff::run(&ctx, a),
+        Command::History(a) => history::run(&ctx, a),
+        Command::Merge(a) => merge::run(&ctx, a),
+        Command::Resolve(a) => resolve::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

@@ -44,6 +44,12 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    if !st.conflicts.is_empty() {
+        println!("Unmerged paths (use `gadn resolve PATH --ours|--theirs|--both`):");
+        for c in &st.conflicts {
+            println!("  {c}");
+        }
+    }
     show("Changes to be committed", &st.staged);
     show("Changes not staged for commit", &st.unstaged);
     if !st.untracked.is_empty() {

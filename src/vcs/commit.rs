@@ -203,6 +203,18 @@ impl Repo {
             self.stage(files, &specs, true, &|_, _| {})?;
         }
         let (branch, parent) = self.head()?;
+        let merging = self.merge_head()?;
+        if merging.is_some() {
+            let conflicts = self.merge_conflicts()?;
+            if !conflicts.is_empty() {
+                return Err(VcsError::UnresolvedConflicts {
+                    paths: conflicts
+                        .into_iter()
+                        .map(|c| format!("{} ({})", c.path, c.kind.as_str()))
+                        .collect(),
+                });
+            }
+        }
         let committer = Identity::from_env(self.store()).now();
         let author = match &opts.author {
             Some(a) => Person {
@@ -224,7 +236,7 @@ impl Repo {
         let (_tree, id) = {
             let mut writer = self.store_mut().writer(&lock);
             let tree = build(&mut writer, &index_as_flat(&index))?;
-            if Some(tree) == parent_tree && !opts.allow_empty {
+            if Some(tree) == parent_tree && !opts.allow_empty && merging.is_none() {
                 writer.finish()?;
                 return Err(VcsError::NothingToCommit {
                     head: parent
@@ -234,7 +246,7 @@ impl Repo {
             }
             let commit = Commit {
                 tree,
-                parents: parent.into_iter().collect(),
+                parents: parent.into_iter().chain(merging).collect(),
                 author,
                 committer: committer.clone(),
                 message: opts.message.clone(),
@@ -262,6 +274,9 @@ impl Repo {
         };
         self.update_ref_checked(&target, expect, id, &log)?;
         self.set_index_commit(&id)?;
+        if merging.is_some() {
+            self.clear_merge_state()?;
+        }
         drop(lock);
         Ok(id)
     }

@@ -174,6 +174,35 @@ pub enum VcsError {
         /// The files with uncommitted changes.
         paths: Vec<String>,
     },
+    /// A date given to a history filter cannot be read.
+    #[error("cannot read date '{text}': {reason}")]
+    BadDate {
+        /// The text given.
+        text: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// A merge is already in progress.
+    #[error("a merge (of {other}) is already in progress\nhint: resolve the conflicts and commit, or run `gadn merge --abort`")]
+    MergeInProgress {
+        /// The commit being merged in (short id).
+        other: String,
+    },
+    /// No merge is in progress.
+    #[error("no merge is in progress")]
+    NoMergeInProgress,
+    /// A path named to `resolve` is not conflicted.
+    #[error("'{path}' has no unresolved merge conflict\nhint: `gadn status` lists the conflicts")]
+    NotConflicted {
+        /// The path.
+        path: String,
+    },
+    /// Conflicts remain unresolved.
+    #[error("cannot commit: these paths still have merge conflicts:\n{}\nhint: run `gadn resolve PATH --ours|--theirs|--both` for each, or `gadn merge --abort`", paths.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    UnresolvedConflicts {
+        /// The conflicted paths, with their kinds.
+        paths: Vec<String>,
+    },
 }
 
 impl VcsError {

@@ -9,9 +9,11 @@ mod checkout;
 mod commit;
 mod diff;
 mod error;
+mod history;
 mod ident;
 mod ignore;
 mod log;
+mod merge;
 mod mv;
 mod path;
 mod restore;
@@ -31,8 +33,13 @@ pub use commit::AddReport;
 pub use commit::CommitOptions;
 pub use diff::{DiffOptions, DiffReport, FileDiff};
 pub use error::VcsError;
+pub use history::HistoryEntry;
 pub use ident::{format_time, parse_ident, Identity};
-pub use log::LogEntry;
+pub use log::{parse_date, LogEntry, LogFilter};
+pub use merge::{
+    merge_base, merge_bases, merge_flat, theirs_name, Conflict, ConflictKind, MergeOutcome,
+    Resolution, TreeMerge,
+};
 pub use mv::MvReport;
 pub use path::to_repo_path;
 pub use restore::{RestoreOptions, RestoreReport};

@@ -97,6 +97,8 @@ pub struct Status {
     /// Files whose content had to be re-read because their stat data did not settle
     /// the question (0 when nothing changed since the index was written).
     pub rehashed: usize,
+    /// Paths with unresolved merge conflicts, as `PATH (KIND)`.
+    pub conflicts: Vec<String>,
 }
 
 impl Status {
@@ -344,6 +346,11 @@ impl Repo {
             untracked,
             skipped,
             rehashed,
+            conflicts: self
+                .merge_conflicts()?
+                .into_iter()
+                .map(|c| format!("{} ({})", c.path, c.kind.as_str()))
+                .collect(),
         })
     }
 

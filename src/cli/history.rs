@@ -1,0 +1,141 @@
+//! `gadn history`: every revision of one asset, following renames.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use gadn::vcs::{format_time, HistoryEntry};
+
+use super::log::PersonJson;
+use super::output::print_json;
+use super::Ctx;
+
+/// Arguments of `gadn history`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The file (as it is named at REV).
+    path: PathBuf,
+    /// Start from this revision.
+    #[arg(long, default_value = "HEAD")]
+    rev: String,
+    /// Show at most N revisions.
+    #[arg(short = 'n', long = "max-count")]
+    max_count: Option<usize>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct EntryJson<'a> {
+    commit: String,
+    author: PersonJson<'a>,
+    committer: PersonJson<'a>,
+    message: &'a str,
+    notes: &'a [(String, String)],
+    path: &'a str,
+    change: gadn::vcs::ChangeKind,
+    renamed_from: Option<&'a str>,
+    file: String,
+    size: u64,
+}
+
+impl<'a> From<&'a HistoryEntry> for EntryJson<'a> {
+    fn from(e: &'a HistoryEntry) -> Self {
+        EntryJson {
+            commit: e.id.to_hex(),
+            author: (&e.commit.author).into(),
+            committer: (&e.commit.committer).into(),
+            message: &e.commit.message,
+            notes: &e.commit.notes,
+            path: &e.path,
+            change: e.change,
+            renamed_from: e.renamed_from.as_deref(),
+            file: e.file.to_hex(),
+            size: e.size,
+        }
+    }
+}
+
+/// Bytes as a short human figure (`1.5 MiB`).
+fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    let repo = ctx.repo()?;
+    let start = repo.resolve_commit(&a.rev)?;
+    let path = gadn::vcs::to_repo_path(repo.root(), &ctx.cwd, &a.path)?;
+    let mut entries = repo.history(start, &path)?;
+    if let Some(n) = a.max_count {
+        entries.truncate(n);
+    }
+    if a.json {
+        let list: Vec<EntryJson> = entries.iter().map(EntryJson::from).collect();
+        print_json(&list)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 6]> = entries
+        .iter()
+        .map(|e| {
+            let date = format_time(e.commit.author.time, e.commit.author.tz_offset_min);
+            let shown_path = match &e.renamed_from {
+                Some(from) => format!("{} (renamed from {from})", e.path),
+                None => e.path.clone(),
+            };
+            let mut summary = e.commit.summary().to_string();
+            if !e.commit.notes.is_empty() {
+                let notes: Vec<String> = e
+                    .commit
+                    .notes
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                summary = format!("{summary} [{}]", notes.join(", "));
+            }
+            [
+                e.id.short(),
+                date.get(..16).unwrap_or(&date).to_string(),
+                e.commit.author.name.clone(),
+                human_size(e.size),
+                shown_path,
+                summary,
+            ]
+        })
+        .collect();
+    let header = ["COMMIT", "DATE", "AUTHOR", "SIZE", "PATH", "MESSAGE"];
+    let mut width = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i == 5 {
+                out.push_str(c);
+            } else if i == 3 {
+                out.push_str(&format!("{c:>w$}  ", w = width[i]));
+            } else {
+                out.push_str(&format!("{c:<w$}  ", w = width[i]));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]);
+    }
+    Ok(ExitCode::SUCCESS)
+}
