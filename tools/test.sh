@@ -17,3 +17,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo test --all-targets "$@"
+# --all-targets leaves out doctests; the examples in the docs must work too.
+cargo test --doc "$@"
