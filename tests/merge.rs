@@ -118,6 +118,7 @@ fn binary_conflict_is_recorded_and_shown_and_blocks_commit() {
     let text = s.run(&["status"]);
     assert!(text.contains("Unmerged paths"), "{text}");
     assert!(text.contains("hero.png (content)"), "{text}");
+    assert!(!text.contains("nothing to commit"), "{text}");
     let err = s.fail(&["commit", "-m", "too early"]);
     assert!(err.contains("still have merge conflicts"), "{err}");
     assert!(err.contains("hero.png"), "{err}");

@@ -30,5 +30,19 @@ echo "== storage"
 "$GADN" stats
 echo "== integrity"
 "$GADN" fsck
+echo "== two artists edit the same texture on two branches, then merge"
+"$GADN" switch -c lighting
+printf 'lighting pass' >> assets/texture.png
+"$GADN" commit -a -m "Relight the texture"
+"$GADN" switch main
+printf 'colour pass' >> assets/texture.png
+"$GADN" commit -a -m "Recolour the texture"
+"$GADN" merge lighting || echo "(merge stopped on a conflict, as it must for a binary asset)"
+"$GADN" status
+"$GADN" resolve assets/texture.png --both
+"$GADN" commit -m "Merge lighting, keeping both textures"
+"$GADN" log --oneline -n 4
+ls assets/texture*.png
+
 echo "== restore the first version of $big and compare"
 "$GADN" cat "HEAD~1:$big" | cmp - "$OLDPWD/fixtures/${big#assets/}" && echo "HEAD~1:$big is byte-identical to the original"

@@ -61,7 +61,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     for (p, why) in &st.skipped {
         eprintln!("warning: skipping {p}: {why}");
     }
-    if st.is_clean() && st.untracked.is_empty() {
+    if st.is_clean() && st.untracked.is_empty() && st.conflicts.is_empty() {
         println!("nothing to commit, working tree clean");
     }
     Ok(ExitCode::SUCCESS)
