@@ -282,7 +282,17 @@ fn ensure_parent(root: &Path, rel: &str) -> Result<(), VcsError> {
                     reason: format!("{} is a file, not a directory", dir.display()),
                 })
             }
-            Err(_) => std::fs::create_dir(&dir).map_err(VcsError::io(&dir))?,
+            // Files are written in parallel: another thread may create the same
+            // parent between the check and here, which is fine if it is a directory.
+            Err(_) => match std::fs::create_dir(&dir) {
+                Err(e) if !(e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir()) => {
+                    return Err(VcsError::Io {
+                        path: dir,
+                        source: e,
+                    })
+                }
+                _ => {}
+            },
         }
     }
     Ok(())

@@ -14,6 +14,8 @@ mod ident;
 mod ignore;
 mod log;
 mod merge;
+#[cfg(test)]
+mod merge_props;
 mod mv;
 mod path;
 mod restore;

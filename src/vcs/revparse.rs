@@ -510,16 +510,22 @@ mod tests {
                 };
                 let tr = w.put_tree(&tree).unwrap();
                 trees.insert(tr.to_hex()[..4].to_string(), tr);
-                for (p, ids) in &tags {
-                    if ids.len() >= 2 && ambiguous.is_none() {
-                        ambiguous = Some((p.clone(), ids.clone()));
-                    }
-                    if ids.len() == 1 && trees.contains_key(p) && unique.is_none() {
-                        unique = Some((p.clone(), ids[0]));
-                    }
-                }
-                if ambiguous.is_some() && unique.is_some() {
+                let found_ambiguous = tags.values().any(|ids| ids.len() >= 2);
+                let found_unique = tags
+                    .iter()
+                    .any(|(p, ids)| ids.len() == 1 && trees.contains_key(p));
+                if found_ambiguous && found_unique {
                     break;
+                }
+            }
+            // Chosen from the final maps: a prefix picked earlier could have gained
+            // another tag in a later round.
+            for (p, ids) in &tags {
+                if ids.len() >= 2 && ambiguous.is_none() {
+                    ambiguous = Some((p.clone(), ids.clone()));
+                }
+                if ids.len() == 1 && trees.contains_key(p) && unique.is_none() {
+                    unique = Some((p.clone(), ids[0]));
                 }
             }
             (ambiguous.unwrap(), unique.unwrap())
