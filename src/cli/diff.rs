@@ -28,12 +28,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let mut repo = ctx.repo()?;
-    let root = repo.root().to_path_buf();
-    let paths = a
-        .paths
-        .iter()
-        .map(|p| gadn::vcs::to_repo_path(&root, &ctx.cwd, p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let paths = ctx.repo_paths(&repo, &a.paths)?;
     let opts = DiffOptions {
         revs: a.revs,
         paths,

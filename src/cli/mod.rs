@@ -101,6 +101,16 @@ impl Ctx {
     fn repo(&self) -> anyhow::Result<gadn::vcs::Repo> {
         Ok(gadn::vcs::Repo::discover(&self.cwd)?)
     }
+
+    /// Paths given on the command line (relative to the working directory) as
+    /// repository paths.
+    fn repo_paths(&self, repo: &gadn::vcs::Repo, paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+        let root = repo.root();
+        Ok(paths
+            .iter()
+            .map(|p| gadn::vcs::to_repo_path(root, &self.cwd, p))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
 }
 
 /// Exit status for a command that ran but found a problem (e.g. fsck found damage).
