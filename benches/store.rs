@@ -164,6 +164,7 @@ fn index_table(c: &mut Criterion) {
             ctime_ns: i as i64,
             ino: i,
             dev: 1,
+            meta: None,
         })
         .collect();
     let mut sorted = entries.clone();

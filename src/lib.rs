@@ -10,5 +10,6 @@
 //! Byte layouts are specified in `store-format.md`; doc comments name its sections.
 #![deny(missing_docs)]
 
+pub mod identity;
 pub mod store;
 pub mod vcs;

@@ -24,6 +24,9 @@ pub struct Args {
     /// Record a commit even when nothing changed.
     #[arg(long)]
     allow_empty: bool,
+    /// Commit even changes to files someone else has locked.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -42,6 +45,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         notes,
         allow_empty: a.allow_empty,
         all: a.all,
+        force: a.force,
     };
     let id = repo.commit(&opts)?;
     if !ctx.quiet {

@@ -7,12 +7,15 @@ mod cat;
 mod checkout;
 mod commit;
 mod diff;
+mod find;
 mod fsck;
 mod gc;
 mod history;
 mod init;
+mod lock;
 mod log;
 mod merge;
+mod meta;
 mod mv;
 mod output;
 mod resolve;
@@ -87,6 +90,16 @@ enum Command {
     Merge(merge::Args),
     /// Resolve a merge conflict: --ours, --theirs or --both.
     Resolve(resolve::Args),
+    /// Show or edit an asset's creative metadata.
+    Meta(meta::Args),
+    /// Find assets by type, size, author, tag or modification date.
+    Find(find::Args),
+    /// Take an advisory lock on a file.
+    Lock(lock::LockArgs),
+    /// Release an advisory lock.
+    Unlock(lock::UnlockArgs),
+    /// List advisory locks.
+    Locks(lock::LocksArgs),
 }
 
 /// Context every command receives.
@@ -166,6 +179,11 @@ pub fn run() -> ExitCode {
         Command::History(a) => history::run(&ctx, a),
         Command::Merge(a) => merge::run(&ctx, a),
         Command::Resolve(a) => resolve::run(&ctx, a),
+        Command::Meta(a) => meta::run(&ctx, a),
+        Command::Find(a) => find::run(&ctx, a),
+        Command::Lock(a) => lock::run_lock(&ctx, a),
+        Command::Unlock(a) => lock::run_unlock(&ctx, a),
+        Command::Locks(a) => lock::run_locks(&ctx, a),
     };
     match result {
         Ok(code) => code,

@@ -30,17 +30,23 @@ pub enum ObjectKind {
     Commit = 4,
     /// An annotated tag.
     Tag = 5,
+    /// Per-asset creative metadata, referenced from a tree entry.
+    AssetMeta = 6,
+    /// A signed advisory lock record.
+    Lock = 7,
 }
 
 impl ObjectKind {
     /// All kinds, in numeric order.
-    pub const ALL: [ObjectKind; 6] = [
+    pub const ALL: [ObjectKind; 8] = [
         ObjectKind::Chunk,
         ObjectKind::File,
         ObjectKind::ChunkList,
         ObjectKind::Tree,
         ObjectKind::Commit,
         ObjectKind::Tag,
+        ObjectKind::AssetMeta,
+        ObjectKind::Lock,
     ];
 
     /// Decodes the on-disk byte, `None` for an unknown kind.
@@ -57,6 +63,8 @@ impl ObjectKind {
             ObjectKind::Tree => "tree",
             ObjectKind::Commit => "commit",
             ObjectKind::Tag => "tag",
+            ObjectKind::AssetMeta => "assetmeta",
+            ObjectKind::Lock => "lock",
         }
     }
 
@@ -70,6 +78,8 @@ impl ObjectKind {
             ObjectKind::Tree => Some("gadn 2026-11 object tree"),
             ObjectKind::Commit => Some("gadn 2026-11 object commit"),
             ObjectKind::Tag => Some("gadn 2026-11 object tag"),
+            ObjectKind::AssetMeta => Some("gadn 2026-11 object assetmeta"),
+            ObjectKind::Lock => Some("gadn 2026-11 object lock"),
         }
     }
 }
@@ -347,7 +357,7 @@ mod tests {
             assert_eq!(ObjectKind::from_u8(k as u8), Some(k));
             assert_eq!(k.to_string(), k.name());
         }
-        assert_eq!(ObjectKind::from_u8(6), None);
+        assert_eq!(ObjectKind::from_u8(8), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::error::StoreError;
 use super::id::{IdPrefix, ObjectId, ObjectKind};
-use super::object::{ChunkEntry, ChunkListNode, Commit, FileObject, ObjectError, Tag, Tree};
+use super::object::{AssetMeta, ChunkEntry, ChunkListNode, Commit, FileObject, ObjectError, Tag, Tree};
 use super::Store;
 
 /// Chunks fetched and decompressed in parallel ahead of the writer while streaming a
@@ -60,6 +60,11 @@ impl Store {
     /// Loads a file object.
     pub fn file(&self, id: &ObjectId) -> Result<FileObject, StoreError> {
         self.decoded(id, ObjectKind::File, FileObject::decode)
+    }
+
+    /// Loads an asset-metadata object.
+    pub fn asset_meta(&self, id: &ObjectId) -> Result<AssetMeta, StoreError> {
+        self.decoded(id, ObjectKind::AssetMeta, AssetMeta::decode)
     }
 
     /// Loads a tag.

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::error::StoreError;
 use super::id::{ObjectId, ObjectKind};
-use super::object::{ChunkListNode, Commit, EntryKind, FileObject, Tag, Tree};
+use super::object::{AssetMeta, ChunkListNode, Commit, EntryKind, FileObject, Tag, Tree};
 use super::pack::IndexEntry;
 use super::Store;
 
@@ -58,7 +58,7 @@ pub fn roots(store: &Store) -> Result<Vec<(String, ObjectId, Option<ObjectKind>)
 /// One reference to follow: the id, what its referrer says about it, and who refers.
 struct Link {
     id: ObjectId,
-    /// The kind the referrer expects; `None` for refs, reflogs and tree-entry metadata.
+    /// The kind the referrer expects; `None` for refs and reflogs.
     kind: Option<ObjectKind>,
     /// Content bytes below it, as the referrer states (chunks, nodes, files, trees).
     len: Option<u64>,
@@ -181,6 +181,12 @@ fn expand(
                 stack.push(link(p, Some(ObjectKind::Commit), None, None, &me));
             }
         }
+        ObjectKind::AssetMeta => {
+            AssetMeta::decode(&read()?).map_err(msg)?;
+        }
+        ObjectKind::Lock => {
+            crate::store::object::Lock::decode(&read()?).map_err(msg)?;
+        }
         ObjectKind::Tag => {
             let t = Tag::decode(&read()?).map_err(msg)?;
             stack.push(link(t.target, Some(t.target_kind), None, None, &me));
@@ -198,7 +204,7 @@ fn expand(
                 let referrer = format!("{me} entry {:?}", entry.name);
                 if let Some(m) = entry.meta {
                     let referrer = format!("{referrer} metadata");
-                    stack.push(link(m, None, None, None, &referrer));
+                    stack.push(link(m, Some(ObjectKind::AssetMeta), None, None, &referrer));
                 }
                 stack.push(link(entry.id, Some(k), Some(entry.size), None, &referrer));
             }
@@ -369,6 +375,7 @@ pub(crate) mod tests {
             ctime_ns: 0,
             ino: 0,
             dev: 0,
+            meta: None,
         }
     }
 
@@ -424,7 +431,9 @@ pub(crate) mod tests {
         for f in [&big, &small, &empty] {
             SIZES.with(|m| m.borrow_mut().insert(f.id, f.file.size));
         }
-        let meta = put1(&mut store, ObjectKind::Chunk, b"metadata".to_vec());
+        let mut m = crate::store::object::AssetMeta::default();
+        m.set("author", "Ana").unwrap();
+        let meta = put1(&mut store, ObjectKind::AssetMeta, m.encode().unwrap());
         let sub = put1(
             &mut store,
             ObjectKind::Tree,
@@ -585,7 +594,7 @@ pub(crate) mod tests {
             ),
             (
                 missing_meta,
-                "object",
+                "assetmeta",
                 format!("{} metadata", entry("f")),
                 "missing",
             ),

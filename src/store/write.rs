@@ -26,7 +26,7 @@ use super::chunker::{chunk_slice, ChunkParams, Chunker};
 use super::error::StoreError;
 use super::id::{ObjectId, ObjectKind};
 use super::lock::StoreLock;
-use super::object::{ChunkTreeBuilder, Commit, FileObject, ObjectSink, Tag, Tree};
+use super::object::{AssetMeta, ChunkTreeBuilder, Commit, FileObject, ObjectSink, Tag, Tree};
 use super::pack::{Codec, Compressor, PackSet, PackWriter, SealedPack};
 use super::Store;
 
@@ -279,6 +279,11 @@ impl<'s> ObjectWriter<'s> {
     /// Stores a commit.
     pub fn put_commit(&mut self, commit: &Commit) -> Result<ObjectId, StoreError> {
         self.put_object(ObjectKind::Commit, commit.encode()?)
+    }
+
+    /// Stores an asset-metadata object.
+    pub fn put_meta(&mut self, meta: &AssetMeta) -> Result<ObjectId, StoreError> {
+        self.put_object(ObjectKind::AssetMeta, meta.encode()?)
     }
 
     /// Stores a tag.

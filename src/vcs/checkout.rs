@@ -420,7 +420,7 @@ fn materialize_metered(
         path: t.path.clone(),
         reason: "not a file after checkout".into(),
     })?;
-    Ok(w.to_index(t.id))
+    Ok(w.to_index(t.id, t.meta))
 }
 
 #[cfg(test)]

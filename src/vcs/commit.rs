@@ -45,6 +45,8 @@ pub struct CommitOptions {
     pub allow_empty: bool,
     /// Stage changes to tracked files first (`commit -a`).
     pub all: bool,
+    /// Commit even changes to files someone else has locked.
+    pub force: bool,
 }
 
 impl Repo {
@@ -139,6 +141,7 @@ impl Repo {
         let root = self.root().to_path_buf();
         let (lock, _) = self.store_mut().lock()?;
         let mut entries = Vec::with_capacity(todo.len());
+        let meta_of = |w: &WorkFile| by_path.get(w.path.as_str()).and_then(|e| e.meta);
         {
             let mut writer = self.store_mut().writer(&lock);
             let done = std::sync::atomic::AtomicU64::new(0);
@@ -171,14 +174,14 @@ impl Repo {
                     let (w, p) = r?;
                     let ing = writer.append_prepared(p)?;
                     report.new_bytes += ing.new_bytes;
-                    entries.push(staged_entry(w, &ing));
+                    entries.push(staged_entry(w, &ing, meta_of(w)));
                 }
                 start = end;
             }
             for w in large {
                 let ing = ingest_large(&mut writer, &root, w, &done, total, progress)?;
                 report.new_bytes += ing.new_bytes;
-                entries.push(staged_entry(w, &ing));
+                entries.push(staged_entry(w, &ing, meta_of(w)));
             }
             report.bytes_read = done.into_inner();
             writer.finish()?;
@@ -232,6 +235,7 @@ impl Repo {
             Some(p) => Some(self.store().commit(&p)?.tree),
             None => None,
         };
+        self.check_locks(parent_tree.as_ref(), &index, opts.force)?;
         let (lock, _) = self.store_mut().lock()?;
         let (_tree, id) = {
             let mut writer = self.store_mut().writer(&lock);
@@ -306,8 +310,9 @@ use crate::store::object::Person;
 /// The index entry for a staged file: stat data from before it was read (so a change
 /// during the read shows up as a stat mismatch later), size from what was stored (so a
 /// tree never states a size its content does not have).
-fn staged_entry(w: &WorkFile, ing: &Ingested) -> IndexEntry {
-    let mut e = w.to_index(ing.id);
+/// Metadata stays with the path across content edits.
+fn staged_entry(w: &WorkFile, ing: &Ingested, meta: Option<ObjectId>) -> IndexEntry {
+    let mut e = w.to_index(ing.id, meta);
     e.size = ing.file.size;
     e
 }

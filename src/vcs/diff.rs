@@ -205,7 +205,7 @@ impl Repo {
                         path: e.path,
                         kind: w.kind,
                         size: w.size,
-                        meta: None,
+                        meta: e.meta,
                     });
                 }
             }

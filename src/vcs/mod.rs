@@ -9,13 +9,18 @@ mod checkout;
 mod commit;
 mod diff;
 mod error;
+mod facts;
+mod find;
+mod histindex;
 mod history;
 mod ident;
 mod ignore;
+mod lock;
 mod log;
 mod merge;
 #[cfg(test)]
 mod merge_props;
+mod meta;
 mod mv;
 mod path;
 mod restore;

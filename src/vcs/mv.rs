@@ -147,7 +147,7 @@ fn moved_entry(root: &Path, e: &IndexEntry, path: String, written_ns: i64) -> In
             let mut before = e.clone();
             before.ctime_ns = w.ctime_ns;
             if Repo::quick_unchanged(&w, &before, written_ns) == Some(true) {
-                out = w.to_index(e.file_id);
+                out = w.to_index(e.file_id, e.meta);
             }
         }
     }

@@ -148,6 +148,7 @@ fn unstat_entry(t: &FlatEntry) -> IndexEntry {
         ctime_ns: 0,
         ino: 0,
         dev: 0,
+        meta: t.meta,
     }
 }
 

@@ -153,8 +153,8 @@ impl WorkFile {
         })
     }
 
-    /// The index entry recording this file with content `file_id`.
-    pub fn to_index(&self, file_id: ObjectId) -> IndexEntry {
+    /// The index entry recording this file with content `file_id` and metadata `meta`.
+    pub fn to_index(&self, file_id: ObjectId, meta: Option<ObjectId>) -> IndexEntry {
         IndexEntry {
             path: self.path.clone(),
             kind: self.kind,
@@ -164,6 +164,7 @@ impl WorkFile {
             ctime_ns: self.ctime_ns,
             ino: self.ino,
             dev: self.dev,
+            meta,
         }
     }
 
@@ -203,7 +204,7 @@ pub fn index_as_flat(index: &[IndexEntry]) -> Vec<FlatEntry> {
             kind: e.kind,
             id: e.file_id,
             size: e.size,
-            meta: None,
+            meta: e.meta,
         })
         .collect()
 }
@@ -326,7 +327,7 @@ impl Repo {
         let rehashed = hashed.len();
         for (w, e, id) in hashed {
             match id {
-                Ok(id) if id == e.file_id => refresh.push(w.to_index(id)),
+                Ok(id) if id == e.file_id => refresh.push(w.to_index(id, e.meta)),
                 Ok(_) => unstaged.push(Change::new(&w.path, ChangeKind::Modified, Some(w.size))),
                 Err(err) => return Err(err),
             }

@@ -32,19 +32,26 @@ pub struct IndexEntry {
     pub ino: u64,
     /// Device number.
     pub dev: u64,
+    /// The staged asset-metadata object, if the entry has metadata.
+    pub meta: Option<ObjectId>,
 }
 
 const TABLE: &str = "index";
 
 /// First bytes of the index blob.
 pub const INDEX_BLOB_MAGIC: [u8; 4] = *b"GIDX";
-/// Version of the index blob layout.
-pub const INDEX_BLOB_VERSION: u8 = 1;
+/// Version of the index blob layout written. Version 1 (no flags byte, no metadata)
+/// is still read.
+pub const INDEX_BLOB_VERSION: u8 = 2;
 /// magic || version u8 || count u32.
 pub const INDEX_BLOB_HEADER_LEN: usize = 4 + 1 + 4;
-/// Bytes of an entry besides its path: path_len u16, kind u8, file_id [32], size u64,
-/// mtime_ns i64, ctime_ns i64, ino u64, dev u64.
-pub const INDEX_ENTRY_FIXED_LEN: usize = 2 + 1 + 32 + 5 * 8;
+/// Bytes of an entry besides its path and optional metadata id: path_len u16, kind
+/// u8, file_id [32], size u64, mtime_ns i64, ctime_ns i64, ino u64, dev u64, flags u8
+/// (bit 0: a 32-byte metadata id follows).
+pub const INDEX_ENTRY_FIXED_LEN: usize = 2 + 1 + 32 + 5 * 8 + 1;
+
+/// Entry flag: a metadata id follows the fixed part.
+const FLAG_META: u8 = 1;
 
 /// Longest path an entry may hold (its length is stored as a u16).
 pub const MAX_INDEX_PATH: usize = u16::MAX as usize;
@@ -87,7 +94,7 @@ fn check_path(path: &str) -> Result<(), DbError> {
 fn encode(entries: &[&IndexEntry]) -> Vec<u8> {
     let bytes: usize = entries
         .iter()
-        .map(|e| INDEX_ENTRY_FIXED_LEN + e.path.len())
+        .map(|e| INDEX_ENTRY_FIXED_LEN + e.path.len() + if e.meta.is_some() { 32 } else { 0 })
         .sum();
     let mut out = Vec::with_capacity(INDEX_BLOB_HEADER_LEN + bytes);
     out.extend_from_slice(&INDEX_BLOB_MAGIC);
@@ -103,6 +110,13 @@ fn encode(entries: &[&IndexEntry]) -> Vec<u8> {
         out.extend_from_slice(&e.ctime_ns.to_le_bytes());
         out.extend_from_slice(&e.ino.to_le_bytes());
         out.extend_from_slice(&e.dev.to_le_bytes());
+        match &e.meta {
+            Some(m) => {
+                out.push(FLAG_META);
+                out.extend_from_slice(m.as_bytes());
+            }
+            None => out.push(0),
+        }
     }
     out
 }
@@ -141,7 +155,8 @@ impl Tx<'_> {
         if header[..4] != INDEX_BLOB_MAGIC {
             return Err(self.bad("-", "index blob has a wrong magic number"));
         }
-        if header[4] != INDEX_BLOB_VERSION {
+        let version = header[4];
+        if version != INDEX_BLOB_VERSION && version != 1 {
             return Err(self.bad(
                 "-",
                 format!(
@@ -152,7 +167,7 @@ impl Tx<'_> {
         }
         let count = u32::from_le_bytes(header[5..9].try_into().expect("4 bytes")) as usize;
         // Each entry needs at least its fixed part: a lying count cannot make us allocate.
-        if count > b.len() / INDEX_ENTRY_FIXED_LEN {
+        if count > b.len() / (INDEX_ENTRY_FIXED_LEN - 1) {
             return Err(self.bad(
                 "-",
                 format!("index blob claims {count} entries in {} bytes", b.len()),
@@ -183,6 +198,12 @@ impl Tx<'_> {
             let ctime_ns = r.u64().ok_or_else(short)? as i64;
             let ino = r.u64().ok_or_else(short)?;
             let dev = r.u64().ok_or_else(short)?;
+            let flags = if version == 1 { 0 } else { r.take(1).ok_or_else(short)?[0] };
+            let meta = match flags {
+                0 => None,
+                FLAG_META => Some(stored_id(self.path, TABLE, path, r.take(32).ok_or_else(short)?)?),
+                f => return Err(self.bad(path, format!("unknown entry flags {f:#04x}"))),
+            };
             out.push(IndexEntry {
                 path: path.to_string(),
                 kind,
@@ -192,6 +213,7 @@ impl Tx<'_> {
                 ctime_ns,
                 ino,
                 dev,
+                meta,
             });
         }
         if r.at != b.len() {
@@ -409,6 +431,7 @@ mod tests {
             ctime_ns: -(i as i64),
             ino: u64::MAX - i,
             dev: i << 40,
+            meta: (i % 3 == 2).then(|| ObjectId::of_chunk(&[i as u8])),
         }
     }
 
@@ -536,6 +559,24 @@ mod tests {
         let mut b = good.clone();
         b.push(0);
         check(b, "stray bytes");
+        // The first entry's flags byte (it has no metadata): an unknown flag.
+        let mut b = good.clone();
+        b[INDEX_BLOB_HEADER_LEN + len - 1] = 0x80;
+        check(b, "unknown entry flags");
+        // Entry 2 carries metadata; cut inside its id.
+        check(good[..good.len() - 5].to_vec(), "ends inside an entry");
+        // A version-1 blob (no flags byte) still reads, without metadata.
+        let mut v1 = good[..INDEX_BLOB_HEADER_LEN].to_vec();
+        v1[4] = 1;
+        v1[5..9].copy_from_slice(&1u32.to_le_bytes());
+        v1.extend_from_slice(&good[INDEX_BLOB_HEADER_LEN..INDEX_BLOB_HEADER_LEN + len - 1]);
+        db.write("v1", |tx| {
+            tx.conn()
+                .execute("UPDATE index_blob SET data = ?1", [v1])
+                .map_err(tx.err("v1"))
+        })
+        .unwrap();
+        assert_eq!(db.load_index().unwrap(), vec![es[0].clone()]);
         check(good[..5].to_vec(), "shorter than its header");
         // A well-formed blob reads back.
         db.write_index(&es).unwrap();

@@ -22,8 +22,11 @@
 //! `&Db` take turns (the operations are short).
 
 mod error;
+mod facts;
+mod history;
 mod index;
 mod kv;
+mod locks;
 mod refname;
 mod refs;
 mod schema;
@@ -120,6 +123,17 @@ impl Db {
                 "create schema",
             )?;
             schema::create(&tx.tx, tx.path)?;
+            tx.commit()?;
+        } else if version < SCHEMA_VERSION {
+            let tx = begin(
+                &conn,
+                &path,
+                TransactionBehavior::Immediate,
+                "upgrade schema",
+            )?;
+            // Another process may have upgraded it meanwhile; the statements are
+            // idempotent either way.
+            schema::upgrade(&tx.tx, tx.path)?;
             tx.commit()?;
         }
         Ok(Db {

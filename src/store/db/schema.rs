@@ -8,7 +8,7 @@ use super::error::sql;
 use super::DbError;
 
 /// Schema version this build writes and reads (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a gadn state database: "gadn" in ASCII.
 const APPLICATION_ID: i64 = 0x6761_646e;
@@ -55,6 +55,22 @@ CREATE TABLE state (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 ";
+
+/// Version 2 adds tables, each owned by one module: the history and metadata index
+/// (derived, rebuildable), content facts (derived) and advisory locks. Every
+/// statement is `CREATE … IF NOT EXISTS`, so a version-1 database is upgraded in place.
+fn schema_v2() -> String {
+    [super::history::SCHEMA, super::facts::SCHEMA, super::locks::SCHEMA].concat()
+}
+
+/// Brings a version-1 database up to [`SCHEMA_VERSION`], inside the caller's write
+/// transaction.
+pub(super) fn upgrade(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    conn.execute_batch(&schema_v2())
+        .map_err(sql(path, "upgrade schema"))?;
+    conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+        .map_err(sql(path, "set schema version"))
+}
 
 /// Reads `user_version`; the first read of the file, so a garbage file fails here.
 pub(super) fn read_version(conn: &Connection, path: &Path) -> Result<i64, DbError> {
@@ -109,6 +125,8 @@ pub(super) fn create(conn: &Connection, path: &Path) -> Result<(), DbError> {
         return Err(not_ours(path));
     }
     conn.execute_batch(SCHEMA_V1)
+        .map_err(sql(path, "create schema"))?;
+    conn.execute_batch(&schema_v2())
         .map_err(sql(path, "create schema"))?;
     conn.execute_batch(&format!(
         "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"

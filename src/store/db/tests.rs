@@ -47,6 +47,7 @@ fn entry(path: &str) -> IndexEntry {
         ctime_ns: 3,
         ino: 4,
         dev: 5,
+        meta: None,
     }
 }
 
@@ -141,18 +142,34 @@ fn foreign_sqlite_file_is_refused() {
 }
 
 #[test]
+fn version_1_schema_is_upgraded_in_place() {
+    let (dir, db) = temp_db();
+    db.config_set("k", "v").unwrap();
+    drop(db);
+    let p = dir.path().join("gadn.db");
+    raw(&p).execute_batch("PRAGMA user_version = 1;").unwrap();
+    let db = Db::open(&p).unwrap();
+    assert_eq!(db.config_get("k").unwrap().as_deref(), Some("v"));
+    drop(db);
+    let v: i64 = raw(&p)
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+}
+
+#[test]
 fn newer_schema_is_refused() {
     let (dir, db) = temp_db();
     drop(db);
     let p = dir.path().join("gadn.db");
-    raw(&p).execute_batch("PRAGMA user_version = 2;").unwrap();
+    raw(&p).execute_batch("PRAGMA user_version = 3;").unwrap();
     let err = Db::open(&p).unwrap_err();
     assert!(
         matches!(
             err,
             DbError::TooNew {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 ..
             }
         ),

@@ -6,19 +6,23 @@
 //! sorted by key, no floats. Decoding re-encodes and rejects any input that is not
 //! byte-identical to the canonical form, so one object has exactly one id.
 
+pub mod assetmeta;
 mod chunklist;
 mod commit;
 mod file;
 mod kind;
+mod lock;
 #[cfg(test)]
 mod proptests;
 mod tag;
 mod tree;
 
+pub use assetmeta::{AssetMeta, validate_key as validate_meta_key, normalize_tags};
 pub use chunklist::{ChunkEntry, ChunkListNode, ChunkTreeBuilder, BOUNDARY_BITS, MAX_FANOUT};
 pub use commit::{Commit, Person};
 pub use file::FileObject;
 pub use kind::EntryKind;
+pub use lock::Lock;
 pub use tag::Tag;
 pub use tree::{validate_name, Tree, TreeEntry};
 

@@ -1,0 +1,1 @@
+//! Placeholder: machine identity keys; its owner replaces this file.
