@@ -95,6 +95,15 @@ impl Repo {
                 });
             }
         }
+        // Decided before anything is written: untracked files that would block a
+        // write are never removed, even with --force.
+        let in_the_way = in_the_way(self.root(), &current, &target);
+        if !in_the_way.is_empty() {
+            return Err(VcsError::InTheWay {
+                operation: "checkout",
+                paths: in_the_way,
+            });
+        }
         let (lock, _) = self.store_mut().lock()?;
         let root = self.root().to_path_buf();
         let mut report = CheckoutReport::default();
@@ -255,6 +264,51 @@ fn changed_paths(a: &[FlatEntry], b: &[FlatEntry]) -> Vec<String> {
         .map(|c| c.path)
         .collect();
     out.sort();
+    out
+}
+
+/// Untracked paths that would stop `target` from being written over `current` (both
+/// sorted by path): an untracked file (or symlink) where a directory must go, or a
+/// directory holding anything untracked where a file must go. Sorted.
+pub(crate) fn in_the_way(root: &Path, current: &[FlatEntry], target: &[FlatEntry]) -> Vec<String> {
+    let tracked = |p: &str| current.binary_search_by(|e| e.path.as_str().cmp(p)).is_ok();
+    let mut out = Vec::new();
+    let mut seen_dirs = std::collections::HashSet::new();
+    for t in target {
+        if !tracked(&t.path) {
+            let a = abs(root, &t.path);
+            if std::fs::symlink_metadata(&a).is_ok_and(|m| m.is_dir()) {
+                for e in walkdir::WalkDir::new(&a).min_depth(1).into_iter().flatten() {
+                    if e.file_type().is_dir() {
+                        continue;
+                    }
+                    if let Ok(rel) = e.path().strip_prefix(root) {
+                        let rel = rel.to_string_lossy().into_owned();
+                        if !tracked(&rel) {
+                            out.push(rel);
+                        }
+                    }
+                }
+            }
+        }
+        let mut end = 0;
+        while let Some(i) = t.path[end..].find('/') {
+            end += i;
+            let dir = &t.path[..end];
+            end += 1;
+            if !seen_dirs.insert(dir.to_string()) {
+                continue;
+            }
+            match std::fs::symlink_metadata(abs(root, dir)) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) if tracked(dir) => {}
+                Ok(_) => out.push(dir.to_string()),
+                Err(_) => break,
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -617,6 +671,40 @@ mod tests {
         }
         assert_eq!(repo.head().unwrap().1, Some(second));
         assert!(repo.root().join("gone.txt/inner").is_file());
+    }
+
+    #[test]
+    fn untracked_files_in_the_way_stop_a_switch_before_anything_is_written() {
+        let (_d, mut repo) = repo();
+        put(&repo, "a.txt", b"a1");
+        let first = commit_all(&mut repo, "first");
+        put(&repo, "a.txt", b"a2");
+        put(&repo, "x", b"x is a file here");
+        put(&repo, "y/deep/f", b"y holds a directory here");
+        let second = commit_all(&mut repo, "second");
+        repo.checkout(&first.to_hex(), &CheckoutOptions::default())
+            .unwrap();
+        // Untracked: a file where `y/` must go, a directory with a file where `x` goes.
+        put(&repo, "y", b"untracked file");
+        put(&repo, "x/untracked", b"untracked in a dir");
+        for opts in [CheckoutOptions::default(), force()] {
+            let err = repo.checkout(&second.to_hex(), &opts).unwrap_err();
+            assert!(
+                matches!(&err, VcsError::InTheWay { paths, .. } if paths == &["x/untracked", "y"]),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("untracked files are in the way"), "{err}");
+            assert_eq!(std::fs::read(repo.root().join("a.txt")).unwrap(), b"a1", "nothing written");
+            assert_eq!(repo.head().unwrap(), (None, Some(first)));
+        }
+        std::fs::remove_file(repo.root().join("y")).unwrap();
+        std::fs::remove_dir_all(repo.root().join("x")).unwrap();
+        // An empty directory is not in the way.
+        std::fs::create_dir(repo.root().join("x")).unwrap();
+        repo.checkout(&second.to_hex(), &CheckoutOptions::default())
+            .unwrap();
+        assert_eq!(std::fs::read(repo.root().join("x")).unwrap(), b"x is a file here");
+        assert!(repo.status().unwrap().is_clean());
     }
 
     #[test]

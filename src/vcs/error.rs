@@ -46,11 +46,20 @@ pub enum VcsError {
         reason: String,
     },
     /// The operation would lose uncommitted changes.
-    #[error("{operation} would overwrite local changes to:\n{}{}\nhint: commit them, or pass --force to discard them", paths.iter().take(20).map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"), match paths.len() { 0..=20 => String::new(), n => format!("\n  ... and {} more", n - 20) })]
+    #[error("{operation} would overwrite local changes to:{}\nhint: commit them, or pass --force to discard them", list_paths(paths))]
     DirtyTree {
         /// What was attempted.
         operation: &'static str,
         /// The endangered paths.
+        paths: Vec<String>,
+    },
+    /// Untracked files stand where the operation must write (a file where a
+    /// directory goes, or a directory with untracked content where a file goes).
+    #[error("{operation} cannot proceed: untracked files are in the way:{}\nhint: move or delete them first", list_paths(paths))]
+    InTheWay {
+        /// What was attempted.
+        operation: &'static str,
+        /// The untracked paths in the way.
         paths: Vec<String>,
     },
     /// Nothing to commit.
@@ -223,6 +232,16 @@ impl From<crate::store::object::ObjectError> for VcsError {
     fn from(e: crate::store::object::ObjectError) -> Self {
         VcsError::Store(StoreError::Object(e))
     }
+}
+
+/// Up to 20 paths, one per indented line (each preceded by a newline), then a count
+/// of the rest.
+fn list_paths(paths: &[String]) -> String {
+    let mut out: String = paths.iter().take(20).map(|p| format!("\n  {p}")).collect();
+    if paths.len() > 20 {
+        out.push_str(&format!("\n  ... and {} more", paths.len() - 20));
+    }
+    out
 }
 
 #[cfg(test)]
