@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gadn::vcs::{ChangeKind, DiffOptions, FileDiff};
+use gadn::store::object::assetmeta::TAGS;
+use gadn::vcs::{ChangeKind, DiffOptions, FileDiff, MetaChange};
 
 use super::output::{human_bytes, print_json};
 use super::Ctx;
@@ -51,13 +52,22 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         for f in &report.files {
             ins += f.insertions;
             del += f.deletions;
-            let what = if f.kind == ChangeKind::Renamed {
+            let meta_only = f.kind == ChangeKind::Modified
+                && !f.meta.is_empty()
+                && !f.binary
+                && f.insertions + f.deletions == 0;
+            let mut what = if meta_only {
+                "metadata only".to_string()
+            } else if f.kind == ChangeKind::Renamed {
                 "renamed, same content".to_string()
             } else if f.binary {
                 format!("Bin {} → {}", size(f.old_size), size(f.new_size))
             } else {
                 format!("+{} -{}", f.insertions, f.deletions)
             };
+            if !f.meta.is_empty() {
+                what.push_str(&format!(", {} metadata change(s)", f.meta.len()));
+            }
             writeln!(out, " {:width$} | {what}", label(f))?;
         }
         writeln!(
@@ -75,6 +85,9 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             _ => format!("{} → {}", size(f.old_size), size(f.new_size)),
         };
         writeln!(out, "{} {} ({sizes})", f.kind.letter(), label(f))?;
+        for m in &f.meta {
+            writeln!(out, "{}", meta_line(m))?;
+        }
         if f.binary {
             writeln!(
                 out,
@@ -92,6 +105,19 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `  meta notes: "v1" -> "v2"`, `  meta +author: "Ana"`, `  meta -tags: wip`.
+fn meta_line(m: &MetaChange) -> String {
+    let q = |v: &str| format!("{v:?}");
+    match (&m.old, &m.new) {
+        (Some(o), Some(n)) => format!("  meta {}: {} -> {}", m.key, q(o), q(n)),
+        (None, Some(n)) if m.key == TAGS => format!("  meta +{}: {n}", m.key),
+        (Some(o), None) if m.key == TAGS => format!("  meta -{}: {o}", m.key),
+        (None, Some(n)) => format!("  meta +{}: {}", m.key, q(n)),
+        (Some(o), None) => format!("  meta -{}: {}", m.key, q(o)),
+        (None, None) => format!("  meta {}", m.key),
+    }
+}
+
 fn label(f: &FileDiff) -> String {
     match &f.from {
         Some(from) => format!("{from} -> {}", f.path),
@@ -101,4 +127,47 @@ fn label(f: &FileDiff) -> String {
 
 fn size(s: Option<u64>) -> String {
     s.map(human_bytes).unwrap_or_else(|| "nothing".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mc(key: &str, old: Option<&str>, new: Option<&str>) -> MetaChange {
+        MetaChange {
+            key: key.into(),
+            old: old.map(String::from),
+            new: new.map(String::from),
+        }
+    }
+
+    #[test]
+    fn meta_lines() {
+        assert_eq!(
+            meta_line(&mc("notes", Some("v1"), Some("v2"))),
+            "  meta notes: \"v1\" -> \"v2\""
+        );
+        assert_eq!(
+            meta_line(&mc("author", None, Some("Ana"))),
+            "  meta +author: \"Ana\""
+        );
+        assert_eq!(
+            meta_line(&mc("author", Some("Ana"), None)),
+            "  meta -author: \"Ana\""
+        );
+        assert_eq!(
+            meta_line(&mc("tags", None, Some("hero"))),
+            "  meta +tags: hero"
+        );
+        assert_eq!(
+            meta_line(&mc("tags", Some("wip"), None)),
+            "  meta -tags: wip"
+        );
+        assert_eq!(meta_line(&mc("x", None, None)), "  meta x");
+        assert_eq!(
+            meta_line(&mc("notes", Some("a\nb"), Some("c"))),
+            "  meta notes: \"a\\nb\" -> \"c\"",
+            "values are quoted, so a newline cannot fake a line"
+        );
+    }
 }

@@ -1,13 +1,108 @@
-//! `gadn find` (placeholder; its owner replaces this file).
+//! `gadn find`: assets of a revision by type, class, size, author, tag, date or path.
 
 use std::process::ExitCode;
 
+use gadn::vcs::{format_time, parse_date, parse_size, FindFilter};
+
+use super::output::{human_bytes, print_json};
 use super::Ctx;
 
 /// Arguments of `gadn find`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Look in this revision's tree.
+    #[arg(default_value = "HEAD")]
+    rev: String,
+    /// Only assets of this type (png, wav, glb, text…; any case).
+    #[arg(long = "type", value_name = "T")]
+    kind: Option<String>,
+    /// Only assets of this class (image, audio, model, text, archive, document, other).
+    #[arg(long, value_name = "C")]
+    class: Option<String>,
+    /// Only assets of at least SIZE (10M, 1.5GiB, 200K; units are binary).
+    #[arg(long, value_name = "SIZE")]
+    min_size: Option<String>,
+    /// Only assets of at most SIZE.
+    #[arg(long, value_name = "SIZE")]
+    max_size: Option<String>,
+    /// Only assets whose author (metadata `author`, else the last changing commit's
+    /// author name or e-mail) contains TEXT, any case.
+    #[arg(long, value_name = "TEXT")]
+    author: Option<String>,
+    /// Only assets whose metadata carries this tag (any case).
+    #[arg(long, value_name = "T")]
+    tag: Option<String>,
+    /// Only assets last changed at or after DATE (as for `gadn log --since`).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Only paths matching this glob (`*` also crosses `/`, e.g. 'art/**/*.png').
+    #[arg(long, value_name = "G")]
+    path_glob: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
 
-pub fn run(_ctx: &Ctx, _a: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    let repo = ctx.repo()?;
+    let now = chrono::Utc::now().timestamp();
+    // Every argument is checked before any work, so a typo costs nothing.
+    let size = |s: &Option<String>| s.as_deref().map(parse_size).transpose();
+    let filter = FindFilter {
+        kind: a.kind,
+        class: a.class,
+        min_size: size(&a.min_size)?,
+        max_size: size(&a.max_size)?,
+        author: a.author,
+        tag: a.tag,
+        since: a
+            .since
+            .as_deref()
+            .map(|d| parse_date(d, now, false))
+            .transpose()?,
+        path_glob: a.path_glob,
+    };
+    let start = repo.resolve_commit(&a.rev)?;
+    let found = repo.find(start, &filter)?;
+    if a.json {
+        print_json(&found)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 6]> = found
+        .iter()
+        .map(|f| {
+            let date = format_time(f.modified, f.modified_tz_offset_min);
+            [
+                f.path.clone(),
+                human_bytes(f.size),
+                f.kind.clone(),
+                f.author.clone(),
+                date.get(..16).unwrap_or(&date).to_string(),
+                f.tags.join(","),
+            ]
+        })
+        .collect();
+    let header = ["PATH", "SIZE", "TYPE", "AUTHOR", "MODIFIED", "TAGS"];
+    let mut width = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            match i {
+                5 => out.push_str(c),
+                1 => out.push_str(&format!("{c:>w$}  ", w = width[i])),
+                _ => out.push_str(&format!("{c:<w$}  ", w = width[i])),
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]);
+    }
+    Ok(ExitCode::SUCCESS)
 }

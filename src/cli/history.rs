@@ -74,12 +74,9 @@ fn human_size(n: u64) -> String {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
-    let start = repo.resolve_commit(&a.rev)?;
+    let start = repo.resolve_commit_indexed(&a.rev)?;
     let path = gadn::vcs::to_repo_path(repo.root(), &ctx.cwd, &a.path)?;
-    let mut entries = repo.history(start, &path)?;
-    if let Some(n) = a.max_count {
-        entries.truncate(n);
-    }
+    let entries = repo.history_limited(start, &path, a.max_count)?;
     if a.json {
         let list: Vec<EntryJson> = entries.iter().map(EntryJson::from).collect();
         print_json(&list)?;

@@ -1,29 +1,93 @@
-//! `gadn lock`, `gadn unlock`, `gadn locks` (placeholder; its owner replaces this file).
+//! `gadn lock`, `gadn unlock`, `gadn locks`: advisory locks on binary assets.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::output::print_json;
 use super::Ctx;
 
 /// Arguments of `gadn lock`.
 #[derive(Debug, clap::Args)]
-pub struct LockArgs {}
+pub struct LockArgs {
+    /// Files to lock (tracked in HEAD, at their latest revision).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
 
 /// Arguments of `gadn unlock`.
 #[derive(Debug, clap::Args)]
-pub struct UnlockArgs {}
+pub struct UnlockArgs {
+    /// Files to unlock.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Break someone else's lock (or clear a damaged lock record).
+    #[arg(long)]
+    force: bool,
+}
 
 /// Arguments of `gadn locks`.
 #[derive(Debug, clap::Args)]
-pub struct LocksArgs {}
-
-pub fn run_lock(_ctx: &Ctx, _a: LockArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub struct LocksArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
 }
 
-pub fn run_unlock(_ctx: &Ctx, _a: UnlockArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// Locks every path; stops at the first that cannot be locked (the ones before it
+/// stay locked, and are reported).
+pub fn run_lock(ctx: &Ctx, a: LockArgs) -> anyhow::Result<ExitCode> {
+    let mut repo = ctx.repo()?;
+    let paths = ctx.repo_paths(&repo, &a.paths)?;
+    for p in &paths {
+        let r = repo.lock(p)?;
+        if !ctx.quiet {
+            if r.already_mine {
+                println!("{p}: already locked by you");
+            } else {
+                println!("Locked {p} ({})", r.record.short());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_locks(_ctx: &Ctx, _a: LocksArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+/// Unlocks every path; stops at the first that cannot be unlocked.
+pub fn run_unlock(ctx: &Ctx, a: UnlockArgs) -> anyhow::Result<ExitCode> {
+    let mut repo = ctx.repo()?;
+    let paths = ctx.repo_paths(&repo, &a.paths)?;
+    for p in &paths {
+        let r = repo.unlock(p, a.force)?;
+        if ctx.quiet {
+            continue;
+        }
+        match (&r.broken_from, &r.cleared) {
+            (_, Some(why)) => println!("Cleared the damaged lock record of {p} ({why})"),
+            (Some(owner), None) => println!("Unlocked {p} (broke the lock of {owner})"),
+            (None, None) => println!("Unlocked {p}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lists held locks.
+pub fn run_locks(ctx: &Ctx, a: LocksArgs) -> anyhow::Result<ExitCode> {
+    let repo = ctx.repo()?;
+    let locks = repo.locks()?;
+    if a.json {
+        print_json(&locks)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for l in &locks {
+        let mine = if l.mine { " (you)" } else { "" };
+        println!(
+            "{}  {} <{}>{mine}  {}  {}  {}",
+            l.path,
+            l.owner,
+            l.email,
+            l.branch,
+            &l.revision[..12.min(l.revision.len())],
+            l.since
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

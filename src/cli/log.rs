@@ -110,7 +110,7 @@ pub fn print_commit(id: &ObjectId, c: &Commit) {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
-    let start = repo.resolve_commit(&a.rev)?;
+    let start = repo.resolve_commit_indexed(&a.rev)?;
     let now = chrono::Utc::now().timestamp();
     let filter = LogFilter {
         path: match &a.path {

@@ -51,10 +51,10 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         MergeOutcome::Conflicts { conflicts } => {
             println!("Merge of '{rev}' stopped on conflicts:");
             for c in conflicts {
-                println!("  {} ({})", c.path, c.kind.as_str());
+                println!("  {}", c.describe());
             }
             println!(
-                "Resolve each with `gadn resolve PATH --ours|--theirs|--both`, then `gadn commit`;\nor `gadn merge --abort`."
+                "Resolve each with `gadn resolve PATH --ours|--theirs|--both` (a text file: edit it,\nthen `gadn resolve PATH --merged`), then `gadn commit`; or `gadn merge --abort`."
             );
             return Ok(ExitCode::from(super::EXIT_PROBLEM));
         }

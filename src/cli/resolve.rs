@@ -9,7 +9,7 @@ use super::Ctx;
 
 /// Arguments of `gadn resolve`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("how").required(true).args(["ours", "theirs", "both"])))]
+#[command(group(clap::ArgGroup::new("how").required(true).args(["ours", "theirs", "both", "merged"])))]
 pub struct Args {
     /// The conflicted path.
     path: PathBuf,
@@ -19,9 +19,14 @@ pub struct Args {
     /// Take the other side's version.
     #[arg(long)]
     theirs: bool,
-    /// Keep ours at PATH and write theirs beside it as STEM.theirs.EXT.
+    /// Keep ours at PATH and write theirs beside it as STEM.theirs.EXT (their name,
+    /// for a rename/rename).
     #[arg(long)]
     both: bool,
+    /// Take the edited working file of a text conflict (no conflict markers may
+    /// remain).
+    #[arg(long)]
+    merged: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -31,6 +36,8 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         Resolution::Theirs
     } else if a.both {
         Resolution::Both
+    } else if a.merged {
+        Resolution::Merged
     } else {
         Resolution::Ours
     };

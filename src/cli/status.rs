@@ -45,9 +45,11 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         }
     };
     if !st.conflicts.is_empty() {
-        println!("Unmerged paths (use `gadn resolve PATH --ours|--theirs|--both`):");
-        for c in &st.conflicts {
-            println!("  {c}");
+        println!(
+            "Unmerged paths (use `gadn resolve PATH --ours|--theirs|--both`, or `--merged` after editing a text file):"
+        );
+        for c in repo.merge_conflicts()? {
+            println!("  {}", c.describe());
         }
     }
     show("Changes to be committed", &st.staged);

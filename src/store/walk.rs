@@ -1,4 +1,4 @@
-//! Reachability: every record a ref, a reflog entry or the index leads to.
+//! Reachability: every record a ref, a reflog entry, the index or a lock row leads to.
 //!
 //! Used by `gc` (what to keep) and `fsck` (what must exist and decode). The walk reads
 //! commits, trees, tags, file objects and chunk-list nodes, but never chunk payloads:
@@ -34,7 +34,8 @@ pub struct Reachable {
     pub problems: Vec<WalkProblem>,
 }
 
-/// The starting points: every ref, every id in any reflog, every index entry.
+/// The starting points: every ref, every id in any reflog, every index entry, every
+/// current lock record.
 pub fn roots(store: &Store) -> Result<Vec<(String, ObjectId, Option<ObjectKind>)>, StoreError> {
     let db = store.db();
     let mut out = Vec::new();
@@ -51,6 +52,10 @@ pub fn roots(store: &Store) -> Result<Vec<(String, ObjectId, Option<ObjectKind>)
             ObjectKind::File
         };
         out.push((format!("index:{}", e.path), e.file_id, Some(kind)));
+    }
+    // Advisory-lock records (holds and releases) stay until sync can ship them.
+    for (path, id) in db.lock_roots()? {
+        out.push((format!("lock:{path}"), id, Some(ObjectKind::Lock)));
     }
     Ok(out)
 }
@@ -185,7 +190,7 @@ fn expand(
             AssetMeta::decode(&read()?).map_err(msg)?;
         }
         ObjectKind::Lock => {
-            crate::store::object::Lock::decode(&read()?).map_err(msg)?;
+            crate::store::object::Lock::decode_verified(&read()?).map_err(msg)?;
         }
         ObjectKind::Tag => {
             let t = Tag::decode(&read()?).map_err(msg)?;
@@ -875,5 +880,67 @@ pub(crate) mod tests {
                 "covers 9 bytes, its parent says 7"
             ]
         );
+    }
+
+    #[test]
+    fn lock_rows_are_roots_checked_for_their_signature() {
+        use crate::identity::MachineKey;
+        use crate::store::object::Lock;
+        let (_dir, mut store) = new_store();
+        let lock_of = |path: &str, name: &str| {
+            let mut who = person();
+            who.name = name.into();
+            let mut l = Lock::hold(
+                path.into(),
+                &who,
+                "main".into(),
+                absent("r"),
+                absent("f"),
+                1,
+            );
+            l.sign(&MachineKey::from_seed([6; 32])).unwrap();
+            l
+        };
+        let held = lock_of("a.psd", "T");
+        let kept = put1(&mut store, ObjectKind::Lock, held.encode().unwrap());
+        let stray = put1(
+            &mut store,
+            ObjectKind::Lock,
+            lock_of("b.psd", "T").encode().unwrap(),
+        );
+        store.db().lock_put(&kept, &held).unwrap();
+        assert_eq!(
+            roots(&store).unwrap(),
+            vec![("lock:a.psd".to_string(), kept, Some(ObjectKind::Lock))]
+        );
+        let r = reachable(&store).unwrap();
+        assert_eq!(r.problems, vec![]);
+        assert_eq!(r.ids, HashSet::from([kept]));
+        // gc keeps the current record and drops the unreferenced one.
+        let (lock, _) = store.lock().unwrap();
+        let report = store.gc(&lock).unwrap().unwrap();
+        drop(lock);
+        assert_eq!((report.kept, report.removed), (1, 1));
+        assert!(store.packs().locate(&kept).is_some());
+        assert!(store.packs().locate(&stray).is_none());
+        assert!(store.fsck(&mut |_| {}).unwrap().is_ok());
+        // A stored record whose signature fails is a problem named by its row.
+        let mut forged = held.clone();
+        forged.owner_name = "Mallory".into();
+        let fid = put1(&mut store, ObjectKind::Lock, forged.encode().unwrap());
+        let db = store.db();
+        db.lock_delete("a.psd").unwrap();
+        let moved = lock_of("c.psd", "T");
+        let mid = moved.id().unwrap();
+        db.lock_put(&mid, &moved).unwrap();
+        let got = problems(&store);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), (mid, "lock"));
+        assert_eq!(got[0].2, "lock:c.psd");
+        assert_eq!(got[0].3, "missing");
+        let mut stack = Vec::new();
+        let entry = store.packs().locate(&fid).unwrap().entry;
+        let err = expand(&store, &entry, &mut stack).unwrap_err();
+        assert!(err.contains("does not verify"), "{err}");
     }
 }

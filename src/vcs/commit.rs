@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::facts::{detect, stored_head, SNIFF_LEN};
 use super::ident::Identity;
 use super::path::{abs, to_repo_path, under};
 use super::scan::{index_as_flat, scan, WorkFile};
@@ -141,6 +142,9 @@ impl Repo {
         let root = self.root().to_path_buf();
         let (lock, _) = self.store_mut().lock()?;
         let mut entries = Vec::with_capacity(todo.len());
+        // Content facts, recorded in one batch once the content is sealed.
+        let mut facts: Vec<(ObjectId, [String; 3])> = Vec::with_capacity(todo.len());
+        let mut large_ids = Vec::new();
         let meta_of = |w: &WorkFile| by_path.get(w.path.as_str()).and_then(|e| e.meta);
         {
             let mut writer = self.store_mut().writer(&lock);
@@ -162,17 +166,19 @@ impl Repo {
                     .map(|w| {
                         let data = read_small(&root, w)?;
                         let n = data.len() as u64;
+                        let f = detect(&data[..data.len().min(SNIFF_LEN)], &w.path);
                         let p = w_ref.prepare_bytes(data)?;
                         progress(
                             done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n,
                             total,
                         );
-                        Ok((*w, p))
+                        Ok((*w, p, f))
                     })
                     .collect();
                 for r in prepared {
-                    let (w, p) = r?;
+                    let (w, p, f) = r?;
                     let ing = writer.append_prepared(p)?;
+                    facts.push((ing.id, f.to_row()));
                     report.new_bytes += ing.new_bytes;
                     entries.push(staged_entry(w, &ing, meta_of(w)));
                 }
@@ -180,12 +186,21 @@ impl Repo {
             }
             for w in large {
                 let ing = ingest_large(&mut writer, &root, w, &done, total, progress)?;
+                large_ids.push((ing.id, w.path.as_str()));
                 report.new_bytes += ing.new_bytes;
                 entries.push(staged_entry(w, &ing, meta_of(w)));
             }
             report.bytes_read = done.into_inner();
             writer.finish()?;
         }
+        // A large file's head is read back from what was stored (its first chunk), so
+        // the facts describe exactly the content the id names, even if the working
+        // file changed while it was ingested.
+        for (id, path) in large_ids {
+            let head = stored_head(self.store(), &id)?;
+            facts.push((id, detect(&head, path).to_row()));
+        }
+        self.store().db().facts_put(&facts)?;
         let removed_refs: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
         self.write_index_entries(&entries, &removed_refs)?;
         drop(lock);

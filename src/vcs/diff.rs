@@ -7,6 +7,9 @@ use super::path::{abs, under};
 use super::scan::{hash_work_file, index_as_flat, ChangeKind};
 use super::treeops::{diff, flatten, FlatEntry};
 use super::{Repo, VcsError};
+use crate::store::object::assetmeta::TAGS;
+use crate::store::object::AssetMeta;
+use crate::store::ObjectId;
 
 /// Text diffs are shown only when both sides are at most this size.
 pub const TEXT_DIFF_MAX: u64 = 1 << 20;
@@ -46,6 +49,59 @@ pub struct FileDiff {
     /// Unified diff (text files with a content change, when asked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patch: Option<String>,
+    /// Metadata changes, field by field (empty when the metadata is the same).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub meta: Vec<MetaChange>,
+}
+
+/// One change to an asset's metadata between the two sides of a diff. A changed
+/// field has both values, an added one only `new`, a removed one only `old`; the
+/// `tags` set is compared tag by tag, one change per tag added or removed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MetaChange {
+    /// The field's key.
+    pub key: String,
+    /// The old value (for `tags`: the removed tag).
+    pub old: Option<String>,
+    /// The new value (for `tags`: the added tag).
+    pub new: Option<String>,
+}
+
+/// The field-by-field difference between two metadata objects, sorted by key
+/// (tags: removed before added, each sorted).
+pub fn meta_changes(old: &AssetMeta, new: &AssetMeta) -> Vec<MetaChange> {
+    let keys: std::collections::BTreeSet<&String> =
+        old.fields.keys().chain(new.fields.keys()).collect();
+    let mut out = Vec::new();
+    for key in keys {
+        if key == TAGS {
+            let (o, n) = (old.tags(), new.tags());
+            for t in o.iter().filter(|t| !n.contains(t)) {
+                out.push(MetaChange {
+                    key: key.clone(),
+                    old: Some(t.clone()),
+                    new: None,
+                });
+            }
+            for t in n.iter().filter(|t| !o.contains(t)) {
+                out.push(MetaChange {
+                    key: key.clone(),
+                    old: None,
+                    new: Some(t.clone()),
+                });
+            }
+            continue;
+        }
+        let (o, n) = (old.get(key), new.get(key));
+        if o != n {
+            out.push(MetaChange {
+                key: key.clone(),
+                old: o.map(String::from),
+                new: n.map(String::from),
+            });
+        }
+    }
+    out
 }
 
 /// The result of [`Repo::diff`].
@@ -124,7 +180,12 @@ impl Repo {
                 insertions: 0,
                 deletions: 0,
                 patch: None,
+                meta: Vec::new(),
             };
+            let (om, nm) = (o.and_then(|e| e.meta), n.and_then(|e| e.meta));
+            if om != nm {
+                fd.meta = meta_changes(&self.meta_or_empty(om)?, &self.meta_or_empty(nm)?);
+            }
             let same_content = matches!((o, n), (Some(a), Some(b)) if a.id == b.id);
             if !same_content {
                 let old_text = match o {
@@ -168,6 +229,13 @@ impl Repo {
             old: old_label,
             new: new_label,
             files,
+        })
+    }
+
+    fn meta_or_empty(&self, id: Option<ObjectId>) -> Result<AssetMeta, VcsError> {
+        Ok(match id {
+            Some(id) => self.store().asset_meta(&id)?,
+            None => AssetMeta::default(),
         })
     }
 
@@ -251,6 +319,100 @@ mod tests {
     use super::*;
     use crate::vcs::testutil::{put, repo};
     use crate::vcs::CommitOptions;
+
+    fn meta(pairs: &[(&str, &str)]) -> AssetMeta {
+        let mut m = AssetMeta::default();
+        for (k, v) in pairs {
+            m.set(k, v).unwrap();
+        }
+        m
+    }
+
+    fn mc(key: &str, old: Option<&str>, new: Option<&str>) -> MetaChange {
+        MetaChange {
+            key: key.into(),
+            old: old.map(String::from),
+            new: new.map(String::from),
+        }
+    }
+
+    #[test]
+    fn meta_changes_field_by_field_and_tag_by_tag() {
+        let a = meta(&[
+            ("author", "Ana"),
+            ("notes", "v1"),
+            ("tags", "a,b,c"),
+            ("z", "1"),
+        ]);
+        let b = meta(&[
+            ("author", "Ana"),
+            ("notes", "v2"),
+            ("tags", "b,d"),
+            ("new", "x"),
+        ]);
+        assert_eq!(
+            meta_changes(&a, &b),
+            vec![
+                mc("new", None, Some("x")),
+                mc("notes", Some("v1"), Some("v2")),
+                mc("tags", Some("a"), None),
+                mc("tags", Some("c"), None),
+                mc("tags", None, Some("d")),
+                mc("z", Some("1"), None),
+            ]
+        );
+        assert!(meta_changes(&a, &a).is_empty());
+        let none = AssetMeta::default();
+        assert_eq!(
+            meta_changes(&none, &meta(&[("tags", "x")])),
+            vec![mc("tags", None, Some("x"))]
+        );
+    }
+
+    #[test]
+    fn diff_reports_metadata_of_added_changed_and_deleted_files() {
+        let (_d, mut repo) = repo();
+        let root = repo.root().to_path_buf();
+        put(&repo, "a.txt", b"a\n");
+        put(&repo, "b.txt", b"b\n");
+        crate::vcs::testutil::commit_all(&mut repo, "one");
+        let set = |repo: &mut Repo, p: &str, e: &str| {
+            repo.meta_edit(p, &[crate::vcs::MetaEdit::parse(e).unwrap()])
+                .unwrap();
+        };
+        set(&mut repo, "a.txt", "author=Ana");
+        put(&repo, "c.txt", b"c\n");
+        repo.add(&root, &[PathBuf::from("c.txt")], false, &|_, _| {})
+            .unwrap();
+        set(&mut repo, "c.txt", "tags=new");
+        crate::vcs::testutil::commit_all(&mut repo, "two");
+        std::fs::remove_file(root.join("c.txt")).unwrap();
+        crate::vcs::testutil::commit_all(&mut repo, "three");
+        let mut d = |a: &str, b: &str| {
+            repo.diff(&DiffOptions {
+                revs: vec![a.into(), b.into()],
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let two = d("HEAD~2", "HEAD~1");
+        let got: Vec<(&str, &[MetaChange])> = two
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), &f.meta[..]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a.txt", &[mc("author", None, Some("Ana"))][..]),
+                ("c.txt", &[mc("tags", None, Some("new"))][..]),
+            ]
+        );
+        assert!(two.files[0].insertions == 0 && two.files[0].deletions == 0);
+        let three = d("HEAD~1", "HEAD");
+        assert_eq!(three.files[0].kind, ChangeKind::Deleted);
+        assert_eq!(three.files[0].meta, vec![mc("tags", Some("new"), None)]);
+    }
 
     #[test]
     fn text_detection() {

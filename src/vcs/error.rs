@@ -191,6 +191,20 @@ pub enum VcsError {
         /// What was expected.
         reason: String,
     },
+    /// A size given to a filter cannot be read.
+    #[error("cannot read size '{text}': {reason}")]
+    BadSize {
+        /// The text given.
+        text: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// The history index stayed inconsistent with the store after a rebuild.
+    #[error("the history index is inconsistent with the store even after a rebuild: {reason}\nhint: run `gadn fsck` to check the store")]
+    HistoryIndex {
+        /// What disagreed.
+        reason: String,
+    },
     /// A merge is already in progress.
     #[error("a merge (of {other}) is already in progress\nhint: resolve the conflicts and commit, or run `gadn merge --abort`")]
     MergeInProgress {
@@ -200,6 +214,42 @@ pub enum VcsError {
     /// No merge is in progress.
     #[error("no merge is in progress")]
     NoMergeInProgress,
+    /// A lock cannot be taken on this path (untracked, a directory, detached `HEAD`,
+    /// local changes, or a newer revision elsewhere).
+    #[error("cannot lock '{path}': {reason}")]
+    CannotLock {
+        /// The path.
+        path: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// Someone else holds the lock on this path.
+    #[error("'{path}' is locked by {owner} since {since}{hint}")]
+    LockedByOther {
+        /// The path.
+        path: String,
+        /// The holder, `Name <email>` and key.
+        owner: String,
+        /// When they took it.
+        since: String,
+        /// What to do (starts with a newline, or is empty).
+        hint: String,
+    },
+    /// `unlock` of a path nobody holds.
+    #[error("'{path}' is not locked\nhint: `gadn locks` lists the locks")]
+    NotLocked {
+        /// The path.
+        path: String,
+    },
+    /// A commit would change files someone else has locked.
+    #[error("cannot commit: these files are locked by someone else:\n{}\nhint: ask the owners to unlock them (`gadn locks` shows who), or pass --force to commit anyway", files.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"))]
+    Locked {
+        /// One line per file: `path (locked by Name <email> since TIME)`.
+        files: Vec<String>,
+    },
+    /// The machine identity key could not be loaded or created.
+    #[error(transparent)]
+    Identity(#[from] crate::identity::IdentityError),
     /// A path named to `resolve` is not conflicted.
     #[error("'{path}' has no unresolved merge conflict\nhint: `gadn status` lists the conflicts")]
     NotConflicted {
@@ -211,6 +261,48 @@ pub enum VcsError {
     UnresolvedConflicts {
         /// The conflicted paths, with their kinds.
         paths: Vec<String>,
+    },
+    /// A `resolve` choice does not apply to this kind of conflict.
+    #[error("cannot resolve '{path}' that way: {reason}")]
+    CannotResolve {
+        /// The conflicted path.
+        path: String,
+        /// Why, and what applies instead.
+        reason: String,
+    },
+    /// `resolve --merged` found conflict markers still in the working file.
+    #[error("'{path}' still has conflict markers (line {})\nhint: edit the file until no `<<<<<<<`, `|||||||`, `=======` or `>>>>>>>` line remains, or pick --ours/--theirs", lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", "))]
+    MarkersLeft {
+        /// The file.
+        path: String,
+        /// 1-based numbers of the marker lines.
+        lines: Vec<usize>,
+    },
+    /// The recorded merge state cannot be read.
+    #[error("the merge state is damaged: {reason}\nhint: `gadn merge --abort` returns to HEAD")]
+    BadMergeState {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Metadata was edited or asked for on a path the index does not track.
+    #[error("'{path}' is not tracked; gadn add it first")]
+    NotTracked {
+        /// The repository path.
+        path: String,
+    },
+    /// Metadata belongs to files, not directories.
+    #[error(
+        "'{path}' is a directory; metadata belongs to single files\nhint: name a file inside it"
+    )]
+    MetaOnDirectory {
+        /// The repository path (`/` for the root).
+        path: String,
+    },
+    /// A metadata edit is malformed or breaks the field rules.
+    #[error("bad metadata: {reason}")]
+    BadMeta {
+        /// What is wrong.
+        reason: String,
     },
 }
 

@@ -1,9 +1,13 @@
 //! `history`: every revision of one asset, following renames.
 
 use super::scan::ChangeKind;
-use super::treeops::{diff, flatten, lookup};
+use super::treeops::lookup;
+#[cfg(test)]
+use super::treeops::{diff, flatten};
 use super::{Repo, VcsError};
-use crate::store::object::{Commit, EntryKind, TreeEntry};
+#[cfg(test)]
+use crate::store::object::TreeEntry;
+use crate::store::object::{Commit, EntryKind};
 use crate::store::ObjectId;
 
 /// One revision of an asset: a commit that added, changed or renamed it.
@@ -25,6 +29,24 @@ pub struct HistoryEntry {
     pub size: u64,
 }
 
+/// Fails unless `path` is a file (not a directory) in `commit` (whose id is `id`).
+fn check_file(repo: &Repo, commit: &Commit, id: ObjectId, path: &str) -> Result<(), VcsError> {
+    match lookup(repo.store(), &commit.tree, path)? {
+        None => Err(VcsError::PathNotFound {
+            path: path.to_string(),
+            place: format!(" in {}", id.short()),
+        }),
+        Some(e) if e.kind == EntryKind::Dir => Err(VcsError::BadPath {
+            path: path.to_string(),
+            reason: "it is a directory; history follows one file \
+                     (use `gadn log --path` for a directory)"
+                .into(),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
 fn same(a: &TreeEntry, b: &TreeEntry) -> bool {
     a.kind == b.kind && a.id == b.id && a.meta == b.meta
 }
@@ -36,28 +58,38 @@ impl Repo {
     /// differs from every parent is listed itself (compared with its first parent). When the path does not exist in a parent but the commit's diff pairs
     /// it as a rename (same content), the walk continues with the old path. The walk
     /// ends at the commit that added the asset.
+    ///
+    /// Answered from the history index (brought up to date first).
     pub fn history(&self, start: ObjectId, path: &str) -> Result<Vec<HistoryEntry>, VcsError> {
+        self.history_limited(start, path, None)
+    }
+
+    /// [`Repo::history`], at most `limit` entries (the newest).
+    pub fn history_limited(
+        &self,
+        start: ObjectId,
+        path: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<HistoryEntry>, VcsError> {
+        self.history_indexed(start, path, limit, || {
+            let commit = self.store().commit(&start)?;
+            check_file(self, &commit, start, path)
+        })
+    }
+
+    /// [`Repo::history`] by walking commits and trees: the oracle the index is
+    /// tested against.
+    #[cfg(test)]
+    pub(crate) fn history_walk(
+        &self,
+        start: ObjectId,
+        path: &str,
+    ) -> Result<Vec<HistoryEntry>, VcsError> {
         let store = self.store();
         let mut path = path.to_string();
         let mut id = start;
         let mut commit = store.commit(&id)?;
-        match lookup(store, &commit.tree, &path)? {
-            None => {
-                return Err(VcsError::PathNotFound {
-                    path,
-                    place: format!(" in {}", id.short()),
-                })
-            }
-            Some(e) if e.kind == EntryKind::Dir => {
-                return Err(VcsError::BadPath {
-                    path,
-                    reason: "it is a directory; history follows one file \
-                             (use `gadn log --path` for a directory)"
-                        .into(),
-                })
-            }
-            Some(_) => {}
-        }
+        check_file(self, &commit, start, &path)?;
         let mut out = Vec::new();
         loop {
             let Some(entry) = lookup(store, &commit.tree, &path)? else {
@@ -129,6 +161,7 @@ impl Repo {
 
     /// The old path of `path` if the diff from `old_tree` to `new_tree` pairs it as a
     /// rename.
+    #[cfg(test)]
     fn renamed_from(
         &self,
         old_tree: &ObjectId,

@@ -43,7 +43,7 @@ impl LogFilter {
     }
 
     /// The checks that need only the commit itself.
-    fn matches_commit(&self, c: &Commit) -> bool {
+    pub(crate) fn matches_commit(&self, c: &Commit) -> bool {
         if self.since.is_some_and(|t| c.committer.time < t) {
             return false;
         }
@@ -100,8 +100,24 @@ impl Repo {
     }
 
     /// Like [`Repo::log`], keeping only commits `filter` accepts; `limit` counts the
-    /// commits kept.
+    /// commits kept. A filter is answered from the history index (brought up to date
+    /// first); an empty one walks the commits.
     pub fn log_filtered(
+        &self,
+        start: ObjectId,
+        filter: &LogFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<LogEntry>, VcsError> {
+        if filter.is_empty() {
+            self.log_walk(start, filter, limit)
+        } else {
+            self.log_indexed(start, filter, limit)
+        }
+    }
+
+    /// [`Repo::log_filtered`] by walking commits and trees (no index): the plain
+    /// listing, and the oracle the index is tested against.
+    pub(crate) fn log_walk(
         &self,
         start: ObjectId,
         filter: &LogFilter,

@@ -1,14 +1,18 @@
 //! Property tests for `Repo::merge` over small random histories: a base commit, then
-//! two branches (`a` and `b`) that each edit, delete and add a few files.
+//! two branches (`a` and `b`) that each edit, delete, add and rename files (binary
+//! files, small multi-line text files, an asset with its Unity sidecar), edit asset
+//! metadata, and may put a file where the other puts a directory.
 //!
 //! 1. Merging an ancestor is a no-op: `UpToDate`, and `HEAD`, the index and the
 //!    working tree are unchanged.
 //! 2. Merging a descendant fast-forwards: `HEAD` (and its branch) becomes the
 //!    descendant, and the working tree and index equal its tree.
-//! 3. The conflicting paths do not depend on the direction of the merge: `b` into
-//!    `a` and `a` into `b` conflict at the same paths, with the same kinds once the
-//!    side-sensitive ones are mirrored (modify/delete ↔ delete/modify); the paths
-//!    that do not conflict end up with the same content either way.
+//! 3. The conflicts do not depend on the direction of the merge: `b` into `a` and
+//!    `a` into `b` conflict at the same paths with the same kinds, once the
+//!    side-sensitive ones are mirrored (modify/delete ↔ delete/modify, rename/delete
+//!    ↔ delete/rename, file/dir ↔ dir/file, a rename/rename's two names swapped);
+//!    every kind is covered. The paths that do not conflict end up with the same
+//!    content either way, and at a conflict the index holds ours.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,17 +21,29 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::merge::{ConflictKind, MergeOutcome};
+use super::MetaEdit;
 use super::scan::index_as_flat;
 use super::testutil::{put, repo};
 use super::treeops::flatten;
 use super::{CommitOptions, Repo};
 use crate::store::{ObjectId, STORE_DIR};
 
-/// Paths present in (or edited on top of) the base. None is a prefix of another's
-/// directory, so no file/directory clashes arise.
-const PATHS: &[&str] = &["a.bin", "d/b.bin", "c.png", "d/e/f.bin", "g.txt"];
-/// Paths only ever added by a branch.
-const NEW_PATHS: &[&str] = &["n.bin", "d/n.png", "x/y/z.bin"];
+/// Paths present in (or edited on top of) the base. `.bin` files are binary (they
+/// start with a NUL), the others are text. `c.png.meta` is `c.png`'s sidecar.
+const PATHS: &[&str] = &[
+    "a.bin",
+    "d/b.bin",
+    "c.png",
+    "c.png.meta",
+    "d/e/f.bin",
+    "g.txt",
+];
+/// Paths only ever added by a branch; `q` and `q/r.bin` clash as file and directory.
+const NEW_PATHS: &[&str] = &["n.bin", "d/n.png", "x/y/z.bin", "q", "q/r.bin"];
+/// Where a rename may move a file.
+const RENAME_TO: &[&str] = &["r/moved.bin", "c2.png", "r/g.txt"];
+/// Metadata keys edited (`tags` merges as a set).
+const META_KEYS: &[&str] = &["author", "notes", "tags"];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -37,15 +53,21 @@ enum Op {
     Delete(usize),
     /// Create (or overwrite) one of [`NEW_PATHS`].
     Add(usize, Vec<u8>),
+    /// Move one of [`PATHS`] to one of [`RENAME_TO`] (nothing when absent or
+    /// taken), its sidecar with it when the flag is set.
+    Rename(usize, usize, bool),
+    /// Set a metadata key of one of [`PATHS`] (nothing when untracked).
+    Meta(usize, usize, bool),
 }
 
 fn all_paths() -> impl Iterator<Item = &'static str> {
     PATHS.iter().chain(NEW_PATHS).copied()
 }
 
-/// Short contents over a tiny alphabet, so both sides often agree by chance.
+/// Short contents over a tiny alphabet with line breaks, so both sides often agree
+/// by chance and text files have several lines.
 fn content() -> impl Strategy<Value = Vec<u8>> {
-    vec(prop::sample::select(b"xyz".to_vec()), 0..4)
+    vec(prop::sample::select(b"xy\n".to_vec()), 0..7)
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -53,6 +75,10 @@ fn op() -> impl Strategy<Value = Op> {
         (0..PATHS.len(), content()).prop_map(|(p, c)| Op::Edit(p, c)),
         (0..PATHS.len() + NEW_PATHS.len()).prop_map(Op::Delete),
         (0..NEW_PATHS.len(), content()).prop_map(|(p, c)| Op::Add(p, c)),
+        (0..PATHS.len(), 0..RENAME_TO.len(), any::<bool>())
+            .prop_map(|(p, t, s)| Op::Rename(p, t, s)),
+        (0..PATHS.len(), 0..META_KEYS.len(), any::<bool>())
+            .prop_map(|(p, k, v)| Op::Meta(p, k, v)),
     ]
 }
 
@@ -74,18 +100,49 @@ fn history() -> impl Strategy<Value = History> {
         .prop_map(|(base, a, b)| History { base, a, b })
 }
 
-fn apply_ops(r: &Repo, ops: &[Op]) {
+/// Writes a file unless a directory (or a file where a directory goes) is in the
+/// way; binary paths get a leading NUL.
+fn write(r: &Repo, rel: &str, c: &[u8]) {
+    let p = r.root().join(rel);
+    if p.is_dir() || p.ancestors().skip(1).any(|a| a.is_file()) {
+        return;
+    }
+    let mut bytes = c.to_vec();
+    if rel.ends_with(".bin") {
+        bytes.insert(0, 0);
+    }
+    put(r, rel, &bytes);
+}
+
+fn apply_ops(r: &mut Repo, ops: &[Op]) {
+    let root = r.root().to_path_buf();
     for op in ops {
         match op {
-            Op::Edit(p, c) => put(r, PATHS[*p], c),
-            Op::Add(p, c) => put(r, NEW_PATHS[*p], c),
+            Op::Edit(p, c) => write(r, PATHS[*p], c),
+            Op::Add(p, c) => write(r, NEW_PATHS[*p], c),
             Op::Delete(p) => {
                 let rel = all_paths().nth(*p).unwrap();
-                match std::fs::remove_file(r.root().join(rel)) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => panic!("removing {rel}: {e}"),
+                if root.join(rel).is_file() {
+                    std::fs::remove_file(root.join(rel)).unwrap();
                 }
+            }
+            Op::Rename(p, t, with_sidecar) => {
+                let (from, to) = (PATHS[*p], RENAME_TO[*t]);
+                if !root.join(from).is_file() || root.join(to).exists() {
+                    continue;
+                }
+                std::fs::create_dir_all(root.join(to).parent().unwrap()).unwrap();
+                std::fs::rename(root.join(from), root.join(to)).unwrap();
+                let (fs, ts) = (format!("{from}.meta"), format!("{to}.meta"));
+                if *with_sidecar && root.join(&fs).is_file() && !root.join(&ts).exists() {
+                    std::fs::rename(root.join(fs), root.join(ts)).unwrap();
+                }
+            }
+            Op::Meta(p, k, v) => {
+                let value = if *v { "a" } else { "b" };
+                let edit = MetaEdit::Set(META_KEYS[*k].to_string(), value.to_string());
+                // Untracked (or moved away) paths are skipped.
+                let _ = r.meta_edit(PATHS[*p], &[edit]);
             }
         }
     }
@@ -163,7 +220,7 @@ struct Built {
 fn build(r: &mut Repo, h: &History) -> Built {
     for (p, c) in PATHS.iter().zip(&h.base) {
         if let Some(c) = c {
-            put(r, p, c);
+            write(r, p, c);
         }
     }
     let base = commit(r, "base");
@@ -192,44 +249,143 @@ fn build(r: &mut Repo, h: &History) -> Built {
     }
 }
 
-fn mirrored(k: ConflictKind) -> ConflictKind {
-    match k {
-        ConflictKind::ModifyDelete => ConflictKind::DeleteModify,
-        ConflictKind::DeleteModify => ConflictKind::ModifyDelete,
-        k => k,
-    }
-}
-
 /// Working-tree files by path.
 type Files = BTreeMap<String, Vec<u8>>;
-/// Conflicted paths and how they conflict.
-type Conflicts = Vec<(String, ConflictKind)>;
+/// Conflicts normalised for comparing directions: path, kind, and the other name of
+/// a rename/rename; the two names of a rename/rename in sorted order.
+type Conflicts = Vec<(String, ConflictKind, Option<String>)>;
+/// Entries (content id, metadata id) by path.
+type Entries = BTreeMap<String, (ObjectId, Option<ObjectId>)>;
+
+/// What one merge direction produced.
+struct Merged {
+    conflicts: Conflicts,
+    /// The conflicts as reported.
+    raw: Vec<super::merge::Conflict>,
+    files: Files,
+    index: Entries,
+}
+
+fn entries_of(list: Vec<super::treeops::FlatEntry>) -> Entries {
+    list.into_iter().map(|e| (e.path, (e.id, e.meta))).collect()
+}
 
 /// Switches to a new branch `name` at `start`, merges `other` into it, and returns
-/// the conflicts (sorted, empty on a clean merge) and the working tree after it.
-fn merge_into(r: &mut Repo, name: &str, start: &str, other: &str) -> (Conflicts, Files) {
+/// the conflicts (sorted, empty on a clean merge; kinds mirrored when `mirror`) and
+/// the working tree and index after it, then aborts.
+fn merge_into(r: &mut Repo, name: &str, start: &str, other: &str, mirror: bool) -> Merged {
     r.create_branch(name, Some(start)).unwrap();
     r.switch(name, false, false).unwrap();
+    // A forced checkout makes the index equal the tree, metadata included: a plain
+    // switch keeps an unchanged file's old index entry (and so its old metadata id).
+    r.checkout(
+        "HEAD",
+        &super::CheckoutOptions {
+            force: true,
+            paths: Vec::new(),
+        },
+    )
+    .unwrap();
     let out = r.merge(other).unwrap();
+    let raw = match &out {
+        MergeOutcome::Conflicts { conflicts } => conflicts.clone(),
+        _ => Vec::new(),
+    };
     let mut conflicts: Conflicts = match &out {
         MergeOutcome::Merged { .. } => Vec::new(),
-        MergeOutcome::Conflicts { conflicts } => {
-            conflicts.iter().map(|c| (c.path.clone(), c.kind)).collect()
-        }
+        MergeOutcome::Conflicts { conflicts } => conflicts
+            .iter()
+            .map(|c| {
+                let kind = if mirror { c.kind.mirrored() } else { c.kind };
+                match (&c.theirs_path, c.kind) {
+                    (Some(t), ConflictKind::RenameRename) => {
+                        let (a, b) = if c.path < *t { (&c.path, t) } else { (t, &c.path) };
+                        (a.clone(), kind, Some(b.clone()))
+                    }
+                    _ => (c.path.clone(), kind, None),
+                }
+            })
+            .collect(),
         other => panic!("expected a true merge, got {other:?}"),
     };
     conflicts.sort();
     let files = work_tree(r);
+    let index = entries_of(index_as_flat(&r.store().db().load_index().unwrap()));
     if matches!(out, MergeOutcome::Conflicts { .. }) {
         r.merge_abort().unwrap();
     }
-    (conflicts, files)
+    Merged {
+        conflicts,
+        raw,
+        files,
+        index,
+    }
+}
+
+/// Property 3 for one history; returns the conflicts of `b` into `a`.
+fn check_symmetric(h: &History) -> Result<Conflicts, TestCaseError> {
+    let (_d, mut r) = repo();
+    let built = build(&mut r, h);
+    let ab = merge_into(&mut r, "a-into", "a", "b", false);
+    let ba = merge_into(&mut r, "b-into", "b", "a", true);
+    prop_assert_eq!(&ab.conflicts, &ba.conflicts);
+    // Outside the conflicts (and below a file/dir clash) both directions agree.
+    let mut conflicted: Vec<&str> = Vec::new();
+    for (p, _, other) in &ab.conflicts {
+        conflicted.push(p);
+        conflicted.extend(other.as_deref());
+    }
+    let outside = |f: &Files| -> Files {
+        f.iter()
+            .filter(|(p, _)| {
+                !conflicted
+                    .iter()
+                    .any(|c| p.as_str() == *c || p.starts_with(&format!("{c}/")))
+            })
+            .map(|(p, c)| (p.clone(), c.clone()))
+            .collect()
+    };
+    prop_assert_eq!(outside(&ab.files), outside(&ba.files));
+    // At a conflict the index holds ours: ours' content for a content or text
+    // conflict, ours' metadata for a metadata conflict, all of ours otherwise (a
+    // sidecar partner holds the merged version until resolved).
+    let a_tip = entries_of(flatten(r.store(), &r.store().commit(built.a.last().unwrap()).unwrap().tree).unwrap());
+    let b_tip = entries_of(flatten(r.store(), &r.store().commit(built.b.last().unwrap()).unwrap().tree).unwrap());
+    for (m, ours) in [(&ab, &a_tip), (&ba, &b_tip)] {
+        for c in &m.raw {
+            let p = &c.path;
+            let (got, want) = (m.index.get(p), ours.get(p));
+            match c.kind {
+                ConflictKind::Sidecar => {}
+                ConflictKind::Metadata => {
+                    prop_assert_eq!(got.map(|e| e.1), want.map(|e| e.1), "ours' metadata at {}", p)
+                }
+                // Content and metadata merge independently.
+                ConflictKind::Content | ConflictKind::Text => {
+                    prop_assert_eq!(got.map(|e| e.0), want.map(|e| e.0), "ours' content at {}", p)
+                }
+                // Ours' renamed file, at ours' name (a sidecar may have followed its
+                // asset there from its old name).
+                ConflictKind::RenameRename | ConflictKind::RenameDelete => {
+                    let id = got.map(|e| e.0);
+                    prop_assert!(ours.values().any(|e| Some(e.0) == id), "ours' file at {}", p)
+                }
+                _ => prop_assert_eq!(got, want, "ours kept at {} ({:?})", p, c.kind),
+            }
+        }
+    }
+    if !ba.conflicts.is_empty() {
+        // After the abort, HEAD is back at `b`'s tip with its tree.
+        prop_assert_eq!(r.resolve_commit("HEAD").unwrap(), *built.b.last().unwrap());
+        prop_assert_eq!(work_tree(&r), built.b_files.clone());
+    }
+    Ok(ab.conflicts)
 }
 
 fn config() -> ProptestConfig {
     ProptestConfig {
         failure_persistence: None,
-        ..ProptestConfig::with_cases(24)
+        ..ProptestConfig::with_cases(400)
     }
 }
 
@@ -291,36 +447,65 @@ proptest! {
 
     #[test]
     fn conflicts_do_not_depend_on_the_merge_direction(h in history()) {
-        (|| -> Result<(), TestCaseError> {
-            let (_d, mut r) = repo();
-            let built = build(&mut r, &h);
-            let (ab, ab_files) = merge_into(&mut r, "a-into", "a", "b");
-            let (ba, ba_files) = merge_into(&mut r, "b-into", "b", "a");
-            let mut ba_mirrored: Vec<(String, ConflictKind)> =
-                ba.into_iter().map(|(p, k)| (p, mirrored(k))).collect();
-            ba_mirrored.sort();
-            prop_assert_eq!(&ab, &ba_mirrored);
-            // Outside the conflicts both directions agree; at a conflict each keeps ours.
-            let conflicted: Vec<&str> = ab.iter().map(|(p, _)| p.as_str()).collect();
-            let outside = |f: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
-                f.iter()
-                    .filter(|(p, _)| !conflicted.contains(&p.as_str()))
-                    .map(|(p, c)| (p.clone(), c.clone()))
-                    .collect()
-            };
-            prop_assert_eq!(outside(&ab_files), outside(&ba_files));
-            for p in &conflicted {
-                prop_assert_eq!(ab_files.get(*p), built.a_files.get(*p), "ours kept at {}", p);
-                prop_assert_eq!(ba_files.get(*p), built.b_files.get(*p), "ours kept at {}", p);
-            }
-            if !ab.is_empty() {
-                // After the abort, HEAD is back at `b`'s tip with its tree.
-                prop_assert_eq!(r.resolve_commit("HEAD").unwrap(), *built.b.last().unwrap());
-                prop_assert_eq!(work_tree(&r), built.b_files.clone());
-            }
-            Ok(())
-        })()?;
+        check_symmetric(&h)?;
     }
+}
+
+/// Property 3 on crafted histories, so every conflict kind is covered whatever the
+/// random cases hit.
+#[test]
+fn every_conflict_kind_is_symmetric() {
+    use ConflictKind as K;
+    let idx = |p: &str| PATHS.iter().position(|x| *x == p).unwrap();
+    let new = |p: &str| NEW_PATHS.iter().position(|x| *x == p).unwrap();
+    let del = |p: &str| Op::Delete(all_paths().position(|x| x == p).unwrap());
+    let to = |p: &str| RENAME_TO.iter().position(|x| *x == p).unwrap();
+    let base = || {
+        let mut b: Vec<Option<Vec<u8>>> = vec![Some(b"x\ny\n".to_vec()); PATHS.len()];
+        b[idx("g.txt")] = Some(b"one\ntwo\nthree\n".to_vec());
+        b
+    };
+    let cases: Vec<(Vec<Op>, Vec<Op>, K)> = vec![
+        (vec![Op::Edit(idx("a.bin"), b"1".to_vec())], vec![Op::Edit(idx("a.bin"), b"2".to_vec())], K::Content),
+        (vec![Op::Add(new("n.bin"), b"1".to_vec())], vec![Op::Add(new("n.bin"), b"2".to_vec())], K::AddAdd),
+        (vec![Op::Edit(idx("a.bin"), b"1".to_vec())], vec![del("a.bin")], K::ModifyDelete),
+        (vec![del("a.bin")], vec![Op::Edit(idx("a.bin"), b"1".to_vec())], K::DeleteModify),
+        (
+            vec![Op::Edit(idx("g.txt"), b"ONE\ntwo\nthree\n".to_vec())],
+            vec![Op::Edit(idx("g.txt"), b"1\ntwo\nthree\n".to_vec())],
+            K::Text,
+        ),
+        (vec![Op::Meta(idx("a.bin"), 0, true)], vec![Op::Meta(idx("a.bin"), 0, false)], K::Metadata),
+        (
+            vec![Op::Rename(idx("a.bin"), to("r/moved.bin"), false)],
+            vec![Op::Rename(idx("a.bin"), to("c2.png"), false)],
+            K::RenameRename,
+        ),
+        (vec![Op::Rename(idx("a.bin"), to("r/moved.bin"), false)], vec![del("a.bin")], K::RenameDelete),
+        (vec![del("a.bin")], vec![Op::Rename(idx("a.bin"), to("r/moved.bin"), false)], K::DeleteRename),
+        (vec![Op::Add(new("q"), b"f".to_vec())], vec![Op::Add(new("q/r.bin"), b"d".to_vec())], K::FileDir),
+        (vec![Op::Add(new("q/r.bin"), b"d".to_vec())], vec![Op::Add(new("q"), b"f".to_vec())], K::DirFile),
+        (
+            vec![Op::Edit(idx("c.png"), b"1".to_vec())],
+            vec![Op::Edit(idx("c.png"), b"2".to_vec()), Op::Edit(idx("c.png.meta"), b"m".to_vec())],
+            K::Sidecar,
+        ),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for (a, b, kind) in cases {
+        let h = History {
+            base: base(),
+            a: vec![a],
+            b: vec![b],
+        };
+        let conflicts = check_symmetric(&h).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        assert!(
+            conflicts.iter().any(|(_, k, _)| *k == kind),
+            "{kind:?} not produced: {conflicts:?}"
+        );
+        seen.extend(conflicts.into_iter().map(|(_, k, _)| k));
+    }
+    assert_eq!(seen.len(), super::merge::ALL_KINDS.len(), "{seen:?}");
 }
 
 /// Regression: checkout writes `d/b.bin` and `d/e/f.bin` on two threads, both find
@@ -340,4 +525,17 @@ fn parallel_checkout_creates_a_shared_parent_directory() {
         r.switch("main", false, false).unwrap();
         r.switch("deep", false, false).unwrap();
     }
+}
+
+/// Histories the random search once found asymmetric.
+#[test]
+fn symmetric_regressions() {
+    let mut base = vec![None; PATHS.len()];
+    base[0] = Some(b"x".to_vec());
+    let h = History {
+        base,
+        a: vec![vec![Op::Edit(0, b"y".to_vec())]],
+        b: vec![vec![Op::Edit(0, Vec::new()), Op::Meta(0, 0, false)]],
+    };
+    check_symmetric(&h).unwrap();
 }

@@ -39,13 +39,17 @@ pub use checkout::{CheckoutOptions, CheckoutReport};
 pub use commit::AddReport;
 pub use commit::CommitOptions;
 pub use diff::{DiffOptions, DiffReport, FileDiff};
+pub use diff::{meta_changes, MetaChange};
 pub use error::VcsError;
+pub use facts::{detect, Facts, SNIFF_LEN};
+pub use meta::{MetaEdit, MetaView};
+pub use find::{parse_size, FindFilter, FoundAsset};
 pub use history::HistoryEntry;
 pub use ident::{format_time, parse_ident, Identity};
 pub use log::{parse_date, LogEntry, LogFilter};
 pub use merge::{
-    merge_base, merge_bases, merge_flat, theirs_name, Conflict, ConflictKind, MergeOutcome,
-    Resolution, TreeMerge,
+    merge_base, merge_bases, merge_text, merge_trees, theirs_name, Conflict, ConflictKind,
+    MergeObjects, MergeOutcome, Resolution, TextMerge, TreeMerge,
 };
 pub use mv::MvReport;
 pub use path::to_repo_path;

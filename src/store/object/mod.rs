@@ -22,7 +22,7 @@ pub use chunklist::{ChunkEntry, ChunkListNode, ChunkTreeBuilder, BOUNDARY_BITS, 
 pub use commit::{Commit, Person};
 pub use file::FileObject;
 pub use kind::EntryKind;
-pub use lock::Lock;
+pub use lock::{merge as merge_locks, validate_lock_path, Lock, LockState, Precedence};
 pub use tag::Tag;
 pub use tree::{validate_name, Tree, TreeEntry};
 
