@@ -313,7 +313,9 @@ fn tree_files(s: &Scratch, rev: &str) -> Files {
 }
 
 fn files(list: &[(&str, &[u8])]) -> Files {
-    list.iter().map(|(p, c)| (p.to_string(), c.to_vec())).collect()
+    list.iter()
+        .map(|(p, c)| (p.to_string(), c.to_vec()))
+        .collect()
 }
 
 fn mv(s: &Scratch, from: &str, to: &str) {
@@ -347,7 +349,11 @@ fn diverge(base: &Files, ours: &dyn Fn(&Scratch), theirs: &dyn Fn(&Scratch)) -> 
 /// Merges `topic`, expecting exactly `conflicts` (as `status --json` lists them).
 fn merge_conflicting(s: &Scratch, conflicts: &[&str]) {
     let out = s.output(&["merge", "topic"]);
-    assert_eq!(out.status.code(), Some(1), "merge must report the conflicts");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "merge must report the conflicts"
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     for c in conflicts {
         let path = c.split(' ').next().unwrap();
@@ -357,7 +363,9 @@ fn merge_conflicting(s: &Scratch, conflicts: &[&str]) {
     assert_eq!(st["conflicts"], serde_json::json!(conflicts), "{st}");
     let human = s.run(&["status"]);
     assert!(human.contains("Unmerged paths"), "{human}");
-    assert!(s.fail(&["commit", "-m", "too early"]).contains("still have merge conflicts"));
+    assert!(s
+        .fail(&["commit", "-m", "too early"])
+        .contains("still have merge conflicts"));
 }
 
 /// Runs the scenario once per resolution and once more for `merge --abort`.
@@ -372,7 +380,10 @@ fn check_scenario(
         merge_conflicting(&s, conflicts);
         s.run(&["resolve", resolve_at, flag]);
         let st = s.json(&["status", "--json"]);
-        assert!(st["conflicts"].as_array().unwrap().is_empty(), "{flag}: {st}");
+        assert!(
+            st["conflicts"].as_array().unwrap().is_empty(),
+            "{flag}: {st}"
+        );
         s.run(&["commit", "-m", "merged"]);
         assert_eq!(parents(&s), 2);
         assert_eq!(&tree_files(&s, "HEAD"), want, "committed tree after {flag}");
@@ -420,13 +431,7 @@ fn scenario_binary_edit_edit() {
 #[test]
 fn scenario_edit_delete_and_delete_edit() {
     let base = files(&[("a.bin", &bin(1)), ("keep.txt", b"k")]);
-    let edit_delete = || {
-        diverge(
-            &base,
-            &|s| s.write("a.bin", &bin(2)),
-            &|s| rm(s, "a.bin"),
-        )
-    };
+    let edit_delete = || diverge(&base, &|s| s.write("a.bin", &bin(2)), &|s| rm(s, "a.bin"));
     check_scenario(
         &edit_delete,
         &["a.bin (modify/delete)"],
@@ -437,13 +442,7 @@ fn scenario_edit_delete_and_delete_edit() {
             ("--both", files(&[("a.bin", &bin(2)), ("keep.txt", b"k")])),
         ],
     );
-    let delete_edit = || {
-        diverge(
-            &base,
-            &|s| rm(s, "a.bin"),
-            &|s| s.write("a.bin", &bin(3)),
-        )
-    };
+    let delete_edit = || diverge(&base, &|s| rm(s, "a.bin"), &|s| s.write("a.bin", &bin(3)));
     check_scenario(
         &delete_edit,
         &["a.bin (delete/modify)"],
@@ -497,7 +496,11 @@ fn scenario_rename_edit_merges_cleanly_both_ways() {
         let out = s.run(&["merge", "topic"]);
         assert!(out.starts_with("Merge made"), "{out}");
         let want = files(&[("art/hero.png", &bin(2))]);
-        assert_eq!(tree_files(&s, "HEAD"), want, "the edit lands at the new name");
+        assert_eq!(
+            tree_files(&s, "HEAD"),
+            want,
+            "the edit lands at the new name"
+        );
         assert_eq!(work_files(&s), want);
         clean(&s);
     }
@@ -529,17 +532,23 @@ fn scenario_rename_rename() {
     merge_conflicting(&s, &["a/hero.png (rename/rename)"]);
     let human = s.run(&["status"]);
     assert!(human.contains("theirs renamed it to b/hero.png"), "{human}");
+    // The JSON outcome names both sides' names.
+    let s = make();
+    let out = s.json(&["merge", "topic", "--json"]);
+    assert_eq!(out["result"], "conflicts", "{out}");
+    assert_eq!(
+        out["conflicts"],
+        serde_json::json!([{"path": "a/hero.png", "kind": "rename/rename", "theirs_path": "b/hero.png"}])
+    );
 }
 
 #[test]
 fn scenario_rename_delete_and_delete_rename() {
     let base = files(&[("hero.png", &bin(1))]);
     let make = || {
-        diverge(
-            &base,
-            &|s| mv(s, "hero.png", "art/hero.png"),
-            &|s| rm(s, "hero.png"),
-        )
+        diverge(&base, &|s| mv(s, "hero.png", "art/hero.png"), &|s| {
+            rm(s, "hero.png")
+        })
     };
     check_scenario(
         &make,
@@ -552,11 +561,9 @@ fn scenario_rename_delete_and_delete_rename() {
         ],
     );
     let mirror = || {
-        diverge(
-            &base,
-            &|s| rm(s, "hero.png"),
-            &|s| mv(s, "hero.png", "art/hero.png"),
-        )
+        diverge(&base, &|s| rm(s, "hero.png"), &|s| {
+            mv(s, "hero.png", "art/hero.png")
+        })
     };
     check_scenario(
         &mirror,
@@ -614,6 +621,13 @@ fn scenario_sidecar_pair_conflicts_and_resolves_together() {
             ),
         ],
     );
+    let s = make();
+    merge_conflicting(&s, &conflicts);
+    let human = s.run(&["status"]);
+    assert!(
+        human.contains("hero.png.meta (text; sidecar of hero.png, resolved with it)"),
+        "{human}"
+    );
     // Resolving the sidecar resolves its asset with it.
     check_scenario(
         &make,
@@ -631,14 +645,10 @@ fn scenario_sidecar_follows_its_conflicted_asset() {
     // Only theirs touched the sidecar: it merged, but the pair must stay consistent.
     let base = files(&[("hero.png", &bin(1)), ("hero.png.meta", META_BASE)]);
     let make = || {
-        diverge(
-            &base,
-            &|s| s.write("hero.png", &bin(2)),
-            &|s| {
-                s.write("hero.png", &bin(3));
-                s.write("hero.png.meta", META_THEIRS);
-            },
-        )
+        diverge(&base, &|s| s.write("hero.png", &bin(2)), &|s| {
+            s.write("hero.png", &bin(3));
+            s.write("hero.png.meta", META_THEIRS);
+        })
     };
     check_scenario(
         &make,
@@ -676,14 +686,10 @@ fn scenario_asset_renamed_on_one_side_takes_its_sidecar() {
     ]);
     // Theirs moved only the assets (the sidecars stayed behind); ours edited a
     // sidecar at the old place. Both sidecars follow their asset.
-    let s = diverge(
-        &base,
-        &|s| s.write("hero.png.meta", META_OURS),
-        &|s| {
-            mv(s, "hero.png", "art/hero.png");
-            mv(s, "icon.svg", "ui/icon.svg");
-        },
-    );
+    let s = diverge(&base, &|s| s.write("hero.png.meta", META_OURS), &|s| {
+        mv(s, "hero.png", "art/hero.png");
+        mv(s, "icon.svg", "ui/icon.svg");
+    });
     let out = s.run(&["merge", "topic"]);
     assert!(out.starts_with("Merge made"), "{out}");
     let want = files(&[
@@ -706,7 +712,10 @@ fn scenario_asset_renamed_on_one_side_takes_its_sidecar() {
     );
     s.run(&["merge", "topic"]);
     let got = tree_files(&s, "HEAD");
-    assert_eq!(got.get("art/hero.png.meta").map(Vec::as_slice), Some(META_THEIRS));
+    assert_eq!(
+        got.get("art/hero.png.meta").map(Vec::as_slice),
+        Some(META_THEIRS)
+    );
     assert!(!got.contains_key("hero.png.meta") && !got.contains_key("hero.png"));
     clean(&s);
 }
@@ -718,7 +727,12 @@ fn scenario_text_non_overlapping_edits_merge_by_lines() {
     let s = diverge(
         &files(&[("notes.txt", TEXT_BASE)]),
         &|s| s.write("notes.txt", b"TITLE\nline 2\nline 3\nline 4\nline 5\nend\n"),
-        &|s| s.write("notes.txt", b"title\nline 2\nline 3\nline 4\nline 5\nEND\nmore\n"),
+        &|s| {
+            s.write(
+                "notes.txt",
+                b"title\nline 2\nline 3\nline 4\nline 5\nEND\nmore\n",
+            )
+        },
     );
     let out = s.run(&["merge", "topic"]);
     assert!(out.starts_with("Merge made"), "{out}");
@@ -767,8 +781,15 @@ fn scenario_text_overlapping_edits_conflict_with_markers() {
     assert_eq!(st["unstaged"][0]["path"], "notes.txt", "{st}");
     assert_eq!(s.run(&["cat", ":notes.txt"]).as_bytes(), ours);
     let err = s.fail(&["resolve", "notes.txt", "--merged"]);
-    assert!(err.contains("still has conflict markers (line 2, 4, 6, 8)"), "{err}");
-    assert_eq!(read(&s, "notes.txt").unwrap(), marked.as_bytes(), "unchanged");
+    assert!(
+        err.contains("still has conflict markers (line 2, 4, 6, 8)"),
+        "{err}"
+    );
+    assert_eq!(
+        read(&s, "notes.txt").unwrap(),
+        marked.as_bytes(),
+        "unchanged"
+    );
     let edited: &[u8] = b"title\nline 2 (both)\nline 3\nline 4\nline 5\nend\n";
     s.write("notes.txt", edited);
     s.run(&["resolve", "notes.txt", "--merged"]);
@@ -781,11 +802,9 @@ fn scenario_text_overlapping_edits_conflict_with_markers() {
 fn scenario_file_dir_clash() {
     let k: (&str, &[u8]) = ("keep.txt", b"k");
     let ours_file = || {
-        diverge(
-            &files(&[k]),
-            &|s| s.write("x", b"ours file"),
-            &|s| s.write("x/a.bin", &bin(3)),
-        )
+        diverge(&files(&[k]), &|s| s.write("x", b"ours file"), &|s| {
+            s.write("x/a.bin", &bin(3))
+        })
     };
     check_scenario(
         &ours_file,
@@ -801,11 +820,9 @@ fn scenario_file_dir_clash() {
         ],
     );
     let ours_dir = || {
-        diverge(
-            &files(&[k]),
-            &|s| s.write("x/a.bin", &bin(3)),
-            &|s| s.write("x", b"theirs file"),
-        )
+        diverge(&files(&[k]), &|s| s.write("x/a.bin", &bin(3)), &|s| {
+            s.write("x", b"theirs file")
+        })
     };
     check_scenario(
         &ours_dir,
@@ -869,7 +886,10 @@ fn scenario_metadata_merges_field_by_field() {
         merge_conflicting(&s, &["hero.png (metadata)"]);
         assert_eq!(meta_fields(&s, "hero.png")["author"], "Bo");
         let err = s.fail(&["resolve", "hero.png", "--both"]);
-        assert!(err.contains("does not apply to a metadata conflict"), "{err}");
+        assert!(
+            err.contains("does not apply to a metadata conflict"),
+            "{err}"
+        );
         let err = s.fail(&["resolve", "hero.png", "--merged"]);
         assert!(err.contains("--merged takes an edited text file"), "{err}");
         s.run(&["resolve", "hero.png", flag]);

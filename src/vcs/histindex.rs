@@ -234,6 +234,12 @@ impl Graph {
     }
 }
 
+/// Revisions of one path: each listing commit's graph position and its change.
+type Revisions = Vec<(usize, HistChange)>;
+
+/// Rows recorded at one path, by (commit position, parent number).
+type PathRows = HashMap<(usize, u32), HistChange>;
+
 /// Why a query could not be answered from the index as it is.
 enum Answer<T> {
     Ok(T),
@@ -529,10 +535,10 @@ impl Repo {
         s: usize,
         path: &str,
         limit: Option<usize>,
-    ) -> Result<Answer<Option<Vec<(usize, HistChange)>>>, VcsError> {
+    ) -> Result<Answer<Option<Revisions>>, VcsError> {
         let db = self.store().db();
         let limit = limit.map(|l| l.max(1));
-        let load = |path: &str| -> Result<Answer<HashMap<(usize, u32), HistChange>>, VcsError> {
+        let load = |path: &str| -> Result<Answer<PathRows>, VcsError> {
             match db.hist_changes_at(path) {
                 Ok(rows) => Ok(Answer::Ok(
                     rows.into_iter()
@@ -549,7 +555,7 @@ impl Repo {
         };
         let mut found: Vec<(usize, HistChange)> = Vec::new();
         let mut pos = s;
-        while !limit.is_some_and(|l| found.len() >= l) {
+        while limit.is_none_or(|l| found.len() < l) {
             let parents = &g.parents[pos];
             if parents.len() > 1 {
                 // The merge took the asset unchanged from this parent: follow it.

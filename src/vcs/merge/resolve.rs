@@ -75,7 +75,11 @@ impl Plan {
 
 /// Where `--both` puts theirs for member `m` of a unit whose conflicts are `unit`.
 fn both_target(m: &Conflict, unit: &[Conflict]) -> String {
-    if let Some(t) = m.theirs_path.as_ref().filter(|_| m.kind == ConflictKind::RenameRename) {
+    if let Some(t) = m
+        .theirs_path
+        .as_ref()
+        .filter(|_| m.kind == ConflictKind::RenameRename)
+    {
         return t.clone();
     }
     match &m.asset {
@@ -143,7 +147,8 @@ fn plan_member(
             }
         }
         (K::DirFile, Resolution::Theirs) => {
-            plan.remove.extend(under(&s.index).into_iter().map(|e| e.path));
+            plan.remove
+                .extend(under(&s.index).into_iter().map(|e| e.path));
             plan.set(t, &m.path);
         }
         (_, Resolution::Theirs) => plan.set(t, &m.path),

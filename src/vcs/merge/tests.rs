@@ -61,7 +61,10 @@ fn merging_a_commit_id_and_committing_after_resolution() {
     ));
     // --merged refuses while markers remain; nothing changes.
     let err = r.resolve_conflict("a.txt", Resolution::Merged).unwrap_err();
-    assert!(matches!(&err, VcsError::MarkersLeft { lines, .. } if lines == &[1, 3, 5, 7]), "{err:?}");
+    assert!(
+        matches!(&err, VcsError::MarkersLeft { lines, .. } if lines == &[1, 3, 5, 7]),
+        "{err:?}"
+    );
     assert_eq!(r.merge_conflicts().unwrap().len(), 1);
     assert_eq!(
         r.resolve_conflict("a.txt", Resolution::Ours).unwrap(),
@@ -88,7 +91,10 @@ fn merging_a_commit_id_and_committing_after_resolution() {
 fn damaged_merge_state_is_reported() {
     let (_d, r) = repo();
     r.store().db().state_set(MERGE_HEAD_KEY, "zz").unwrap();
-    assert!(matches!(r.merge_head(), Err(VcsError::BadMergeState { .. })));
+    assert!(matches!(
+        r.merge_head(),
+        Err(VcsError::BadMergeState { .. })
+    ));
     r.store()
         .db()
         .state_set(MERGE_CONFLICTS_KEY, "nonsense")

@@ -197,16 +197,31 @@ mod tests {
         let ours = "ONE\ntwo\nthree\nfour\nfive\nsix\n";
         let theirs = "one\ntwo\nthree\nfour\nfive\nSIX\nseven\n";
         let want = "ONE\ntwo\nthree\nfour\nfive\nSIX\nseven\n";
-        assert_eq!(merge_text(BASE, ours, theirs, "t"), TextMerge::Clean(want.into()));
-        assert_eq!(merge_text(BASE, theirs, ours, "t"), TextMerge::Clean(want.into()));
+        assert_eq!(
+            merge_text(BASE, ours, theirs, "t"),
+            TextMerge::Clean(want.into())
+        );
+        assert_eq!(
+            merge_text(BASE, theirs, ours, "t"),
+            TextMerge::Clean(want.into())
+        );
     }
 
     #[test]
     fn one_side_or_identical_changes_are_taken_once() {
         let ours = "one\n2\nthree\nfour\nfive\nsix\n";
-        assert_eq!(merge_text(BASE, ours, BASE, "t"), TextMerge::Clean(ours.into()));
-        assert_eq!(merge_text(BASE, BASE, ours, "t"), TextMerge::Clean(ours.into()));
-        assert_eq!(merge_text(BASE, ours, ours, "t"), TextMerge::Clean(ours.into()));
+        assert_eq!(
+            merge_text(BASE, ours, BASE, "t"),
+            TextMerge::Clean(ours.into())
+        );
+        assert_eq!(
+            merge_text(BASE, BASE, ours, "t"),
+            TextMerge::Clean(ours.into())
+        );
+        assert_eq!(
+            merge_text(BASE, ours, ours, "t"),
+            TextMerge::Clean(ours.into())
+        );
         // Deletions and insertions far apart.
         let del = "one\nthree\nfour\nfive\nsix\n";
         let ins = "one\ntwo\nthree\nfour\nfive\nsix\nseven\n";
@@ -231,13 +246,22 @@ mod tests {
         // Touching edits conflict too; the mirror conflicts at the same place.
         let a = "one\nTWO\nthree\nfour\nfive\nsix\n";
         let b = "one\ntwo\nTHREE\nfour\nfive\nsix\n";
-        assert!(matches!(merge_text(BASE, a, b, "x"), TextMerge::Conflict(_)));
-        assert!(matches!(merge_text(BASE, b, a, "x"), TextMerge::Conflict(_)));
+        assert!(matches!(
+            merge_text(BASE, a, b, "x"),
+            TextMerge::Conflict(_)
+        ));
+        assert!(matches!(
+            merge_text(BASE, b, a, "x"),
+            TextMerge::Conflict(_)
+        ));
         // A file without a final newline still gets markers on their own lines.
         let TextMerge::Conflict(t) = merge_text("a", "b", "c", "x") else {
             panic!()
         };
-        assert_eq!(t, "<<<<<<< ours\nb\n||||||| base\na\n=======\nc\n>>>>>>> theirs (x)\n");
+        assert_eq!(
+            t,
+            "<<<<<<< ours\nb\n||||||| base\na\n=======\nc\n>>>>>>> theirs (x)\n"
+        );
     }
 
     #[test]

@@ -157,8 +157,9 @@ impl Merger<'_> {
         }
     }
 
-    /// Puts `e` at `path`. A different entry already there is an `add/add`
-    /// conflict; ours (the entry equal to ours' at that path) is kept.
+    /// Puts `e` at `path`. A different entry already there (two files renamed or
+    /// added to one name) is an `add/add` conflict; ours' entry at that path is kept
+    /// as it is, or the first one placed when ours has none.
     fn place(&mut self, path: &str, e: Option<&FlatEntry>) {
         let Some(e) = e else { return };
         let mut e = e.clone();
@@ -174,8 +175,8 @@ impl Merger<'_> {
                     .binary_search_by(|x| x.path.as_str().cmp(path))
                     .ok()
                     .map(|i| &self.ours[i]);
-                if ours.is_some_and(|o| same(Some(o), Some(&e))) {
-                    self.placed.insert(path.to_string(), e);
+                if let Some(o) = ours {
+                    self.placed.insert(path.to_string(), o.clone());
                 }
                 self.conflict(Conflict::new(path, ConflictKind::AddAdd));
             }
@@ -270,7 +271,8 @@ impl Merger<'_> {
                         .transpose()
                         .map(Option::unwrap_or_default)
                 };
-                let (merged, keys) = AssetMeta::merge3(&load(b.meta)?, &load(o.meta)?, &load(t.meta)?);
+                let (merged, keys) =
+                    AssetMeta::merge3(&load(b.meta)?, &load(o.meta)?, &load(t.meta)?);
                 if !keys.is_empty() {
                     kind = kind.or(Some(ConflictKind::Metadata));
                 } else if merged.is_empty() {
@@ -449,8 +451,12 @@ pub fn merge_trees(
         .map(|e| e.path.as_str())
         .collect();
     for p in added {
-        let o = find(ours, p).filter(|_| !used_o.contains(p)).map(|i| &ours[i]);
-        let t = find(theirs, p).filter(|_| !used_t.contains(p)).map(|i| &theirs[i]);
+        let o = find(ours, p)
+            .filter(|_| !used_o.contains(p))
+            .map(|i| &ours[i]);
+        let t = find(theirs, p)
+            .filter(|_| !used_t.contains(p))
+            .map(|i| &theirs[i]);
         m.entry(p, None, o, t, None)?;
     }
     m.clashes();
