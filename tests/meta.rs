@@ -322,7 +322,6 @@ fn a_tracked_name_with_a_colon_is_a_path_not_a_revision() {
 /// Staged metadata is reachable from the index, so `gc` keeps it and the next commit
 /// refers to a stored object.
 #[test]
-#[ignore = "needs store::walk::roots to treat an index entry's meta id as a root (lead: see the metadata report)"]
 fn gc_keeps_staged_metadata() {
     let s = assets();
     s.run(&["meta", "set", "notes.txt", "author=Ana"]);
