@@ -106,7 +106,12 @@ pub fn std_cmd(args: &[&str], dir: &Path) -> std::process::Command {
         .current_dir(dir)
         .env("GADN_AUTHOR_NAME", "Test Artist")
         .env("GADN_AUTHOR_EMAIL", "test@example.org")
-        .env("GADN_LOCK_TIMEOUT", "5");
+        .env("GADN_LOCK_TIMEOUT", "5")
+        // Never the developer's own identity key; tests that need one set their own.
+        .env(
+            "GADN_HOME",
+            std::env::temp_dir().join(format!("gadn-test-home-{}", std::process::id())),
+        );
     c
 }
 

@@ -534,7 +534,13 @@ fn scenario_rename_rename() {
     assert!(human.contains("theirs renamed it to b/hero.png"), "{human}");
     // The JSON outcome names both sides' names.
     let s = make();
-    let out = s.json(&["merge", "topic", "--json"]);
+    let out = s.output(&["merge", "topic", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "conflicts exit 1 in JSON mode too"
+    );
+    let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out["result"], "conflicts", "{out}");
     assert_eq!(
         out["conflicts"],
@@ -947,4 +953,29 @@ fn untracked_directory_in_the_way_stops_a_merge_before_anything_is_written() {
     assert_eq!(read(&s, "x/untracked.txt").unwrap(), b"mine");
     let st = s.json(&["status", "--json"]);
     assert!(st["conflicts"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn scenario_asset_edit_delete_brings_its_sidecar_back_with_it() {
+    // Theirs deleted the pair; ours edited the asset: keeping ours keeps a valid
+    // pair (the sidecar comes back), taking theirs deletes both.
+    let base = files(&[("hero.png", &bin(1)), ("hero.png.meta", META_BASE)]);
+    let make = || {
+        diverge(&base, &|s| s.write("hero.png", &bin(2)), &|s| {
+            rm(s, "hero.png");
+            rm(s, "hero.png.meta");
+        })
+    };
+    check_scenario(
+        &make,
+        &["hero.png (modify/delete)", "hero.png.meta (sidecar)"],
+        "hero.png",
+        &[
+            (
+                "--ours",
+                files(&[("hero.png", &bin(2)), ("hero.png.meta", META_BASE)]),
+            ),
+            ("--theirs", Files::new()),
+        ],
+    );
 }

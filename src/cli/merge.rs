@@ -34,7 +34,11 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let outcome = repo.merge(&rev)?;
     if a.json {
         print_json(&outcome)?;
-        return Ok(ExitCode::SUCCESS);
+        // Stopping on conflicts is a problem to report, in JSON as in text.
+        return Ok(match outcome {
+            MergeOutcome::Conflicts { .. } => ExitCode::from(super::EXIT_PROBLEM),
+            _ => ExitCode::SUCCESS,
+        });
     }
     match &outcome {
         MergeOutcome::UpToDate => println!("Already up to date."),

@@ -143,7 +143,12 @@ impl Repo {
                 }
                 let m = std::fs::symlink_metadata(abs(&root, &t.path)).ok()?;
                 let w = WorkFile::from_meta(t.path.clone(), &m)?;
-                (Repo::quick_unchanged(&w, old, written) == Some(true)).then(|| (*old).clone())
+                // Same content: keep the stat data, but take the target's metadata,
+                // which may differ while the content does not.
+                (Repo::quick_unchanged(&w, old, written) == Some(true)).then(|| IndexEntry {
+                    meta: t.meta,
+                    ..(*old).clone()
+                })
             })
             .collect();
         let to_write: u64 = target
@@ -704,6 +709,32 @@ mod tests {
         repo.checkout(&second.to_hex(), &CheckoutOptions::default())
             .unwrap();
         assert_eq!(std::fs::read(repo.root().join("x")).unwrap(), b"x is a file here");
+        assert!(repo.status().unwrap().is_clean());
+    }
+
+    #[test]
+    fn switching_between_commits_that_differ_only_in_metadata_updates_the_index() {
+        let (_d, mut repo) = repo();
+        put(&repo, "hero.png", b"pixels");
+        let plain = commit_all(&mut repo, "plain");
+        repo.meta_edit(
+            "hero.png",
+            &[crate::vcs::MetaEdit::parse("author=Ana").unwrap()],
+        )
+        .unwrap();
+        let tagged = commit_all(&mut repo, "with metadata");
+        let meta_of = |r: &Repo| r.store().db().index_get("hero.png").unwrap().unwrap().meta;
+        let with = meta_of(&repo);
+        assert!(with.is_some());
+        let report = repo
+            .checkout(&plain.to_hex(), &CheckoutOptions::default())
+            .unwrap();
+        assert_eq!(report.written, 0, "the content is the same: nothing rewritten");
+        assert_eq!(meta_of(&repo), None);
+        assert!(repo.status().unwrap().is_clean());
+        repo.checkout(&tagged.to_hex(), &CheckoutOptions::default())
+            .unwrap();
+        assert_eq!(meta_of(&repo), with);
         assert!(repo.status().unwrap().is_clean());
     }
 

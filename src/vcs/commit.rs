@@ -251,6 +251,7 @@ impl Repo {
             None => None,
         };
         self.check_locks(parent_tree.as_ref(), &index, opts.force)?;
+        let signing_key = super::signing::existing_key()?;
         let (lock, _) = self.store_mut().lock()?;
         let (_tree, id) = {
             let mut writer = self.store_mut().writer(&lock);
@@ -263,7 +264,7 @@ impl Repo {
                         .unwrap_or_else(|| "the empty tree".into()),
                 });
             }
-            let commit = Commit {
+            let mut commit = Commit {
                 tree,
                 parents: parent.into_iter().chain(merging).collect(),
                 author,
@@ -272,6 +273,9 @@ impl Repo {
                 notes,
                 signature: None,
             };
+            if let Some(key) = &signing_key {
+                super::signing::sign_commit(&mut commit, key)?;
+            }
             let id = writer.put_commit(&commit)?;
             writer.finish()?;
             (tree, id)

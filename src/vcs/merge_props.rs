@@ -275,16 +275,6 @@ fn entries_of(list: Vec<super::treeops::FlatEntry>) -> Entries {
 fn merge_into(r: &mut Repo, name: &str, start: &str, other: &str, mirror: bool) -> Merged {
     r.create_branch(name, Some(start)).unwrap();
     r.switch(name, false, false).unwrap();
-    // A forced checkout makes the index equal the tree, metadata included: a plain
-    // switch keeps an unchanged file's old index entry (and so its old metadata id).
-    r.checkout(
-        "HEAD",
-        &super::CheckoutOptions {
-            force: true,
-            paths: Vec::new(),
-        },
-    )
-    .unwrap();
     let out = r.merge(other).unwrap();
     let raw = match &out {
         MergeOutcome::Conflicts { conflicts } => conflicts.clone(),
@@ -617,4 +607,36 @@ fn symmetric_regressions() {
     };
     let c = check_symmetric(&h).unwrap();
     assert_eq!(c, vec![("r/moved.bin".into(), ConflictKind::AddAdd, None)]);
+    // One side renames a file onto the name the other renamed a second file to,
+    // while that second file is renamed differently by each side.
+    let mut base = vec![None; PATHS.len()];
+    base[0] = Some(Vec::new());
+    base[3] = Some(Vec::new());
+    let h = History {
+        base: base.clone(),
+        a: vec![vec![Op::Rename(3, 0, false)]],
+        b: vec![vec![Op::Rename(0, 0, false), Op::Rename(3, 1, false)]],
+    };
+    let c = check_symmetric(&h).unwrap();
+    assert_eq!(
+        c,
+        vec![
+            ("c2.png".into(), ConflictKind::DeleteRename, None),
+            ("r/moved.bin".into(), ConflictKind::AddAdd, None)
+        ]
+    );
+    // Crossed renames: each side gives each file the other's name.
+    let h = History {
+        base,
+        a: vec![vec![Op::Rename(0, 0, false), Op::Rename(3, 1, false)]],
+        b: vec![vec![Op::Rename(0, 1, false), Op::Rename(3, 0, false)]],
+    };
+    let c = check_symmetric(&h).unwrap();
+    assert_eq!(
+        c,
+        vec![
+            ("c2.png".into(), ConflictKind::AddAdd, None),
+            ("r/moved.bin".into(), ConflictKind::AddAdd, None)
+        ]
+    );
 }

@@ -27,6 +27,7 @@ mod restore;
 mod revparse;
 mod rm;
 mod scan;
+mod signing;
 mod sidecar;
 mod tag;
 #[cfg(test)]
@@ -59,6 +60,7 @@ pub use revparse::Resolved;
 pub use rm::{RmOptions, RmReport};
 pub use scan::{Change, ChangeKind, Status};
 pub use sidecar::{asset_of, sidecars_of, SidecarRule, SIDECAR_RULES};
+pub use signing::{sign_commit, verify_commit, SignatureCheck, COMMIT_SIGNATURE_CONTEXT};
 pub use tag::TagInfo;
 pub use treeops::{FlatEntry, TreeDiff};
 

@@ -253,6 +253,10 @@ impl Repo {
             plan_member(&mut plan, m, &unit, how, &sides)?;
         }
         let root = self.root().to_path_buf();
+        // A path neither tracked nor present needs no removal (and is not reported).
+        plan.remove.retain(|p| {
+            find(&sides.index, p).is_some() || std::fs::symlink_metadata(abs(&root, p)).is_ok()
+        });
         // Checks, before anything is written.
         for p in &plan.stage {
             let a = abs(&root, p);

@@ -35,7 +35,7 @@ use crate::vcs::VcsError;
 /// id a new file would get.
 pub trait MergeObjects {
     /// The whole content of a file object (only asked for files of at most
-    /// [`MAX_TEXT_MERGE`] bytes).
+    /// 1 MiB, the line-merge limit).
     fn file_bytes(&self, id: &ObjectId) -> Result<Vec<u8>, VcsError>;
     /// An asset-metadata object.
     fn meta(&self, id: &ObjectId) -> Result<AssetMeta, VcsError>;
@@ -178,9 +178,19 @@ impl Merger<'_> {
                 if let Some(o) = ours {
                     self.placed.insert(path.to_string(), o.clone());
                 }
-                self.conflict(Conflict::new(path, ConflictKind::AddAdd));
+                self.add_add(path);
             }
         }
+    }
+
+    /// Records an `add/add` conflict at `path`, replacing any other record there: two
+    /// claims on one name outweigh how either got there, whatever the order found.
+    fn add_add(&mut self, path: &str) {
+        self.out.conflicts.retain(|c| c.path != path);
+        self.out.markers.retain(|(p, _)| p != path);
+        self.out
+            .conflicts
+            .push(Conflict::new(path, ConflictKind::AddAdd));
     }
 
     /// Merges one entry (by its base, ours and theirs versions) into `path`.
@@ -340,38 +350,46 @@ impl Merger<'_> {
 
     /// Pairs assets and sidecars in the conflict list.
     fn sidecars(&mut self) {
+        // Both names of a rename/rename count, so the pairing is the same in either
+        // merge direction.
+        fn names(c: &Conflict) -> Vec<String> {
+            let mut v = vec![c.path.clone()];
+            if c.kind == ConflictKind::RenameRename {
+                v.extend(c.theirs_path.clone());
+            }
+            v
+        }
         let exists =
             |p: &str| self.placed.contains_key(p) || has(self.ours, p) || has(self.theirs, p);
-        let mut add = Vec::new();
+        let involved: HashSet<String> = self.out.conflicts.iter().flat_map(names).collect();
+        let mut add = BTreeSet::new();
         for c in &self.out.conflicts {
-            if let Some(a) = asset_of(&c.path) {
-                if exists(&a) {
-                    add.push(Conflict::new(a, ConflictKind::Sidecar));
+            for n in names(c) {
+                if let Some(a) = asset_of(&n).filter(|a| exists(a) && !involved.contains(a)) {
+                    add.insert((a, None));
                 }
             }
         }
-        for c in add {
-            self.conflict(c);
-        }
-        let exists =
-            |p: &str| self.placed.contains_key(p) || has(self.ours, p) || has(self.theirs, p);
-        let mut add = Vec::new();
         for c in &self.out.conflicts {
-            if asset_of(&c.path).is_none() {
-                for s in sidecars_of(&c.path, false) {
-                    if exists(&s) {
-                        add.push(Conflict {
-                            path: s,
-                            kind: ConflictKind::Sidecar,
-                            theirs_path: None,
-                            asset: Some(c.path.clone()),
-                        });
+            let Some(asset) = names(c).into_iter().find(|n| asset_of(n).is_none()) else {
+                continue;
+            };
+            for n in names(c) {
+                for s in sidecars_of(&n, false) {
+                    if exists(&s) && !involved.contains(&s) {
+                        add.insert((s, Some(asset.clone())));
                     }
                 }
             }
         }
-        for c in add {
-            self.conflict(c);
+        for (path, asset) in add {
+            let asset = asset.filter(|a| *a != path);
+            self.conflict(Conflict {
+                path,
+                kind: ConflictKind::Sidecar,
+                theirs_path: None,
+                asset,
+            });
         }
         let conflicted: HashSet<String> =
             self.out.conflicts.iter().map(|c| c.path.clone()).collect();
@@ -398,6 +416,8 @@ pub fn merge_trees(
     let (ro, rt) = (renames(base, ours), renames(base, theirs));
     let mut used_o = HashSet::new();
     let mut used_t = HashSet::new();
+    let mut renamed_both: Vec<(String, String, Option<&FlatEntry>)> = Vec::new();
+    let mut deleted_renamed: Vec<(String, Option<String>)> = Vec::new();
     let mut m = Merger {
         objs,
         label,
@@ -420,24 +440,14 @@ pub fn merge_trees(
         }
         let (ren_o, ren_t) = (o_to != b.path, t_to != b.path);
         if ren_o && ren_t && o_to != t_to {
-            m.place(&o_to, o);
-            m.conflict(Conflict {
-                path: o_to,
-                kind: ConflictKind::RenameRename,
-                theirs_path: Some(t_to),
-                asset: None,
-            });
+            // Decided once every other entry is placed (see below).
+            renamed_both.push((o_to, t_to, o));
         } else if ren_o && t.is_none() {
             m.place(&o_to, o);
             m.conflict(Conflict::new(o_to, ConflictKind::RenameDelete));
         } else if ren_t && o.is_none() {
             let theirs_path = (t_at != t_to).then(|| t_at.clone());
-            m.conflict(Conflict {
-                path: t_to,
-                kind: ConflictKind::DeleteRename,
-                theirs_path,
-                asset: None,
-            });
+            deleted_renamed.push((t_to, theirs_path));
         } else {
             let target = if ren_o { o_to } else { t_to };
             let theirs_path = (t.is_some() && t_at != target).then(|| t_at.clone());
@@ -458,6 +468,57 @@ pub fn merge_trees(
             .filter(|_| !used_t.contains(p))
             .map(|i| &theirs[i]);
         m.entry(p, None, o, t, None)?;
+    }
+    // A name a rename lands on that something else also claims (another rename, an
+    // addition) is an add/add conflict, decided the same way in either merge
+    // direction; otherwise rename/rename keeps ours at our name, and delete/rename
+    // keeps the deletion.
+    let mut claims: std::collections::HashMap<String, usize> =
+        m.placed.keys().map(|k| (k.clone(), 1)).collect();
+    for name in renamed_both
+        .iter()
+        .flat_map(|(o, t, _)| [o, t])
+        .chain(deleted_renamed.iter().map(|(t, _)| t))
+    {
+        *claims.entry(name.clone()).or_default() += 1;
+    }
+    let shared = |p: &str| claims.get(p).is_some_and(|n| *n > 1);
+    for (o_to, t_to, o) in renamed_both {
+        m.place(&o_to, o);
+        match (shared(&o_to), shared(&t_to)) {
+            (false, false) => m.conflict(Conflict {
+                path: o_to,
+                kind: ConflictKind::RenameRename,
+                theirs_path: Some(t_to),
+                asset: None,
+            }),
+            // One name is contested: that one is add/add; at the other, ours' copy
+            // stands as renamed-here-deleted-there (or theirs' as the mirror).
+            (o_shared, t_shared) => {
+                if o_shared {
+                    m.add_add(&o_to);
+                } else {
+                    m.conflict(Conflict::new(o_to, ConflictKind::RenameDelete));
+                }
+                if t_shared {
+                    m.add_add(&t_to);
+                } else {
+                    m.conflict(Conflict::new(t_to, ConflictKind::DeleteRename));
+                }
+            }
+        }
+    }
+    for (t_to, theirs_path) in deleted_renamed {
+        if shared(&t_to) {
+            m.add_add(&t_to);
+        } else {
+            m.conflict(Conflict {
+                path: t_to,
+                kind: ConflictKind::DeleteRename,
+                theirs_path,
+                asset: None,
+            });
+        }
     }
     m.clashes();
     m.sidecars();
