@@ -243,3 +243,46 @@ fn relative_dash_c_and_subdirectory_paths() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-dir"));
 }
+
+#[test]
+fn commits_are_signed_once_an_identity_key_exists_and_never_create_one() {
+    let s = Scratch::init();
+    let home = tempfile::tempdir().unwrap();
+    let with_home = |args: &[&str]| {
+        let out = s.cmd(args).env("GADN_HOME", home.path()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    s.write("a.txt", b"one");
+    with_home(&["add", "."]);
+    with_home(&["commit", "-m", "unsigned"]);
+    assert!(
+        std::fs::read_dir(home.path()).unwrap().next().is_none(),
+        "committing never creates a key"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&with_home(&["show", "--json", "HEAD"])).unwrap();
+    assert_eq!(json["signature"]["status"], "unsigned");
+
+    let key = gadn::identity::MachineKey::load_or_create(home.path()).unwrap();
+    s.write("a.txt", b"two");
+    with_home(&["commit", "-a", "-m", "signed"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&with_home(&["show", "--json", "HEAD"])).unwrap();
+    assert_eq!(json["signature"]["status"], "good");
+    assert_eq!(json["signature"]["key"], key.public().to_text());
+    let text = with_home(&["show", "HEAD"]);
+    assert!(
+        text.contains(&format!(
+            "Signed-by: {} (good signature)",
+            key.public().to_text()
+        )),
+        "{text}"
+    );
+    // The signature is part of the commit, so fsck is still clean.
+    with_home(&["fsck"]);
+}

@@ -31,14 +31,25 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                 struct Out<'a> {
                     #[serde(flatten)]
                     commit: CommitJson<'a>,
+                    signature: gadn::vcs::SignatureCheck,
                     changes: &'a [gadn::vcs::Change],
                 }
                 print_json(&Out {
                     commit: CommitJson::new(&id, &c),
+                    signature: gadn::vcs::verify_commit(&c),
                     changes: &changes,
                 })?;
             } else {
                 print_commit(&id, &c);
+                match gadn::vcs::verify_commit(&c) {
+                    gadn::vcs::SignatureCheck::Unsigned => {}
+                    gadn::vcs::SignatureCheck::Good { key } => {
+                        println!("Signed-by: {key} (good signature)")
+                    }
+                    gadn::vcs::SignatureCheck::Bad { reason } => {
+                        println!("Signed-by: BAD SIGNATURE: {reason}")
+                    }
+                }
                 println!();
                 for ch in &changes {
                     let size = ch

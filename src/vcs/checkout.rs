@@ -698,8 +698,15 @@ mod tests {
                 matches!(&err, VcsError::InTheWay { paths, .. } if paths == &["x/untracked", "y"]),
                 "{err:?}"
             );
-            assert!(err.to_string().contains("untracked files are in the way"), "{err}");
-            assert_eq!(std::fs::read(repo.root().join("a.txt")).unwrap(), b"a1", "nothing written");
+            assert!(
+                err.to_string().contains("untracked files are in the way"),
+                "{err}"
+            );
+            assert_eq!(
+                std::fs::read(repo.root().join("a.txt")).unwrap(),
+                b"a1",
+                "nothing written"
+            );
             assert_eq!(repo.head().unwrap(), (None, Some(first)));
         }
         std::fs::remove_file(repo.root().join("y")).unwrap();
@@ -708,7 +715,10 @@ mod tests {
         std::fs::create_dir(repo.root().join("x")).unwrap();
         repo.checkout(&second.to_hex(), &CheckoutOptions::default())
             .unwrap();
-        assert_eq!(std::fs::read(repo.root().join("x")).unwrap(), b"x is a file here");
+        assert_eq!(
+            std::fs::read(repo.root().join("x")).unwrap(),
+            b"x is a file here"
+        );
         assert!(repo.status().unwrap().is_clean());
     }
 
@@ -729,7 +739,10 @@ mod tests {
         let report = repo
             .checkout(&plain.to_hex(), &CheckoutOptions::default())
             .unwrap();
-        assert_eq!(report.written, 0, "the content is the same: nothing rewritten");
+        assert_eq!(
+            report.written, 0,
+            "the content is the same: nothing rewritten"
+        );
         assert_eq!(meta_of(&repo), None);
         assert!(repo.status().unwrap().is_clean());
         repo.checkout(&tagged.to_hex(), &CheckoutOptions::default())

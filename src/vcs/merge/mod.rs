@@ -184,6 +184,7 @@ impl Repo {
             format!("Merge commit '{rev}'")
         };
         let me = super::ident::Identity::from_env(self.store()).now();
+        let signing_key = super::signing::existing_key()?;
         let (lock, _) = self.store_mut().lock()?;
         let commit = {
             let mut writer = self.store_mut().writer(&lock);
@@ -201,7 +202,7 @@ impl Repo {
             }
             let commit = if merged.conflicts.is_empty() {
                 let tree = build(&mut writer, &merged.entries)?;
-                Some(writer.put_commit(&Commit {
+                let mut c = Commit {
                     tree,
                     parents: vec![head, theirs],
                     author: me.clone(),
@@ -209,7 +210,11 @@ impl Repo {
                     message: message.clone(),
                     notes: Vec::new(),
                     signature: None,
-                })?)
+                };
+                if let Some(key) = &signing_key {
+                    super::signing::sign_commit(&mut c, key)?;
+                }
+                Some(writer.put_commit(&c)?)
             } else {
                 None
             };
