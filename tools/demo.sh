@@ -9,6 +9,8 @@ GADN="$PWD/target/release/gadn"
 work=$(mktemp -d "${TMPDIR:-/tmp}/gadn-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export GADN_AUTHOR_NAME="Demo Artist" GADN_AUTHOR_EMAIL="artist@example.org"
+# The identity key (made by the first `gadn lock`) lives with the demo, not in ~/.config.
+export GADN_HOME="$work/home"
 
 echo "== repository in $work"
 "$GADN" init "$work/repo"
@@ -46,3 +48,19 @@ ls assets/texture*.png
 
 echo "== restore the first version of $big and compare"
 "$GADN" cat "HEAD~1:$big" | cmp - "$OLDPWD/fixtures/${big#assets/}" && echo "HEAD~1:$big is byte-identical to the original"
+
+echo "== creative metadata, versioned with the asset"
+"$GADN" meta set assets/texture.png author="Demo Artist" created=2026-11-02 tags+=hero,wip notes="lighting and colour passes merged"
+"$GADN" commit -m "Describe the hero texture"
+"$GADN" meta show assets/texture.png
+"$GADN" diff HEAD~1 HEAD
+echo "== find assets"
+"$GADN" find --tag hero
+"$GADN" find --class audio
+echo "== an advisory lock on the texture"
+"$GADN" lock assets/texture.png
+"$GADN" locks
+"$GADN" unlock assets/texture.png
+echo "== history of one asset"
+"$GADN" history assets/texture.png
+"$GADN" fsck

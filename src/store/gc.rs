@@ -57,6 +57,15 @@ impl Store {
         }))
     }
 
+    /// Merges small packs into one once there are many of them (see
+    /// [`PackSet::consolidate`](super::pack::PackSet::consolidate)); true if it did.
+    /// Run after writes, like git's automatic repack: every commit leaves a pack or
+    /// two, and tens of thousands of tiny packs make every command list and open them.
+    pub fn consolidate_packs(&mut self, lock: &StoreLock) -> Result<bool, StoreError> {
+        let _ = lock;
+        Ok(self.packs.consolidate()?.is_some())
+    }
+
     /// Bytes of sealed pack files on disk.
     pub fn pack_bytes(&self) -> u64 {
         self.packs.packs().map(|p| p.pack_len).sum()

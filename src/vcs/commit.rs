@@ -300,6 +300,10 @@ impl Repo {
         if merging.is_some() {
             self.clear_merge_state()?;
         }
+        // The commit is recorded; merging small packs is housekeeping whose failure
+        // loses nothing (old packs are deleted only after the new one is sealed), so
+        // it must not turn a successful commit into an error. It is retried next time.
+        let _ = self.store_mut().consolidate_packs(&lock);
         drop(lock);
         Ok(id)
     }
@@ -388,5 +392,48 @@ impl<R: std::io::Read> std::io::Read for ProgressReader<'_, R> {
         self.read += n as u64;
         (self.progress)(self.base + self.read, self.total);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::pack::SMALL_PACKS_MAX;
+    use crate::vcs::testutil::{commit_all, put, repo};
+
+    #[test]
+    fn many_small_commits_do_not_pile_up_packs() {
+        let (_d, mut r) = repo();
+        let mut commits = Vec::new();
+        for i in 0..SMALL_PACKS_MAX + 8 {
+            put(&r, "notes.txt", format!("revision {i}").as_bytes());
+            commits.push(commit_all(&mut r, &format!("c{i}")));
+        }
+        // Each commit writes two packs (staged content, then trees and the commit):
+        // without consolidation there would be twice as many as commits.
+        let packs = std::fs::read_dir(r.store().dir().join("packs"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "pack")
+            })
+            .count();
+        assert!(
+            packs <= SMALL_PACKS_MAX,
+            "{packs} packs after {} commits",
+            commits.len()
+        );
+        for (i, c) in commits.iter().enumerate() {
+            let tree = r.store().commit(c).unwrap().tree;
+            let e = crate::vcs::treeops::lookup(r.store(), &tree, "notes.txt")
+                .unwrap()
+                .unwrap();
+            let mut out = Vec::new();
+            r.store().write_file(&e.id, &mut out).unwrap();
+            assert_eq!(out, format!("revision {i}").as_bytes());
+        }
+        assert!(r.store().fsck(&mut |_| {}).unwrap().is_ok());
     }
 }

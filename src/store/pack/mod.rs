@@ -117,7 +117,7 @@ pub use index::{
 };
 pub use record::{check_record_header, decode_record, RecordHeader};
 pub use recover::{RecoveredPack, RecoveryOutcome, RecoveryReport};
-pub use rewrite::{RewriteReport, REWRITE_PACK_BYTES};
+pub use rewrite::{RewriteReport, REWRITE_PACK_BYTES, SMALL_PACKS_MAX, SMALL_PACK_BYTES};
 pub use set::{Location, PackInfo, PackSet};
 pub use verify::Damage;
 pub use write::{PackWriter, SealedPack, WRITEBACK_STEP, WRITE_BUFFER_LEN};

@@ -15,6 +15,12 @@ use super::write::PackWriter;
 /// copy continues in a new one.
 pub const REWRITE_PACK_BYTES: u64 = 1 << 30;
 
+/// Packs smaller than this count as small for [`PackSet::consolidate`].
+pub const SMALL_PACK_BYTES: u64 = 16 << 20;
+
+/// [`PackSet::consolidate`] merges the small packs once there are this many.
+pub const SMALL_PACKS_MAX: usize = 32;
+
 /// What [`PackSet::rewrite`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RewriteReport {
@@ -79,9 +85,29 @@ impl PackSet {
             .collect();
         report.packs_untouched = old_count - touched.len();
 
+        self.copy_and_drop(&touched, &live, &mut present, &mut report)?;
+        report.bytes_after = self
+            .loaded_mut()
+            .packs
+            .iter()
+            .map(|p| p.index.pack_len())
+            .sum();
+        Ok(report)
+    }
+
+    /// Copies the records flagged in `live[i]` of each pack in `touched` (indexes into
+    /// the loaded packs, ascending) into new packs, skipping ids in `present`, seals
+    /// them, then deletes the touched packs.
+    fn copy_and_drop(
+        &mut self,
+        touched: &[usize],
+        live: &[Vec<bool>],
+        present: &mut HashSet<ObjectId>,
+        report: &mut RewriteReport,
+    ) -> Result<(), PackError> {
         let mut writer: Option<PackWriter> = None;
         let mut buf = Vec::new();
-        for &i in &touched {
+        for &i in touched {
             let mut copies: Vec<_> = self.loaded_mut().packs[i]
                 .index
                 .iter()
@@ -104,12 +130,12 @@ impl PackSet {
                 report.objects_copied += 1;
                 if w.bytes() >= REWRITE_PACK_BYTES {
                     let full = writer.take().expect("writer was just used");
-                    self.seal_new(full, &mut report)?;
+                    self.seal_new(full, report)?;
                 }
             }
         }
         if let Some(w) = writer.take() {
-            self.seal_new(w, &mut report)?;
+            self.seal_new(w, report)?;
         }
 
         // Every kept record is now durable elsewhere: drop the touched packs.
@@ -124,13 +150,46 @@ impl PackSet {
         if !touched.is_empty() {
             fsync_dir(&self.dir)?;
         }
+        Ok(())
+    }
+
+    /// Merges small packs (under [`SMALL_PACK_BYTES`]) into one once there are at
+    /// least [`SMALL_PACKS_MAX`] of them, so a history of many small commits does not
+    /// leave tens of thousands of pack files to list and open. Same safety as
+    /// [`PackSet::rewrite`]: the new pack is sealed before any old one is deleted, and
+    /// every record is copied as stored (no recompression). `None` when there was
+    /// nothing to do. The caller holds the write lock.
+    pub fn consolidate(&mut self) -> Result<Option<RewriteReport>, PackError> {
+        let small: Vec<usize> = (0..self.loaded_mut().packs.len())
+            .filter(|&i| self.loaded_mut().packs[i].index.pack_len() < SMALL_PACK_BYTES)
+            .collect();
+        if small.len() < SMALL_PACKS_MAX {
+            return Ok(None);
+        }
+        let mut report = RewriteReport {
+            bytes_before: self
+                .loaded_mut()
+                .packs
+                .iter()
+                .map(|p| p.index.pack_len())
+                .sum(),
+            packs_untouched: self.loaded_mut().packs.len() - small.len(),
+            ..RewriteReport::default()
+        };
+        let live: Vec<Vec<bool>> = (0..self.loaded_mut().packs.len())
+            .map(|i| vec![small.binary_search(&i).is_ok(); self.loaded_mut().packs[i].index.len()])
+            .collect();
+        // Ids held by the packs left alone are not checked: a duplicate costs space
+        // only, and the next gc drops it.
+        let mut present = HashSet::new();
+        self.copy_and_drop(&small, &live, &mut present, &mut report)?;
         report.bytes_after = self
             .loaded_mut()
             .packs
             .iter()
             .map(|p| p.index.pack_len())
             .sum();
-        Ok(report)
+        Ok(Some(report))
     }
 
     fn seal_new(&mut self, w: PackWriter, report: &mut RewriteReport) -> Result<(), PackError> {

@@ -234,6 +234,39 @@ fn rewrite_keeps_live_records_and_deletes_dead_ones() {
 }
 
 #[test]
+fn many_small_packs_are_consolidated_into_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut set = PackSet::open(dir.path()).unwrap();
+    let mut all: Vec<Rec> = Vec::new();
+    for i in 0..SMALL_PACKS_MAX as u64 {
+        let mut recs = records(500 + i, 3);
+        if i == 5 {
+            recs.push(all[0].clone()); // the same record in two small packs
+        }
+        set.add_sealed(write_pack(dir.path(), &recs)).unwrap();
+        all.extend(recs.into_iter().take(3));
+        if i + 1 < SMALL_PACKS_MAX as u64 {
+            assert!(set.consolidate().unwrap().is_none(), "{} packs", i + 1);
+        }
+    }
+    let before = set.packs().len();
+    assert_eq!(before, SMALL_PACKS_MAX);
+    let report = set.consolidate().unwrap().expect("enough small packs");
+    assert_eq!(report.packs_deleted, SMALL_PACKS_MAX);
+    assert_eq!(report.packs_written, 1);
+    assert_eq!(report.duplicates_removed, 1);
+    assert_eq!(report.objects_copied as usize, all.len());
+    for set in [set, PackSet::open(dir.path()).unwrap()] {
+        assert_eq!(set.packs().len(), 1);
+        assert_all_readable(&set, &all);
+        assert_eq!(set.verify(|_| {}).unwrap(), vec![]);
+    }
+    // One small pack left: nothing to do.
+    let mut set = PackSet::open(dir.path()).unwrap();
+    assert!(set.consolidate().unwrap().is_none());
+}
+
+#[test]
 fn recovery_of_whole_packs_garbage_and_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     // A crashed pack whose every record is whole: sealed as it is.
