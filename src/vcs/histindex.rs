@@ -214,11 +214,14 @@ impl Graph {
     }
 
     /// Commits reachable from `start`, in the order the tree-walking `log` lists
-    /// them: a max-heap on (committer time, id), parents pushed when first seen.
+    /// them: a max-heap on committer time, ties in the order commits were first seen
+    /// (so with equal times a child still comes before its parents), parents pushed
+    /// when first seen.
     fn walk(&self, start: usize) -> Vec<usize> {
         let mut heap = BinaryHeap::new();
         let mut seen = vec![false; self.ids.len()];
-        heap.push((self.times[start], self.ids[start], start));
+        let mut seq = 0u64;
+        heap.push((self.times[start], std::cmp::Reverse(seq), start));
         seen[start] = true;
         let mut out = Vec::new();
         while let Some((_, _, pos)) = heap.pop() {
@@ -226,7 +229,8 @@ impl Graph {
             for &p in &self.parents[pos] {
                 if !seen[p] {
                     seen[p] = true;
-                    heap.push((self.times[p], self.ids[p], p));
+                    seq += 1;
+                    heap.push((self.times[p], std::cmp::Reverse(seq), p));
                 }
             }
         }

@@ -126,12 +126,15 @@ impl Repo {
         let mut heap = BinaryHeap::new();
         let mut seen = HashSet::new();
         let mut loaded = HashMap::new();
+        // Newest committer time first; equal times in the order first seen, so a
+        // child still comes before its parents when a history shares one second.
+        let mut seq = 0u64;
         let first = self.store().commit(&start)?;
-        heap.push((first.committer.time, start));
+        heap.push((first.committer.time, std::cmp::Reverse(seq), start));
         loaded.insert(start, first);
         seen.insert(start);
         let mut out = Vec::new();
-        while let Some((_, id)) = heap.pop() {
+        while let Some((_, _, id)) = heap.pop() {
             if limit.is_some_and(|l| out.len() >= l) {
                 break;
             }
@@ -141,7 +144,8 @@ impl Repo {
             for p in &commit.parents {
                 if seen.insert(*p) {
                     let c = self.store().commit(p)?;
-                    heap.push((c.committer.time, *p));
+                    seq += 1;
+                    heap.push((c.committer.time, std::cmp::Reverse(seq), *p));
                     loaded.insert(*p, c);
                 }
             }
@@ -306,6 +310,13 @@ mod tests {
         let b = put(vec![a], "B", 200);
         let c = put(vec![a], "C", 300);
         let m = put(vec![b, c], "M", 400);
+        // The same shape made within one second: children still before parents,
+        // the first parent's line first.
+        let sa = put(vec![], "sA", 500);
+        let sb = put(vec![sa], "sB", 500);
+        let sc = put(vec![sb], "sC", 500);
+        let sd = put(vec![sa], "sD", 500);
+        let sm = put(vec![sc, sd], "sM", 500);
         w.finish().unwrap();
         drop(lock);
         let ids = |start, limit| -> Vec<ObjectId> {
@@ -316,6 +327,21 @@ mod tests {
                 .collect()
         };
         assert_eq!(ids(m, None), vec![m, c, b, a]);
+        assert_eq!(ids(sm, None), vec![sm, sc, sd, sb, sa]);
+        let indexed: Vec<ObjectId> = repo
+            .log_filtered(
+                sm,
+                &LogFilter {
+                    author: Some("ada".into()),
+                    ..LogFilter::default()
+                },
+                None,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(indexed, vec![sm, sc, sd, sb, sa]);
         assert_eq!(ids(m, Some(2)), vec![m, c]);
         assert_eq!(ids(m, Some(0)), Vec::<ObjectId>::new());
         assert_eq!(ids(b, None), vec![b, a]);
