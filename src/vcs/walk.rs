@@ -214,4 +214,40 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn names_that_are_not_utf8_and_unreadable_directories_are_skipped_with_a_reason() {
+        use std::os::unix::ffi::OsStrExt;
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("ok.txt"), b"x").unwrap();
+        std::fs::write(root.join(std::ffi::OsStr::from_bytes(b"bad\xff")), b"x").unwrap();
+        std::fs::write(
+            root.join("sub").join(std::ffi::OsStr::from_bytes(b"b\xfe")),
+            b"x",
+        )
+        .unwrap();
+        let w = walk(root, &|_| true).unwrap();
+        assert_eq!(paths(&w), vec!["ok.txt"]);
+        let mut skipped = w.skipped.clone();
+        skipped.sort();
+        assert_eq!(
+            skipped,
+            vec![
+                (
+                    "bad\u{fffd}".to_string(),
+                    "name is not valid UTF-8".to_string()
+                ),
+                (
+                    "sub/b\u{fffd}".to_string(),
+                    "name is not valid UTF-8".to_string()
+                ),
+            ]
+        );
+        // A directory that cannot be listed is reported, not fatal.
+        let gone = walk(&root.join("no-such-dir"), &|_| true).unwrap();
+        assert!(gone.files.is_empty());
+        assert_eq!(gone.skipped.len(), 1, "{:?}", gone.skipped);
+    }
 }
