@@ -177,15 +177,49 @@ impl PackSet {
 
     /// The loaded packs, loading every index the first time (infallible: an index
     /// that cannot be loaded is recorded as damage).
+    ///
+    /// A pack listed by [`PackSet::open`] but gone by now was deleted by a concurrent
+    /// `gc` or consolidation, which seal the packs holding its live records *before*
+    /// deleting it: the directory is listed again and the newly sealed packs are
+    /// loaded too, so a reader never loses an object to that race.
     pub(crate) fn loaded(&self) -> &Loaded {
         self.loaded.get_or_init(|| {
             let mut l = Loaded::default();
-            for stem in &self.index_stems {
-                let idx_path = self.dir.join(format!("{stem}.{INDEX_EXT}"));
-                match PackIndex::load(&idx_path).and_then(|i| LoadedPack::open(&self.dir, stem, i))
-                {
-                    Ok(pack) => l.packs.push(pack),
-                    Err(e) => l.damaged.push(Damage::from_open_error(stem, e)),
+            let mut tried: BTreeSet<String> = BTreeSet::new();
+            let mut stems = self.index_stems.clone();
+            loop {
+                let mut vanished = false;
+                for stem in &stems {
+                    tried.insert(stem.clone());
+                    let idx_path = self.dir.join(format!("{stem}.{INDEX_EXT}"));
+                    match PackIndex::load(&idx_path)
+                        .and_then(|i| LoadedPack::open(&self.dir, stem, i))
+                    {
+                        Ok(pack) => l.packs.push(pack),
+                        // Deletion removes the index first: a pack file missing
+                        // beside an index that is still there is damage, not a race.
+                        Err(PackError::Io { source, .. })
+                            if source.kind() == std::io::ErrorKind::NotFound
+                                && !idx_path.exists() =>
+                        {
+                            vanished = true;
+                        }
+                        Err(e) => l.damaged.push(Damage::from_open_error(stem, e)),
+                    }
+                }
+                if !vanished {
+                    break;
+                }
+                stems = match PackSet::open(&self.dir) {
+                    Ok(now) => now
+                        .index_stems
+                        .into_iter()
+                        .filter(|s| !tried.contains(s))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                if stems.is_empty() {
+                    break;
                 }
             }
             l

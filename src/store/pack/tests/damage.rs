@@ -73,6 +73,11 @@ fn damaged_indexes_are_reported_and_other_packs_stay_usable() {
     fs::remove_file(file(dir.path(), &name, PACK_EXT)).unwrap();
     let set = PackSet::open(dir.path()).unwrap();
     assert_eq!(set.damaged_indexes()[0].pack, format!("{name}.pack"));
+    // Both gone after listing (a concurrent gc): not damage, just absent.
+    let set = PackSet::open(dir.path()).unwrap();
+    fs::remove_file(file(dir.path(), &name, INDEX_EXT)).unwrap();
+    assert!(set.damaged_indexes().is_empty());
+    assert_eq!(set.packs().len(), 0);
 }
 
 #[test]

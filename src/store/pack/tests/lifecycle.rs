@@ -267,6 +267,23 @@ fn many_small_packs_are_consolidated_into_one() {
 }
 
 #[test]
+fn a_reader_that_listed_packs_before_a_consolidation_still_finds_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all: Vec<Rec> = Vec::new();
+    let mut writer = PackSet::open(dir.path()).unwrap();
+    for i in 0..SMALL_PACKS_MAX as u64 {
+        let recs = records(900 + i, 2);
+        writer.add_sealed(write_pack(dir.path(), &recs)).unwrap();
+        all.extend(recs);
+    }
+    // Another process lists the directory, then loads lazily after the packs moved.
+    let reader = PackSet::open(dir.path()).unwrap();
+    writer.consolidate().unwrap().expect("consolidated");
+    assert_all_readable(&reader, &all);
+    assert!(reader.damaged_indexes().is_empty());
+}
+
+#[test]
 fn recovery_of_whole_packs_garbage_and_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     // A crashed pack whose every record is whole: sealed as it is.
