@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use gadn::vcs::{format_time, parse_date, parse_size, FindFilter};
 
-use super::output::{human_bytes, print_json};
+use super::output::{human_bytes, print_json, print_table};
 use super::Ctx;
 
 /// Arguments of `gadn find`.
@@ -82,27 +82,10 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    let header = ["PATH", "SIZE", "TYPE", "AUTHOR", "MODIFIED", "TAGS"];
-    let mut width = header.map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in width.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: [&str; 6]| {
-        let mut out = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            match i {
-                5 => out.push_str(c),
-                1 => out.push_str(&format!("{c:>w$}  ", w = width[i])),
-                _ => out.push_str(&format!("{c:<w$}  ", w = width[i])),
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(header);
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]);
-    }
+    print_table(
+        ["PATH", "SIZE", "TYPE", "AUTHOR", "MODIFIED", "TAGS"],
+        &rows,
+        &[1],
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use gadn::vcs::{format_time, HistoryEntry};
 
 use super::log::PersonJson;
-use super::output::print_json;
+use super::output::{print_json, print_table};
 use super::Ctx;
 
 /// Arguments of `gadn history`.
@@ -110,29 +110,10 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    let header = ["COMMIT", "DATE", "AUTHOR", "SIZE", "PATH", "MESSAGE"];
-    let mut width = header.map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in width.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: [&str; 6]| {
-        let mut out = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i == 5 {
-                out.push_str(c);
-            } else if i == 3 {
-                out.push_str(&format!("{c:>w$}  ", w = width[i]));
-            } else {
-                out.push_str(&format!("{c:<w$}  ", w = width[i]));
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(header);
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]);
-    }
+    print_table(
+        ["COMMIT", "DATE", "AUTHOR", "SIZE", "PATH", "MESSAGE"],
+        &rows,
+        &[3],
+    );
     Ok(ExitCode::SUCCESS)
 }

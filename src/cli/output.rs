@@ -68,3 +68,36 @@ mod tests {
         assert_eq!(human_bytes(3 << 30), "3.0 GiB");
     }
 }
+
+/// Prints `rows` under `header` as aligned columns two spaces apart: columns in
+/// `right` right-aligned, the last column unpadded (it may be long). Widths count
+/// characters.
+pub fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]], right: &[usize]) {
+    let mut width = header.map(|h| h.chars().count());
+    for r in rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let pad = width[i].saturating_sub(c.chars().count());
+            if i + 1 == N {
+                out.push_str(c);
+            } else if right.contains(&i) {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(c);
+                out.push_str("  ");
+            } else {
+                out.push_str(c);
+                out.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header);
+    for r in rows {
+        line(std::array::from_fn(|i| r[i].as_str()));
+    }
+}

@@ -59,12 +59,7 @@ impl PackSet {
         keep: impl Fn(&ObjectId, ObjectKind) -> bool,
     ) -> Result<RewriteReport, PackError> {
         let mut report = RewriteReport {
-            bytes_before: self
-                .loaded_mut()
-                .packs
-                .iter()
-                .map(|p| p.index.pack_len())
-                .sum(),
+            bytes_before: self.pack_bytes_total(),
             ..RewriteReport::default()
         };
         // Decide per pack: untouched, delete, or copy its live records.
@@ -86,12 +81,7 @@ impl PackSet {
         report.packs_untouched = old_count - touched.len();
 
         self.copy_and_drop(&touched, &live, &mut present, &mut report)?;
-        report.bytes_after = self
-            .loaded_mut()
-            .packs
-            .iter()
-            .map(|p| p.index.pack_len())
-            .sum();
+        report.bytes_after = self.pack_bytes_total();
         Ok(report)
     }
 
@@ -167,12 +157,7 @@ impl PackSet {
             return Ok(None);
         }
         let mut report = RewriteReport {
-            bytes_before: self
-                .loaded_mut()
-                .packs
-                .iter()
-                .map(|p| p.index.pack_len())
-                .sum(),
+            bytes_before: self.pack_bytes_total(),
             packs_untouched: self.loaded_mut().packs.len() - small.len(),
             ..RewriteReport::default()
         };
@@ -183,13 +168,16 @@ impl PackSet {
         // only, and the next gc drops it.
         let mut present = HashSet::new();
         self.copy_and_drop(&small, &live, &mut present, &mut report)?;
-        report.bytes_after = self
-            .loaded_mut()
+        report.bytes_after = self.pack_bytes_total();
+        Ok(Some(report))
+    }
+
+    fn pack_bytes_total(&mut self) -> u64 {
+        self.loaded_mut()
             .packs
             .iter()
             .map(|p| p.index.pack_len())
-            .sum();
-        Ok(Some(report))
+            .sum()
     }
 
     fn seal_new(&mut self, w: PackWriter, report: &mut RewriteReport) -> Result<(), PackError> {
