@@ -217,7 +217,7 @@ pub fn parse_date(text: &str, now: i64, end_of_day: bool) -> Result<i64, VcsErro
         let mut words = rest.split_whitespace();
         let (Some(n), Some(unit), None) = (words.next(), words.next(), words.next()) else {
             return Err(bad(
-                "expected 'N days ago' (or seconds, minutes, hours, weeks)",
+                "expected 'N days ago' (or seconds, minutes, hours, weeks, months, years)",
             ));
         };
         let n: i64 = n
@@ -229,9 +229,12 @@ pub fn parse_date(text: &str, now: i64, end_of_day: bool) -> Result<i64, VcsErro
             "hour" => 3600,
             "day" => 86_400,
             "week" => 7 * 86_400,
+            // As git approximates them: 30 days, 365 days.
+            "month" => 30 * 86_400,
+            "year" => 365 * 86_400,
             _ => {
                 return Err(bad(
-                    "unknown unit (use seconds, minutes, hours, days or weeks)",
+                    "unknown unit (use seconds, minutes, hours, days, weeks, months or years)",
                 ))
             }
         };
@@ -441,6 +444,8 @@ mod tests {
         assert_eq!(p("3 days ago").unwrap(), now - 3 * 86_400);
         assert_eq!(p("1 day ago").unwrap(), now - 86_400);
         assert_eq!(p("2 hours ago").unwrap(), now - 7200);
+        assert_eq!(p("2 months ago").unwrap(), now - 60 * 86_400);
+        assert_eq!(p("1 year ago").unwrap(), now - 365 * 86_400);
         assert_eq!(p("2 Weeks Ago").unwrap(), now - 14 * 86_400);
         assert_eq!(p("now").unwrap(), now);
         assert_eq!(p("@42").unwrap(), 42);
