@@ -1,13 +1,19 @@
 //! Merge bases on the commit DAG.
 //!
 //! Every common ancestor is found, then the best ones (those that are not an ancestor
-//! of another common ancestor). When a criss-cross history leaves several best
-//! bases, the one with the newest committer time is used (ties broken by the smaller
-//! id), so the choice is deterministic and does not depend on the merge direction.
+//! of another common ancestor). [`merge_base`] picks one deterministically (the
+//! newest by committer time, ties broken by the smaller id), which decides
+//! "up to date" and fast-forwards. When a criss-cross history leaves several best
+//! bases, the tree merge runs against a *virtual base* ([`base_tree`]): the bases'
+//! trees merged with each other, where every path they disagree on is left out — so
+//! such a path conflicts whenever the two sides differ, and is never decided by
+//! picking one base over the other.
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
+use super::tree::merge_trees;
 use crate::store::{ObjectId, Store};
+use crate::vcs::treeops::{flatten, FlatEntry};
 use crate::vcs::VcsError;
 
 /// All ancestors of `id`, itself included.
@@ -57,6 +63,55 @@ pub fn merge_base(store: &Store, a: ObjectId, b: ObjectId) -> Result<Option<Obje
         }
     }
     Ok(best.map(|(_, c)| c))
+}
+
+/// The flat tree a merge of `a` and `b` runs against: the one best base's tree;
+/// for several best bases, their virtual merge (see the module docs): each further
+/// base is merged into the first against the two's own merge base, and a path that
+/// conflicted there, or whose merged content or metadata exists only in that virtual
+/// merge (a line merge), is dropped. Empty for unrelated histories.
+pub fn base_tree(store: &Store, a: ObjectId, b: ObjectId) -> Result<Vec<FlatEntry>, VcsError> {
+    let mut bases = merge_bases(store, a, b)?;
+    // Newest first, as `merge_base` would pick, so the result does not depend on ids
+    // alone and is the same for both merge directions.
+    let mut keyed = Vec::with_capacity(bases.len());
+    for c in bases.drain(..) {
+        keyed.push((std::cmp::Reverse(store.commit(&c)?.committer.time), c));
+    }
+    keyed.sort();
+    let mut iter = keyed.into_iter().map(|(_, c)| c);
+    let Some(first) = iter.next() else {
+        return Ok(Vec::new());
+    };
+    let flat = |c: &ObjectId| -> Result<Vec<FlatEntry>, VcsError> {
+        flatten(store, &store.commit(c)?.tree)
+    };
+    let mut acc = flat(&first)?;
+    for other in iter {
+        let inner = match merge_base(store, first, other)? {
+            Some(c) => flat(&c)?,
+            None => Vec::new(),
+        };
+        let merged = merge_trees(store, &inner, &acc, &flat(&other)?, "virtual base")?;
+        let created: HashSet<ObjectId> = merged
+            .new_files
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(merged.new_metas.iter().filter_map(|m| m.id().ok()))
+            .collect();
+        let conflicted: HashSet<&str> = merged.conflicts.iter().map(|c| c.path.as_str()).collect();
+        acc = merged
+            .entries
+            .iter()
+            .filter(|e| {
+                !conflicted.contains(e.path.as_str())
+                    && !created.contains(&e.id)
+                    && !e.meta.is_some_and(|m| created.contains(&m))
+            })
+            .cloned()
+            .collect();
+    }
+    Ok(acc)
 }
 
 #[cfg(test)]

@@ -167,10 +167,8 @@ impl Repo {
                 commit: theirs.to_hex(),
             });
         }
-        let base_flat = match base {
-            Some(b) => flatten(self.store(), &self.store().commit(&b)?.tree)?,
-            None => Vec::new(),
-        };
+        // One best base: its tree; several (criss-cross): their virtual merge.
+        let base_flat = base::base_tree(self.store(), head, theirs)?;
         let merged = merge_trees(self.store(), &base_flat, &ours_flat, &theirs_flat, rev)?;
         self.check_untracked(&st.untracked, &ours_flat, &merged.entries)?;
         let message = if self

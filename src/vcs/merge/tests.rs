@@ -102,3 +102,68 @@ fn damaged_merge_state_is_reported() {
     let err = r.merge_conflicts().unwrap_err();
     assert!(err.to_string().contains("merge state is damaged"), "{err}");
 }
+
+/// Two binary versions of `f.bin` made on `x` and `y`, then merged crosswise with
+/// opposite resolutions (p keeps x's, q keeps y's): p and q disagree, so merging
+/// them must conflict. Either single base would decide silently (base x: q's version
+/// wins; base y: p's), which is what the virtual base prevents.
+#[test]
+fn criss_cross_disagreement_is_a_conflict_not_a_silent_pick() {
+    let (_d, mut r) = repo();
+    let bin = |n: u8| vec![0u8, 0xff, n, 0, 1, 2];
+    put(&r, "f.bin", &bin(0));
+    put(&r, "other.txt", b"same\n");
+    commit_all(&mut r, "root");
+    r.create_branch("x", None).unwrap();
+    r.create_branch("y", None).unwrap();
+    r.switch("x", false, false).unwrap();
+    put(&r, "f.bin", &bin(1));
+    commit_all(&mut r, "x");
+    r.switch("y", false, false).unwrap();
+    put(&r, "f.bin", &bin(2));
+    commit_all(&mut r, "y");
+    for (name, from, into) in [("p", "y", "x"), ("q", "x", "y")] {
+        r.create_branch(name, Some(into)).unwrap();
+        r.switch(name, false, false).unwrap();
+        let out = r.merge(from).unwrap();
+        assert!(matches!(out, MergeOutcome::Conflicts { .. }), "{out:?}");
+        r.resolve_conflict("f.bin", Resolution::Ours).unwrap();
+        commit_all(&mut r, name);
+    }
+    assert_eq!(read(&r, "f.bin").unwrap(), bin(2), "q kept y's version");
+    assert_eq!(
+        merge_bases(
+            r.store(),
+            r.resolve_commit("p").unwrap(),
+            r.resolve_commit("q").unwrap()
+        )
+        .unwrap()
+        .len(),
+        2
+    );
+    let out = r.merge("p").unwrap();
+    match out {
+        MergeOutcome::Conflicts { conflicts } => {
+            assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+            assert_eq!(conflicts[0].path, "f.bin");
+        }
+        other => panic!("a silent pick: {other:?}"),
+    }
+    assert_eq!(read(&r, "f.bin").unwrap(), bin(2), "ours kept meanwhile");
+    r.merge_abort().unwrap();
+    // Paths the bases agree on still merge cleanly through the virtual base.
+    put(&r, "other.txt", b"changed on q\n");
+    commit_all(&mut r, "q2");
+    let base = base::base_tree(
+        r.store(),
+        r.resolve_commit("p").unwrap(),
+        r.resolve_commit("q").unwrap(),
+    )
+    .unwrap();
+    let paths: Vec<&str> = base.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec!["other.txt"],
+        "f.bin, disputed by the bases, is left out"
+    );
+}
