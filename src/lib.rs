@@ -10,6 +10,7 @@
 //! Byte layouts are specified in `store-format.md`; doc comments name its sections.
 #![deny(missing_docs)]
 
+pub mod git;
 pub mod identity;
 pub mod store;
 pub mod vcs;

@@ -10,6 +10,7 @@ mod diff;
 mod find;
 mod fsck;
 mod gc;
+mod git;
 mod history;
 mod init;
 mod lock;
@@ -100,6 +101,8 @@ enum Command {
     Unlock(lock::UnlockArgs),
     /// List advisory locks.
     Locks(lock::LocksArgs),
+    /// Carry a Git repository's large files through gadn (filter, pointers, LFS agent).
+    Git(git::Args),
 }
 
 /// Context every command receives.
@@ -184,6 +187,7 @@ pub fn run() -> ExitCode {
         Command::Lock(a) => lock::run_lock(&ctx, a),
         Command::Unlock(a) => lock::run_unlock(&ctx, a),
         Command::Locks(a) => lock::run_locks(&ctx, a),
+        Command::Git(a) => git::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

@@ -61,6 +61,10 @@ pub fn roots(store: &Store) -> Result<Vec<(String, ObjectId, Option<ObjectKind>)
     for (path, id) in db.lock_roots()? {
         out.push((format!("lock:{path}"), id, Some(ObjectKind::Lock)));
     }
+    // Content that entered through Git: Git's history, not a gadn ref, names it.
+    for (sha, id) in db.lfs_roots()? {
+        out.push((format!("lfs:sha256:{sha}"), id, Some(ObjectKind::File)));
+    }
     Ok(out)
 }
 

@@ -26,6 +26,7 @@ mod facts;
 mod history;
 mod index;
 mod kv;
+mod lfs;
 mod locks;
 mod refname;
 mod refs;

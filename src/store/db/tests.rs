@@ -162,14 +162,14 @@ fn newer_schema_is_refused() {
     let (dir, db) = temp_db();
     drop(db);
     let p = dir.path().join("gadn.db");
-    raw(&p).execute_batch("PRAGMA user_version = 3;").unwrap();
+    raw(&p).execute_batch("PRAGMA user_version = 4;").unwrap();
     let err = Db::open(&p).unwrap_err();
     assert!(
         matches!(
             err,
             DbError::TooNew {
-                found: 3,
-                supported: 2,
+                found: 4,
+                supported: 3,
                 ..
             }
         ),

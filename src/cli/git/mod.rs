@@ -1,0 +1,44 @@
+//! `gadn git …`: gadn inside a Git repository.
+
+mod agent;
+mod filter;
+mod getdrop;
+mod install;
+
+use std::process::ExitCode;
+
+use super::Ctx;
+
+/// Arguments of `gadn git`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: GitCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum GitCommand {
+    /// Route large files of this Git repository through gadn (filter, attributes, store).
+    Install(install::InstallArgs),
+    /// Undo `gadn git install` (the store is kept).
+    Uninstall(install::UninstallArgs),
+    /// Git's long-running filter process (run by Git, not by hand).
+    FilterProcess(filter::Args),
+    /// Materialise files that were left as pointers.
+    Get(getdrop::GetArgs),
+    /// Turn materialised files back into pointers.
+    Drop(getdrop::DropArgs),
+    /// git-lfs custom transfer agent (run by git-lfs, not by hand).
+    LfsAgent(agent::Args),
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    match a.command {
+        GitCommand::Install(a) => install::run_install(ctx, a),
+        GitCommand::Uninstall(a) => install::run_uninstall(ctx, a),
+        GitCommand::FilterProcess(a) => filter::run(ctx, a),
+        GitCommand::Get(a) => getdrop::run_get(ctx, a),
+        GitCommand::Drop(a) => getdrop::run_drop(ctx, a),
+        GitCommand::LfsAgent(a) => agent::run(ctx, a),
+    }
+}

@@ -1,0 +1,48 @@
+//! gadn inside Git: the long-running filter process (`filter.gadn.process`),
+//! Git LFS-compatible pointer files, partial smudge, and a git-lfs custom transfer
+//! agent. The gadn store of a Git repository lives in `<git-dir>/gadn`.
+//!
+//! * [`pktline`] — Git's pkt-line framing.
+//! * [`pointer`] — LFS pointer files (spec v1) with gadn's extension keys.
+//! * [`filter`] — the long-running filter protocol (clean, smudge, delay).
+//! * [`install`] — `gadn git install` / `uninstall`.
+//! * [`rules`] — which files this machine wants materialised (partial smudge).
+//! * [`agent`] — the git-lfs custom transfer agent.
+
+pub mod agent;
+mod error;
+pub mod filter;
+pub mod install;
+pub mod pktline;
+pub mod pointer;
+pub mod rules;
+
+pub use error::GitError;
+
+use std::path::{Path, PathBuf};
+
+/// Name of the gadn store directory inside a Git directory.
+pub const STORE_DIR_NAME: &str = "gadn";
+
+/// The gadn store of the Git repository whose Git directory is `git_dir`.
+pub fn store_dir(git_dir: &Path) -> PathBuf {
+    git_dir.join(STORE_DIR_NAME)
+}
+
+/// The Git directory of the repository containing `cwd`, asking the real `git`
+/// (so worktrees, `GIT_DIR` and submodules resolve as Git resolves them).
+pub fn git_dir(cwd: &Path) -> Result<PathBuf, GitError> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--absolute-git-dir"])
+        .current_dir(cwd)
+        .output()
+        .map_err(|e| GitError::GitNotRunnable { source: e })?;
+    if !out.status.success() {
+        return Err(GitError::NotAGitRepository {
+            dir: cwd.to_path_buf(),
+            reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(PathBuf::from(text.trim_end_matches(['\n', '\r'])))
+}
