@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v git-lfs >/dev/null 2>&1 || need+=(git-lfs)
+[ -x /usr/bin/time ] || need+=(time) # GNU time: peak RSS of the filter in tests/git_large.rs
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -1,1 +1,588 @@
-//! Placeholder; its owner replaces this file.
+//! Git's long-running filter process, protocol version 2 (gitattributes(5),
+//! "Long Running Filter Process"; `store-format.md` § *Git pointer files and the
+//! filter process*).
+//!
+//! * `clean`: the content streams into the gadn store (SHA-256 computed on the way,
+//!   never a second pass), `lfs_objects` records sha256 → file id, and Git gets the
+//!   pointer. Content that already is a valid pointer passes through unchanged (so a
+//!   dropped file stays clean). The store lock is held for one file at a time.
+//! * `smudge`: a pointer becomes its content, streamed from the store and checked
+//!   against the pointer's SHA-256 and size as it goes. Anything that is not a pointer
+//!   passes through unchanged (like git-lfs); a file the partial-smudge rules do not
+//!   want stays a pointer; a corrupt pointer or content missing from the store is
+//!   reported on stderr and checked out as the pointer file itself (Git dies on the
+//!   first `status=error` of a required filter, which would kill the whole checkout).
+//!   `status=error` is kept for failures after content started (the store's content
+//!   is damaged or does not match the pointer), store write failures on clean, and
+//!   unknown commands.
+//! * `delay`: with `can-delay=1`, content that is not local is answered
+//!   `status=delayed` and served after `list_available_blobs`. With no sync yet, local
+//!   content is never delayed unless `GADN_FILTER_DELAY=1` forces it (tests).
+//!
+//! Framing or handshake errors end the process with a message (Git reports the
+//! filter as failed); everything else is answered per file. Memory stays bounded:
+//! content moves one packet (64 KiB) or one ingest batch at a time, and pass-through
+//! content larger than a pointer is spooled to a temporary file.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Seek, Write};
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use super::pktline::{PktReader, PktWriter};
+use super::pointer::{hex, looks_like_pointer, Pointer, MAX_POINTER_LEN};
+use super::rules::Rules;
+use super::GitError;
+use crate::store::{ObjectId, Store, StoreError};
+
+/// Environment variable that makes the filter delay every smudge Git allows it to
+/// (`can-delay=1`), to exercise the delay protocol without a network.
+pub const FORCE_DELAY_ENV: &str = "GADN_FILTER_DELAY";
+
+/// Capabilities this filter implements.
+const CAPABILITIES: [&str; 3] = ["clean", "smudge", "delay"];
+
+/// Settings of one filter process.
+#[derive(Debug, Clone)]
+pub struct FilterConfig {
+    /// The Git directory (the store is [`super::store_dir`] of it).
+    pub git_dir: PathBuf,
+    /// Delay every smudge Git allows to be delayed.
+    pub force_delay: bool,
+}
+
+impl FilterConfig {
+    /// The configuration for the repository whose Git directory is `git_dir`, with
+    /// [`FORCE_DELAY_ENV`] read from the environment.
+    pub fn from_env(git_dir: PathBuf) -> FilterConfig {
+        FilterConfig {
+            git_dir,
+            force_delay: std::env::var(FORCE_DELAY_ENV).is_ok_and(|v| v == "1"),
+        }
+    }
+}
+
+fn protocol(reason: impl Into<String>) -> GitError {
+    GitError::FilterProtocol {
+        reason: reason.into(),
+    }
+}
+
+fn io_err(what: &str) -> impl Fn(io::Error) -> GitError + '_ {
+    move |e| protocol(format!("{what}: {e}"))
+}
+
+/// What one command's answer is.
+enum Outcome {
+    /// `status=success` with this content already sent.
+    Done,
+    /// `status=error`: this file failed; the message goes to stderr.
+    Error(String),
+}
+
+/// The server state of one filter process.
+struct Server {
+    config: FilterConfig,
+    store: Result<Store, String>,
+    rules: Result<Rules, String>,
+    can_delay: bool,
+    /// Paths answered `status=delayed`, with their pointers, until Git asks again.
+    delayed: BTreeMap<String, Pointer>,
+    /// Delayed paths not yet announced by `list_available_blobs`.
+    unannounced: Vec<String>,
+}
+
+/// Runs the filter protocol on `input`/`output` (Git's pipes) until Git closes
+/// `input`. Errors on stderr are per file; a returned error means the session broke.
+pub fn serve<R: Read + Send, W: Write>(
+    config: FilterConfig,
+    input: R,
+    output: W,
+) -> Result<(), GitError> {
+    let mut rd = PktReader::new(io::BufReader::with_capacity(1 << 16, input));
+    let mut wr = PktWriter::new(io::BufWriter::with_capacity(1 << 16, output));
+    let caps = handshake(&mut rd, &mut wr)?;
+    let store_dir = super::store_dir(&config.git_dir);
+    let store = if store_dir.join(crate::store::DB_FILE).is_file() {
+        Store::open(&store_dir).map_err(|e| e.to_string())
+    } else {
+        Err(GitError::NotInstalled { store: store_dir }.to_string())
+    };
+    let rules = Rules::load(&config.git_dir).map_err(|e| e.to_string());
+    let mut server = Server {
+        config,
+        store,
+        rules,
+        can_delay: caps.iter().any(|c| c == "delay"),
+        delayed: BTreeMap::new(),
+        unannounced: Vec::new(),
+    };
+    while let Some(header) = rd.read_text_list().map_err(io_err("reading a command"))? {
+        server.command(&header, &mut rd, &mut wr)?;
+    }
+    Ok(())
+}
+
+/// Exchanges the welcome and capabilities; returns the capabilities agreed.
+fn handshake<R: Read, W: Write>(
+    rd: &mut PktReader<R>,
+    wr: &mut PktWriter<W>,
+) -> Result<Vec<String>, GitError> {
+    let hello = rd
+        .read_text_list()
+        .map_err(io_err("reading the welcome"))?
+        .ok_or_else(|| protocol("input ended before the welcome"))?;
+    if hello.first().map(String::as_str) != Some("git-filter-client") {
+        return Err(protocol(format!(
+            "expected git-filter-client, got {:?}",
+            hello.first()
+        )));
+    }
+    if !hello.iter().any(|l| l == "version=2") {
+        return Err(protocol(format!(
+            "Git offers versions {:?}; this filter speaks version=2 only",
+            &hello[1..]
+        )));
+    }
+    wr.write_text_list(&["git-filter-server", "version=2"])
+        .map_err(io_err("writing the welcome"))?;
+    let offered = rd
+        .read_text_list()
+        .map_err(io_err("reading capabilities"))?
+        .ok_or_else(|| protocol("input ended before the capabilities"))?;
+    // Unknown capabilities are ignored, per protocol; answer only those offered.
+    let agreed: Vec<String> = offered
+        .iter()
+        .filter_map(|l| l.strip_prefix("capability="))
+        .filter(|c| CAPABILITIES.contains(c))
+        .map(str::to_string)
+        .collect();
+    let lines: Vec<String> = agreed.iter().map(|c| format!("capability={c}")).collect();
+    wr.write_text_list(&lines)
+        .map_err(io_err("writing capabilities"))?;
+    Ok(agreed)
+}
+
+/// `key=value` lookup in a command header.
+fn field<'a>(header: &'a [String], key: &str) -> Option<&'a str> {
+    header
+        .iter()
+        .find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+}
+
+/// Reports a per-file failure on stderr, prefixed so Git's own message has context.
+fn report(path: &str, msg: &str) {
+    eprintln!("gadn filter: {path}: {msg}");
+}
+
+/// Reads up to `MAX_POINTER_LEN + 1` bytes: enough to know whether content can be
+/// a pointer.
+fn read_head(r: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(MAX_POINTER_LEN + 1);
+    r.take(MAX_POINTER_LEN as u64 + 1).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// A reader that hashes and counts what passes through, and remembers whether the
+/// underlying reader (Git's pipe) failed.
+struct Hashing<'a, R> {
+    inner: R,
+    sha: &'a mut Sha256,
+    bytes: &'a mut u64,
+    failed: &'a mut bool,
+}
+
+impl<R: Read> Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.sha.update(&buf[..n]);
+                *self.bytes += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                *self.failed = true;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A writer that hashes and counts what passes through.
+struct TeeHash<'a, W> {
+    inner: W,
+    sha: &'a mut Sha256,
+    bytes: &'a mut u64,
+}
+
+impl<W: Write> Write for TeeHash<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha.update(&buf[..n]);
+        *self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Server {
+    fn command<R: Read + Send, W: Write>(
+        &mut self,
+        header: &[String],
+        rd: &mut PktReader<R>,
+        wr: &mut PktWriter<W>,
+    ) -> Result<(), GitError> {
+        let command = field(header, "command").unwrap_or("");
+        let path = field(header, "pathname").unwrap_or("").to_string();
+        match command {
+            "clean" => {
+                let outcome = self.clean(&path, rd, wr)?;
+                self.finish(&path, outcome, wr)
+            }
+            "smudge" => {
+                let can_delay = self.can_delay && field(header, "can-delay") == Some("1");
+                let outcome = self.smudge(&path, can_delay, rd, wr)?;
+                self.finish(&path, outcome, wr)
+            }
+            "list_available_blobs" if self.can_delay => {
+                let lines: Vec<String> = std::mem::take(&mut self.unannounced)
+                    .into_iter()
+                    .map(|p| format!("pathname={p}"))
+                    .collect();
+                wr.write_text_list(&lines)
+                    .map_err(io_err("writing available blobs"))?;
+                wr.write_text_list(&["status=success"])
+                    .map_err(io_err("writing status"))
+            }
+            other => {
+                report(&path, &format!("unknown command {other:?}"));
+                wr.write_text_list(&["status=error"])
+                    .map_err(io_err("writing status"))
+            }
+        }
+    }
+
+    /// Sends the status for an outcome where no content was sent yet (errors), or
+    /// the closing status list after content.
+    fn finish<W: Write>(
+        &self,
+        path: &str,
+        outcome: Outcome,
+        wr: &mut PktWriter<W>,
+    ) -> Result<(), GitError> {
+        match outcome {
+            Outcome::Done => Ok(()),
+            Outcome::Error(msg) => {
+                report(path, &msg);
+                wr.write_text_list(&["status=error"])
+                    .map_err(io_err("writing status"))
+            }
+        }
+    }
+
+    fn store(&mut self) -> Result<&mut Store, String> {
+        self.store.as_mut().map_err(|e| e.clone())
+    }
+
+    /// Sends `status=success`, `content` (bytes then the rest of `rest`), flush, and
+    /// an empty status list (the status stays success).
+    fn send_content<W: Write>(
+        wr: &mut PktWriter<W>,
+        content: &[u8],
+        rest: Option<&mut dyn Read>,
+    ) -> Result<(), GitError> {
+        wr.write_text_list(&["status=success"])
+            .map_err(io_err("writing status"))?;
+        let mut dw = wr.data_writer();
+        dw.write_all(content).map_err(io_err("writing content"))?;
+        if let Some(r) = rest {
+            io::copy(r, &mut dw).map_err(io_err("writing content"))?;
+        }
+        dw.finish().map_err(io_err("writing content"))?;
+        wr.flush_pkt().map_err(io_err("writing content"))?;
+        wr.flush_pkt().map_err(io_err("writing status"))
+    }
+
+    fn clean<R: Read + Send, W: Write>(
+        &mut self,
+        path: &str,
+        rd: &mut PktReader<R>,
+        wr: &mut PktWriter<W>,
+    ) -> Result<Outcome, GitError> {
+        let mut input = rd.data_reader();
+        let head = read_head(&mut input).map_err(io_err("reading content"))?;
+        if head.len() <= MAX_POINTER_LEN && Pointer::parse(&head).is_ok() {
+            // Already a pointer (a dropped file): it is what Git should store.
+            input.drain().map_err(io_err("reading content"))?;
+            Self::send_content(wr, &head, None)?;
+            return Ok(Outcome::Done);
+        }
+        let store = match self.store() {
+            Ok(s) => s,
+            Err(msg) => {
+                input.drain().map_err(io_err("reading content"))?;
+                return Ok(Outcome::Error(msg));
+            }
+        };
+        let mut sha = Sha256::new();
+        let (mut size, mut failed) = (0u64, false);
+        let result = (|| -> Result<(ObjectId, u64), StoreError> {
+            let (lock, _) = store.lock()?;
+            let mut writer = store.writer(&lock);
+            let reader = Hashing {
+                inner: io::Cursor::new(&head).chain(&mut input),
+                sha: &mut sha,
+                bytes: &mut size,
+                failed: &mut failed,
+            };
+            let ingested = writer.ingest(reader)?;
+            writer.finish()?;
+            let sha: [u8; 32] = sha.clone().finalize().into();
+            store.db().lfs_put(&sha, &ingested.id, size)?;
+            drop(lock);
+            Ok((ingested.id, size))
+        })();
+        match result {
+            Ok((id, size)) => {
+                let sha: [u8; 32] = sha.finalize().into();
+                let plain = match self.store() {
+                    Ok(s) => matches!(s.db().state_get(&plain_form_key(&sha, path)), Ok(Some(_))),
+                    Err(_) => false,
+                };
+                let pointer = Pointer {
+                    sha256: sha,
+                    size,
+                    gadn: (!plain).then_some(id),
+                };
+                Self::send_content(wr, &pointer.encode(), None)?;
+                Ok(Outcome::Done)
+            }
+            Err(e) if failed => Err(protocol(format!("reading content of {path}: {e}"))),
+            Err(e) => {
+                input.drain().map_err(io_err("reading content"))?;
+                Ok(Outcome::Error(format!("cannot store the content: {e}")))
+            }
+        }
+    }
+
+    fn smudge<R: Read + Send, W: Write>(
+        &mut self,
+        path: &str,
+        can_delay: bool,
+        rd: &mut PktReader<R>,
+        wr: &mut PktWriter<W>,
+    ) -> Result<Outcome, GitError> {
+        let mut input = rd.data_reader();
+        let head = read_head(&mut input).map_err(io_err("reading content"))?;
+        if head.len() > MAX_POINTER_LEN {
+            // Not a pointer: pass through. Git sends all content before reading the
+            // answer, so spool it (bounded memory) before answering.
+            let spool = self
+                .store
+                .as_ref()
+                .map(|s| s.dir().to_path_buf())
+                .unwrap_or_else(|_| self.config.git_dir.clone());
+            let mut tmp = match tempfile::tempfile_in(&spool) {
+                Ok(t) => t,
+                Err(e) => {
+                    input.drain().map_err(io_err("reading content"))?;
+                    return Ok(Outcome::Error(format!("cannot spool content: {e}")));
+                }
+            };
+            let copied = io::copy(&mut input, &mut tmp);
+            if let Err(e) = copied {
+                if input.finished() {
+                    return Ok(Outcome::Error(format!("cannot spool content: {e}")));
+                }
+                // Either Git's pipe or the disk failed; drain tells which.
+                input.drain().map_err(io_err("reading content"))?;
+                return Ok(Outcome::Error(format!("cannot spool content: {e}")));
+            }
+            if let Err(e) = tmp.rewind() {
+                return Ok(Outcome::Error(format!("cannot spool content: {e}")));
+            }
+            Self::send_content(wr, &head, Some(&mut tmp))?;
+            return Ok(Outcome::Done);
+        }
+        input.drain().map_err(io_err("reading content"))?;
+        let redelivery = head.is_empty() && self.delayed.contains_key(path);
+        let pointer = if head.is_empty() {
+            match self.delayed.remove(path) {
+                // Git asks again, with empty content, for a blob it was told was delayed.
+                Some(p) => p,
+                None => {
+                    Self::send_content(wr, &head, None)?;
+                    return Ok(Outcome::Done);
+                }
+            }
+        } else {
+            match Pointer::parse(&head) {
+                Ok(p) => p,
+                Err(e) if looks_like_pointer(&head) => {
+                    return Self::keep_pointer(wr, path, &head, &e.to_string());
+                }
+                Err(_) => {
+                    Self::send_content(wr, &head, None)?;
+                    return Ok(Outcome::Done);
+                }
+            }
+        };
+        let wanted = match &self.rules {
+            Ok(rules) => rules.wants(path, pointer.size),
+            Err(msg) => return Ok(Outcome::Error(msg.clone())),
+        };
+        if !wanted {
+            // Partial smudge: the file stays a pointer (`gadn git get` fetches it).
+            let text = if head.is_empty() {
+                pointer.encode()
+            } else {
+                head
+            };
+            Self::send_content(wr, &text, None)?;
+            return Ok(Outcome::Done);
+        }
+        let store = match self.store() {
+            Ok(s) => s,
+            Err(msg) => return Ok(Outcome::Error(msg)),
+        };
+        let id = match locate(store, &pointer) {
+            Ok(id) => id,
+            Err(msg) => {
+                let text = if head.is_empty() {
+                    pointer.encode()
+                } else {
+                    head
+                };
+                return Self::keep_pointer(wr, path, &text, &msg);
+            }
+        };
+        if pointer.gadn.is_none() {
+            // A git-lfs style pointer: clean must give the same bytes back, or Git
+            // would see the smudged file as modified.
+            if let Err(e) = store
+                .db()
+                .state_set(&plain_form_key(&pointer.sha256, path), "plain")
+            {
+                report(
+                    path,
+                    &format!("warning: cannot record the pointer form: {e}"),
+                );
+            }
+        }
+        if can_delay && self.config.force_delay && !redelivery {
+            self.delayed.insert(path.to_string(), pointer);
+            self.unannounced.push(path.to_string());
+            wr.write_text_list(&["status=delayed"])
+                .map_err(io_err("writing status"))?;
+            return Ok(Outcome::Done);
+        }
+        Self::stream(
+            self.store.as_ref().map_err(|e| protocol(e.clone()))?,
+            &id,
+            &pointer,
+            path,
+            wr,
+        )
+    }
+
+    /// A pointer that cannot be materialised (corrupt, or its content is not in the
+    /// store) is checked out as the pointer file itself, with the reason on stderr.
+    /// `status=error` would make Git die on the first such file (the filter is
+    /// `required`), killing the whole checkout; a pointer file keeps the work tree
+    /// consistent (it cleans to itself, so `git status` stays clean) and
+    /// `gadn git get` materialises it once the content is available.
+    fn keep_pointer<W: Write>(
+        wr: &mut PktWriter<W>,
+        path: &str,
+        pointer: &[u8],
+        msg: &str,
+    ) -> Result<Outcome, GitError> {
+        report(path, &format!("error: {msg}; left as a pointer file"));
+        Self::send_content(wr, pointer, None)?;
+        Ok(Outcome::Done)
+    }
+
+    /// Streams file `id` as the answer, verifying it against the pointer; a failure
+    /// after content started is reported with a trailing `status=error`.
+    fn stream<W: Write>(
+        store: &Store,
+        id: &ObjectId,
+        pointer: &Pointer,
+        path: &str,
+        wr: &mut PktWriter<W>,
+    ) -> Result<Outcome, GitError> {
+        wr.write_text_list(&["status=success"])
+            .map_err(io_err("writing status"))?;
+        let mut sha = Sha256::new();
+        let mut bytes = 0u64;
+        let mut dw = wr.data_writer();
+        let result = store.write_file(
+            id,
+            &mut TeeHash {
+                inner: &mut dw,
+                sha: &mut sha,
+                bytes: &mut bytes,
+            },
+        );
+        dw.finish().map_err(io_err("writing content"))?;
+        wr.flush_pkt().map_err(io_err("writing content"))?;
+        let problem = match result {
+            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+                return Err(protocol(format!("writing content of {path}: {source}")))
+            }
+            Err(e) => Some(format!("cannot read the content from the store: {e}")),
+            Ok(_) => {
+                let got: [u8; 32] = sha.finalize().into();
+                if got != pointer.sha256 || bytes != pointer.size {
+                    Some(format!(
+                        "the store's content ({bytes} bytes, sha256 {}) does not match the pointer ({} bytes, sha256 {})",
+                        hex(&got),
+                        pointer.size,
+                        hex(&pointer.sha256)
+                    ))
+                } else {
+                    None
+                }
+            }
+        };
+        match problem {
+            None => wr.flush_pkt().map_err(io_err("writing status"))?,
+            Some(msg) => {
+                report(path, &msg);
+                wr.write_text_list(&["status=error"])
+                    .map_err(io_err("writing status"))?;
+            }
+        }
+        Ok(Outcome::Done)
+    }
+}
+
+/// State key marking that the pointer Git holds for this content at this path has
+/// no gadn key (it was written by git-lfs): clean then writes the plain form again,
+/// byte-identical, so the smudged file is not seen as modified. Keyed by path too:
+/// the same content may be held in both forms at different paths.
+pub fn plain_form_key(sha256: &[u8; 32], path: &str) -> String {
+    format!("git.plain-pointer.{}.{path}", hex(sha256))
+}
+
+/// The gadn file holding the pointer's content: the `lfs_objects` record for its
+/// SHA-256, else the gadn id the pointer names when the store has it.
+fn locate(store: &Store, pointer: &Pointer) -> Result<ObjectId, String> {
+    match store.db().lfs_get(&pointer.sha256) {
+        Ok(Some((id, _))) => return Ok(id),
+        Ok(None) => {}
+        Err(e) => return Err(format!("cannot look up the content: {e}")),
+    }
+    if let Some(id) = pointer.gadn.filter(|id| store.contains(id)) {
+        return Ok(id);
+    }
+    Err(format!(
+        "content sha256:{} ({} bytes) is not in the gadn store at {} (fetch it, or restore it from a store that has it)",
+        hex(&pointer.sha256),
+        pointer.size,
+        store.dir().display()
+    ))
+}

@@ -12,6 +12,7 @@
 pub mod agent;
 mod error;
 pub mod filter;
+pub mod getdrop;
 pub mod install;
 pub mod pktline;
 pub mod pointer;
