@@ -190,6 +190,22 @@ fn install_add_commit_checkout_and_uninstall() {
     assert_eq!(p.sha256, sha256(&art));
     assert_eq!(p.size, art.len() as u64);
     assert!(p.gadn.is_some());
+    // git-lfs recognises gadn's pointers as pointers.
+    let mut check = g
+        .git_cmd(&g.repo(), &["lfs", "pointer", "--check", "--stdin"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run git lfs (install git-lfs: tools/test.sh does)");
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&g.blob(&g.repo(), "HEAD:art/hero.psd"))
+        .expect("write");
+    assert!(
+        check.wait().expect("wait").success(),
+        "git-lfs rejects gadn's pointer"
+    );
     let e = Pointer::parse(&g.blob(&g.repo(), "HEAD:empty.png")).expect("pointer");
     assert_eq!(e.size, 0);
     assert_eq!(g.blob(&g.repo(), "HEAD:README.txt"), b"hello\n");
@@ -361,7 +377,18 @@ fn corrupt_pointer_and_missing_content_fail_per_file() {
         size: good.len() as u64,
         gadn: None,
     };
-    commit_raw(&g, "from-lfs.png", &lfs_pointer.encode());
+    // The real git-lfs writes exactly these bytes for that content (tools/test.sh
+    // installs git-lfs).
+    let real = g
+        .git_cmd(&g.repo(), &["lfs", "pointer", "--file=good.png"])
+        .output()
+        .expect("run git lfs (install git-lfs: tools/test.sh does)");
+    assert!(real.status.success(), "git lfs pointer: {real:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&real.stdout),
+        String::from_utf8_lossy(&lfs_pointer.encode())
+    );
+    commit_raw(&g, "from-lfs.png", &real.stdout);
     g.git(&["commit", "-q", "-m", "mixed"]);
 
     // A fresh checkout of everything: the bad files are reported clearly and left

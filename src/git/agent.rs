@@ -369,6 +369,8 @@ fn upload(
         .db()
         .lfs_put(sha256, &ingested.id, size)
         .map_err(StoreError::from)?;
+    // Each upload seals a pack; merge the small ones (a failure loses nothing).
+    let _ = store.consolidate_packs(&lock);
     drop(lock);
     Ok(())
 }

@@ -342,6 +342,9 @@ impl Server {
             writer.finish()?;
             let sha: [u8; 32] = sha.clone().finalize().into();
             store.db().lfs_put(&sha, &ingested.id, size)?;
+            // Each cleaned file seals a pack; merge the small ones as commits do.
+            // Housekeeping: a failure loses nothing and is retried after the next file.
+            let _ = store.consolidate_packs(&lock);
             drop(lock);
             Ok((ingested.id, size))
         })();

@@ -285,10 +285,7 @@ mod tests {
             (base.replace("size 12345\n", ""), "missing the size"),
             (format!("{base}extra value\n"), "extra line"),
             (base.replace("oid", "Oid"), "invalid key"),
-            (
-                base.replace("\nsize", "\r\nsize"),
-                "carriage return",
-            ),
+            (base.replace("\nsize", "\r\nsize"), "carriage return"),
             (
                 base.replace("oid", &format!("ext-0-foo sha256:{SHA}\noid")),
                 "not supported",
