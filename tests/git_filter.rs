@@ -779,3 +779,35 @@ fn filter_killed_mid_stream_leaves_both_stores_consistent() {
     g.git(&["fsck", "--no-progress"]);
     assert_fsck_clean(&g.repo().join(".git"));
 }
+
+#[test]
+fn git_fsck_and_stats_report_on_the_git_store() {
+    let g = G::new();
+    // Not installed yet: a clear error, nothing created.
+    let out = g.gadn_in(&g.repo(), &["git", "fsck"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("run `gadn git install` first"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!gadn::git::store_dir(&g.repo().join(".git")).exists());
+    g.gadn_ok(&g.repo(), &["git", "install", "--pattern", "*.bin"]);
+    g.write("a.bin", &noise(300 << 10, 7));
+    g.write("sub/b.bin", &noise(300 << 10, 7)); // the same content: stored once
+    g.git(&["add", "."]);
+    g.git(&["commit", "-q", "-m", "assets"]);
+    let fsck = g.gadn_ok(&g.repo().join("sub"), &["git", "fsck"]);
+    assert!(fsck.contains("no problems found"), "{fsck}");
+    let stats: serde_json::Value =
+        serde_json::from_str(&g.gadn_ok(&g.repo(), &["git", "stats", "--json"])).expect("json");
+    assert_eq!(stats["files"], 1, "{stats}");
+    // Outside any Git repository.
+    let out = g.gadn_in(g.dir.path(), &["git", "fsck"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not in a Git repository"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

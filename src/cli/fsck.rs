@@ -15,9 +15,14 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
-    let total = repo.store().pack_bytes();
+    run_on(ctx, repo.store(), a)
+}
+
+/// Verifies `store` (a repository's, or a Git repository's `.git/gadn`).
+pub fn run_on(ctx: &Ctx, store: &gadn::store::Store, a: Args) -> anyhow::Result<ExitCode> {
+    let total = store.pack_bytes();
     let bar = byte_bar(ctx.quiet || a.json, total, "verifying");
-    let report = repo.store().fsck(&mut |n| bar.set_position(n))?;
+    let report = store.fsck(&mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
     if a.json {
         #[derive(serde::Serialize)]

@@ -15,7 +15,12 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
-    let s = repo.store().stats()?;
+    run_on(repo.store(), a)
+}
+
+/// Reports on `store` (a repository's, or a Git repository's `.git/gadn`).
+pub fn run_on(store: &gadn::store::Store, a: Args) -> anyhow::Result<ExitCode> {
+    let s = store.stats()?;
     if a.json {
         print_json(&s)?;
         return Ok(ExitCode::SUCCESS);

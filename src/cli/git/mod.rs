@@ -30,6 +30,22 @@ enum GitCommand {
     Drop(getdrop::DropArgs),
     /// git-lfs custom transfer agent (run by git-lfs, not by hand).
     LfsAgent(agent::Args),
+    /// Verify the Git repository's gadn store (every chunk, object and reference).
+    Fsck(super::fsck::Args),
+    /// Storage statistics of the Git repository's gadn store.
+    Stats(super::stats::Args),
+}
+
+/// Opens the gadn store of the Git repository around the working directory.
+fn git_store(ctx: &Ctx) -> anyhow::Result<gadn::store::Store> {
+    let dir = gadn::git::store_dir(&gadn::git::git_dir(&ctx.cwd)?);
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "no gadn store at {}; run `gadn git install` first",
+            dir.display()
+        );
+    }
+    Ok(gadn::store::Store::open(&dir)?)
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -40,5 +56,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         GitCommand::Get(a) => getdrop::run_get(ctx, a),
         GitCommand::Drop(a) => getdrop::run_drop(ctx, a),
         GitCommand::LfsAgent(a) => agent::run(ctx, a),
+        GitCommand::Fsck(a) => super::fsck::run_on(ctx, &git_store(ctx)?, a),
+        GitCommand::Stats(a) => super::stats::run_on(&git_store(ctx)?, a),
     }
 }
