@@ -110,7 +110,8 @@ pub fn serve(
             continue;
         }
         let req: Request = serde_json::from_str(&line).map_err(|e| GitError::AgentProtocol {
-            reason: format!("bad request {}: {e}", clip(&line)),
+            // serde quotes an unknown event name whole: clip its message too.
+            reason: format!("bad request `{}`: {}", clip(&line), clip(&e.to_string())),
         })?;
         match req {
             Request::Init { operation } => {
@@ -154,13 +155,13 @@ fn before_init() -> GitError {
     }
 }
 
-/// At most 200 characters of a request, for error messages.
+/// At most 200 characters of peer-controlled text, for error messages.
 fn clip(line: &str) -> String {
     let mut s: String = line.chars().take(200).collect();
     if s.len() < line.len() {
         s.push('…');
     }
-    format!("`{s}`")
+    s
 }
 
 /// Opens the store, creating it when `dir` holds none (a concurrent agent may win the
@@ -179,18 +180,14 @@ fn parse_oid(oid: &str) -> Result<[u8; 32], ObjectError> {
     let bad = || {
         ObjectError::new(
             400,
-            format!("invalid oid `{oid}`: expected 64 hex digits (SHA-256)"),
+            format!("invalid oid `{oid}`: expected 64 lowercase hex digits (SHA-256)"),
         )
     };
-    if oid.len() != 64 {
-        return Err(bad());
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(oid.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
-            .map_err(|_| bad())?;
-    }
-    Ok(out)
+    // Exactly 64 lowercase hex digits, as the LFS spec writes oids: a per-pair
+    // `u8::from_str_radix` also took a sign ("+f") and upper case, so such an oid
+    // named stored content yet never matched its hash (a download then reported the
+    // store as corrupt).
+    super::pointer::parse_hex32(oid).ok_or_else(bad)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -585,5 +582,197 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("unknown operation"));
+    }
+
+    /// Puts `data` in the store under its own SHA-256 via the agent; returns the oid.
+    fn upload_via_agent(cfg: &AgentConfig, data: &[u8]) -> String {
+        let src = cfg.tmp_dir.with_extension("src");
+        std::fs::write(&src, data).unwrap();
+        let oid = sha_hex(data);
+        let (r, replies) = run(
+            cfg,
+            &[
+                json!({"event":"init","operation":"upload"}),
+                json!({"event":"upload","oid":oid,"size":data.len(),"path":src}),
+            ],
+        );
+        r.unwrap();
+        assert_eq!(
+            replies.last().unwrap(),
+            &json!({"event":"complete","oid":oid})
+        );
+        oid
+    }
+
+    #[test]
+    fn oids_must_be_64_lowercase_hex_digits() {
+        let good = sha_hex(b"x");
+        assert!(parse_oid(&good).is_ok());
+        // `u8::from_str_radix` accepts a sign; an oid is digits only.
+        let signed = format!("+{}", &good[1..]);
+        assert_eq!(signed.len(), 64);
+        let upper = good.to_uppercase();
+        let multibyte = format!("é{}", &good[2..]);
+        for bad in [signed.as_str(), &upper, &multibyte, &good[..63], ""] {
+            let Err(e) = parse_oid(bad) else {
+                panic!("{bad} accepted")
+            };
+            assert_eq!(e.code, 400, "{bad}");
+            assert!(e.message.contains("invalid oid"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn a_signed_oid_naming_stored_content_is_refused_not_called_corrupt() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = cfg(d.path());
+        // An oid whose first byte is 0x0? ("0f…") read the same as "+f…" before.
+        let data = (0u32..)
+            .map(|i| i.to_le_bytes().to_vec())
+            .find(|c| sha_hex(c).starts_with('0'))
+            .unwrap();
+        let oid = upload_via_agent(&cfg, &data);
+        let signed = format!("+{}", &oid[1..]);
+        let (r, replies) = run(
+            &cfg,
+            &[
+                json!({"event":"init","operation":"download"}),
+                json!({"event":"download","oid":signed,"size":data.len()}),
+            ],
+        );
+        r.unwrap();
+        let done = replies.last().unwrap();
+        assert_eq!(done["error"]["code"], 400, "{done}");
+        assert!(done["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid oid"));
+        assert!(!cfg.tmp_dir.exists() || std::fs::read_dir(&cfg.tmp_dir).unwrap().count() == 0);
+    }
+
+    #[test]
+    fn uploading_stored_content_again_is_a_no_op() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = cfg(d.path());
+        let data = b"already here".to_vec();
+        let oid = upload_via_agent(&cfg, &data);
+        let packs = |d: &Path| std::fs::read_dir(d.join("store")).unwrap().count();
+        let before = packs(d.path());
+        // The second upload names a path that does not exist: it must not be read.
+        let (r, replies) = run(
+            &cfg,
+            &[
+                json!({"event":"init","operation":"upload"}),
+                json!({"event":"upload","oid":oid,"size":data.len(),"path":d.path().join("gone")}),
+            ],
+        );
+        r.unwrap();
+        assert_eq!(
+            replies,
+            vec![json!({}), json!({"event":"complete","oid":oid})]
+        );
+        assert_eq!(packs(d.path()), before);
+    }
+
+    #[test]
+    fn download_refuses_wrong_size_and_corrupt_records_leaving_no_file() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = cfg(d.path());
+        let data = b"twelve bytes".to_vec();
+        let oid = upload_via_agent(&cfg, &data);
+        // Record another oid for this content: the store's bytes hash differently.
+        let other = sha_hex(b"different content");
+        {
+            let store = Store::open(&cfg.store_dir).unwrap();
+            let mut sha = [0u8; 32];
+            sha.copy_from_slice(&Sha256::digest(&data));
+            let (id, _) = store.db().lfs_get(&sha).unwrap().unwrap();
+            sha.copy_from_slice(&Sha256::digest(b"different content"));
+            store.db().lfs_put(&sha, &id, data.len() as u64).unwrap();
+        }
+        let (r, replies) = run(
+            &cfg,
+            &[
+                json!({"event":"init","operation":"download"}),
+                json!({"event":"download","oid":oid,"size":data.len() + 1}),
+                json!({"event":"download","oid":other,"size":data.len()}),
+            ],
+        );
+        r.unwrap();
+        let completes: Vec<&Value> = replies
+            .iter()
+            .filter(|v| v["event"] == "complete")
+            .collect();
+        assert_eq!(completes.len(), 2, "{replies:?}");
+        let msg = |v: &Value| v["error"]["message"].as_str().unwrap().to_string();
+        assert_eq!(completes[0]["error"]["code"], 500);
+        assert!(msg(completes[0]).contains("records 12 bytes, git-lfs expects 13"));
+        assert_eq!(completes[1]["error"]["code"], 500);
+        assert!(msg(completes[1]).contains("is corrupt"), "{}", completes[1]);
+        assert!(completes[1].get("path").is_none());
+        let left: Vec<_> = std::fs::read_dir(&cfg.tmp_dir).unwrap().collect();
+        assert!(left.is_empty(), "temporary file removed: {left:?}");
+    }
+
+    #[test]
+    fn unusable_store_or_tmp_dir_are_reported_not_fatal() {
+        let d = tempfile::tempdir().unwrap();
+        // The store path is a regular file: init answers an error, transfers then
+        // are protocol violations (git-lfs stops after a failed init).
+        let blocked = AgentConfig {
+            store_dir: d.path().join("file"),
+            tmp_dir: d.path().join("tmp"),
+        };
+        std::fs::write(&blocked.store_dir, b"not a store").unwrap();
+        let (r, replies) = run(&blocked, &[json!({"event":"init","operation":"upload"})]);
+        r.unwrap();
+        assert_eq!(replies[0]["error"]["code"], 32);
+        assert!(replies[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot open gadn store"));
+
+        // A tmp dir that cannot be created fails the download, not the agent.
+        let mut cfg = cfg(d.path());
+        let oid = upload_via_agent(&cfg, b"content");
+        cfg.tmp_dir = blocked.store_dir.join("tmp");
+        let (r, replies) = run(
+            &cfg,
+            &[
+                json!({"event":"init","operation":"download"}),
+                json!({"event":"download","oid":oid,"size":7}),
+                json!({"event":"terminate"}),
+                json!({"event":"download","oid":oid,"size":7}),
+            ],
+        );
+        r.unwrap();
+        assert_eq!(
+            replies.len(),
+            2,
+            "nothing served after terminate: {replies:?}"
+        );
+        assert_eq!(replies[1]["error"]["code"], 500);
+        assert!(replies[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot create"));
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_long_garbage_is_clipped() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = cfg(d.path());
+        let mut out = Vec::new();
+        serve(&b"\n  \n{\"event\":\"terminate\"}\n"[..], &mut out, &cfg).unwrap();
+        assert!(out.is_empty());
+        let long = format!("{{\"event\":\"{}\"}}\n", "x".repeat(500));
+        let e = serve(long.as_bytes(), &mut out, &cfg).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, GitError::AgentProtocol { .. }), "{e}");
+        assert!(msg.contains('…') && msg.len() < 600, "{msg}");
+        assert!(msg.contains("unknown variant"), "{msg}");
+        // Input that is not UTF-8 is an I/O error on stdin.
+        let e = serve(&b"\xff\xfe\n"[..], &mut out, &cfg).unwrap_err();
+        assert!(e.to_string().contains("<stdin>"), "{e}");
     }
 }

@@ -589,3 +589,326 @@ fn locate(store: &Store, pointer: &Pointer) -> Result<ObjectId, String> {
         store.dir().display()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::chunker::ChunkParams;
+
+    fn pkt(s: &str) -> Vec<u8> {
+        let mut v = format!("{:04x}", s.len() + 5).into_bytes();
+        v.extend_from_slice(s.as_bytes());
+        v.push(b'\n');
+        v
+    }
+
+    fn data(d: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for c in d.chunks(65516) {
+            v.extend_from_slice(format!("{:04x}", c.len() + 4).as_bytes());
+            v.extend_from_slice(c);
+        }
+        v.extend_from_slice(b"0000");
+        v
+    }
+
+    fn hello(caps: &[&str]) -> Vec<u8> {
+        let mut v = [pkt("git-filter-client"), pkt("version=2"), b"0000".to_vec()].concat();
+        for c in caps {
+            v.extend(pkt(&format!("capability={c}")));
+        }
+        v.extend_from_slice(b"0000");
+        v
+    }
+
+    fn command(cmd: &str, path: &str, content: &[u8]) -> Vec<u8> {
+        let mut v = [
+            pkt(&format!("command={cmd}")),
+            pkt(&format!("pathname={path}")),
+        ]
+        .concat();
+        v.extend_from_slice(b"0000");
+        v.extend(data(content));
+        v
+    }
+
+    /// The answer packets as text (`<flush>` for flush), the handshake left out.
+    fn answers(out: &[u8]) -> Vec<String> {
+        let mut rd = PktReader::new(out);
+        let mut v = Vec::new();
+        while let Some(p) = rd.read_packet().unwrap() {
+            v.push(match p {
+                super::super::pktline::Packet::Flush => "<flush>".to_string(),
+                super::super::pktline::Packet::Data(d) => {
+                    String::from_utf8_lossy(&d).trim_end().to_string()
+                }
+            });
+        }
+        let end = v.iter().filter(|t| *t == "<flush>").take(2).count();
+        assert_eq!(end, 2);
+        let second = v
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| *t == "<flush>")
+            .nth(1)
+            .unwrap()
+            .0;
+        v.split_off(second + 1)
+    }
+
+    fn run(git_dir: &std::path::Path, input: &[u8]) -> (Result<(), GitError>, Vec<String>) {
+        let mut out = Vec::new();
+        let cfg = FilterConfig {
+            git_dir: git_dir.to_path_buf(),
+            force_delay: false,
+        };
+        let r = serve(cfg, input, &mut out);
+        let a = if out.is_empty() {
+            Vec::new()
+        } else {
+            answers(&out)
+        };
+        (r, a)
+    }
+
+    fn with_store() -> (tempfile::TempDir, Store) {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::init(&super::super::store_dir(d.path()), ChunkParams::DEFAULT).unwrap();
+        (d, s)
+    }
+
+    fn sha(d: &[u8]) -> [u8; 32] {
+        Sha256::digest(d).into()
+    }
+
+    /// Stores `content` without an `lfs_objects` record; returns its gadn id.
+    fn ingest(store: &mut Store, content: &[u8]) -> ObjectId {
+        let (lock, _) = store.lock().unwrap();
+        let mut w = store.writer(&lock);
+        let id = w.ingest(content).unwrap().id;
+        w.finish().unwrap();
+        id
+    }
+
+    #[test]
+    fn handshake_violations_end_the_session() {
+        let d = tempfile::tempdir().unwrap();
+        for (input, needle) in [
+            (Vec::new(), "input ended before the welcome"),
+            (
+                [pkt("git-filter-client"), pkt("version=3"), b"0000".to_vec()].concat(),
+                "this filter speaks version=2 only",
+            ),
+            (
+                [pkt("git-filter-client"), pkt("version=2"), b"0000".to_vec()].concat(),
+                "input ended before the capabilities",
+            ),
+            (
+                [pkt("git-filter-client"), pkt("version=2"), b"00".to_vec()].concat(),
+                "reading the welcome",
+            ),
+        ] {
+            let mut out = Vec::new();
+            let cfg = FilterConfig {
+                git_dir: d.path().to_path_buf(),
+                force_delay: false,
+            };
+            let e = serve(cfg, &input[..], &mut out).unwrap_err();
+            assert!(matches!(e, GitError::FilterProtocol { .. }), "{e}");
+            assert!(e.to_string().contains(needle), "{e} (wanted {needle})");
+        }
+    }
+
+    #[test]
+    fn without_a_store_clean_fails_per_file_and_the_session_goes_on() {
+        let d = tempfile::tempdir().unwrap();
+        let pointer = Pointer {
+            sha256: [7; 32],
+            size: 3,
+            gadn: None,
+        }
+        .encode();
+        let mut input = hello(&["clean", "smudge"]);
+        input.extend(command("clean", "a.bin", b"some content"));
+        input.extend(command("smudge", "b.bin", &pointer));
+        // A pointer given to clean is its own clean form, store or not.
+        input.extend(command("clean", "c.bin", &pointer));
+        let (r, a) = run(d.path(), &input);
+        r.unwrap();
+        let p = String::from_utf8_lossy(&pointer).trim_end().to_string();
+        assert_eq!(
+            a,
+            [
+                "status=error",
+                "<flush>",
+                "status=error",
+                "<flush>",
+                "status=success",
+                "<flush>",
+                &p,
+                "<flush>",
+                "<flush>"
+            ]
+        );
+    }
+
+    #[test]
+    fn small_non_pointers_and_empty_content_pass_through_smudge() {
+        let (d, _s) = with_store();
+        let mut input = hello(&["smudge"]);
+        input.extend(command("smudge", "empty.bin", b""));
+        input.extend(command("smudge", "tiny.bin", b"just text"));
+        let (r, a) = run(d.path(), &input);
+        r.unwrap();
+        assert_eq!(
+            a,
+            [
+                "status=success",
+                "<flush>",
+                "<flush>",
+                "<flush>",
+                "status=success",
+                "<flush>",
+                "just text",
+                "<flush>",
+                "<flush>"
+            ]
+        );
+    }
+
+    #[test]
+    fn large_pass_through_without_a_spool_directory_fails_per_file() {
+        let d = tempfile::tempdir().unwrap();
+        let gone = d.path().join("no-such-git-dir");
+        let big = vec![b'x'; MAX_POINTER_LEN * 3];
+        let mut input = hello(&["smudge"]);
+        input.extend(command("smudge", "big.bin", &big));
+        input.extend(command("smudge", "tiny.bin", b"ok"));
+        let (r, a) = run(&gone, &input);
+        r.unwrap();
+        assert_eq!(
+            a,
+            [
+                "status=error",
+                "<flush>",
+                "status=success",
+                "<flush>",
+                "ok",
+                "<flush>",
+                "<flush>"
+            ]
+        );
+    }
+
+    #[test]
+    fn git_dying_mid_clean_is_a_protocol_error_and_records_nothing() {
+        let (d, _s) = with_store();
+        let content = vec![b'y'; 200_000];
+        let mut input = hello(&["clean"]);
+        input.extend(command("clean", "a.bin", &content));
+        // Cut inside the second data packet: the pipe ends mid-stream.
+        input.truncate(input.len() - 100_000);
+        let (r, _) = run(d.path(), &input);
+        let e = r.unwrap_err();
+        assert!(matches!(e, GitError::FilterProtocol { .. }), "{e}");
+        assert!(e.to_string().contains("reading content of a.bin"), "{e}");
+        let store = Store::open(&super::super::store_dir(d.path())).unwrap();
+        assert_eq!(store.db().lfs_get(&sha(&content)).unwrap(), None);
+    }
+
+    #[test]
+    fn smudge_finds_content_by_the_pointers_gadn_id() {
+        let (d, mut s) = with_store();
+        let content = b"stored without an lfs record".to_vec();
+        let id = ingest(&mut s, &content);
+        drop(s);
+        let pointer = Pointer {
+            sha256: sha(&content),
+            size: content.len() as u64,
+            gadn: Some(id),
+        }
+        .encode();
+        let mut input = hello(&["smudge"]);
+        input.extend(command("smudge", "a.bin", &pointer));
+        let (r, a) = run(d.path(), &input);
+        r.unwrap();
+        assert_eq!(
+            a,
+            [
+                "status=success",
+                "<flush>",
+                "stored without an lfs record",
+                "<flush>",
+                "<flush>"
+            ]
+        );
+    }
+
+    #[test]
+    fn store_content_not_matching_the_pointer_ends_in_status_error() {
+        let (d, mut s) = with_store();
+        let content = b"the bytes the store really has".to_vec();
+        let id = ingest(&mut s, &content);
+        // A wrong record: another SHA-256 (same size) maps to this file.
+        let claimed = sha(b"the bytes the pointer promised");
+        s.db().lfs_put(&claimed, &id, content.len() as u64).unwrap();
+        drop(s);
+        let pointer = Pointer {
+            sha256: claimed,
+            size: content.len() as u64,
+            gadn: None,
+        }
+        .encode();
+        let mut input = hello(&["smudge"]);
+        input.extend(command("smudge", "a.bin", &pointer));
+        input.extend(command("smudge", "b.bin", b"next"));
+        let (r, a) = run(d.path(), &input);
+        r.unwrap();
+        assert_eq!(
+            a,
+            [
+                "status=success",
+                "<flush>",
+                "the bytes the store really has",
+                "<flush>",
+                "status=error",
+                "<flush>",
+                "status=success",
+                "<flush>",
+                "next",
+                "<flush>",
+                "<flush>"
+            ]
+        );
+    }
+
+    #[test]
+    fn unreadable_rules_fail_smudge_of_pointers_only() {
+        let (d, _s) = with_store();
+        // The rules file is a directory: loading it fails.
+        std::fs::create_dir_all(super::super::rules::rules_path(d.path())).unwrap();
+        let pointer = Pointer {
+            sha256: [1; 32],
+            size: 5,
+            gadn: None,
+        }
+        .encode();
+        let mut input = hello(&["smudge"]);
+        input.extend(command("smudge", "a.bin", &pointer));
+        input.extend(command("smudge", "b.bin", b"plain"));
+        let (r, a) = run(d.path(), &input);
+        r.unwrap();
+        assert_eq!(
+            a,
+            [
+                "status=error",
+                "<flush>",
+                "status=success",
+                "<flush>",
+                "plain",
+                "<flush>",
+                "<flush>"
+            ]
+        );
+    }
+}

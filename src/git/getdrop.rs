@@ -165,13 +165,20 @@ fn tracked_files(cwd: &Path, top: &Path, paths: &[PathBuf]) -> Result<Vec<Entry>
     Ok(entries)
 }
 
-/// Makes Git re-check the replaced files so `git status` stays clean: their index
-/// entries are re-recorded with the same blob and empty stat data (which makes Git
-/// compare content instead of trusting the changed size), then refreshed. Nothing
-/// new is ever staged: a file whose content no longer cleans to its blob stays
-/// modified. `update-index --refresh` exits non-zero when some file is modified;
-/// that is not an error here.
-fn refresh_index(top: &Path, changed: &[Entry]) -> Result<(), GitError> {
+/// Makes Git re-check the files about to be replaced so `git status` stays clean:
+/// their index entries are re-recorded with the same blob and empty stat data
+/// (which makes Git compare content instead of trusting the changed size); [`refresh`]
+/// then re-records their stat data. Nothing new is ever staged: a file whose content
+/// no longer cleans to its blob stays modified.
+///
+/// This runs *before* any file is replaced: when it ran after, a locked index
+/// (another git running) failed the command with the files already replaced and
+/// their stale stat data making Git report them modified, with no command of gadn's
+/// to recover (a rerun saw nothing left to replace).
+fn mark_for_recheck(top: &Path, changed: &[Entry]) -> Result<(), GitError> {
+    if changed.is_empty() {
+        return Ok(());
+    }
     let info: Vec<u8> = changed
         .iter()
         .flat_map(|e| format!("{} {}\t{}\0", e.mode, e.blob, e.path).into_bytes())
@@ -198,12 +205,24 @@ fn refresh_index(top: &Path, changed: &[Entry]) -> Result<(), GitError> {
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
+    Ok(())
+}
+
+/// `git update-index --refresh`: records the stat data of the re-checked files.
+/// It exits non-zero when some file is modified; that is not an error here, and
+/// if it cannot run, Git compares content on its next look (the stat data is empty).
+fn refresh(top: &Path) -> Result<(), GitError> {
     Command::new("git")
         .args(["update-index", "-q", "--refresh"])
         .current_dir(top)
         .output()
         .map_err(|source| GitError::GitNotRunnable { source })?;
     Ok(())
+}
+
+/// True when `abs` is a regular file (not a symlink).
+fn is_regular(abs: &Path) -> bool {
+    std::fs::symlink_metadata(abs).is_ok_and(|m| m.is_file())
 }
 
 fn fail(path: &Path, reason: impl Into<String>) -> GitError {
@@ -287,21 +306,26 @@ fn stored_file(store: &Store, p: &Pointer) -> Result<Option<ObjectId>, GitError>
 pub fn get(cwd: &Path, paths: &[PathBuf]) -> Result<GetDropReport, GitError> {
     let repo = Repo::open(cwd)?;
     let mut report = GetDropReport::default();
-    let mut changed = Vec::new();
-    for e in tracked_files(cwd, &repo.top, paths)? {
+    let entries = tracked_files(cwd, &repo.top, paths)?;
+    let candidates: Vec<Entry> = entries
+        .iter()
+        .filter(|e| matches!(read_pointer(&repo.top.join(&e.path)), Ok(Some(_))))
+        .cloned()
+        .collect();
+    mark_for_recheck(&repo.top, &candidates)?;
+    for e in entries {
         let abs = repo.top.join(&e.path);
         match get_one(&repo.store, &abs) {
             Ok(Some(n)) => {
                 report.bytes += n;
-                report.changed.push(e.path.clone());
-                changed.push(e);
+                report.changed.push(e.path);
             }
             Ok(None) => report.unchanged.push(e.path),
             Err(e) => report.failed.push(e),
         }
     }
-    if !changed.is_empty() {
-        refresh_index(&repo.top, &changed)?;
+    if !candidates.is_empty() {
+        refresh(&repo.top)?;
     }
     Ok(report)
 }
@@ -355,21 +379,29 @@ fn get_one(store: &Store, abs: &Path) -> Result<Option<u64>, GitError> {
 pub fn drop(cwd: &Path, paths: &[PathBuf]) -> Result<GetDropReport, GitError> {
     let repo = Repo::open(cwd)?;
     let mut report = GetDropReport::default();
-    let mut changed = Vec::new();
-    for e in tracked_files(cwd, &repo.top, paths)? {
+    let entries = tracked_files(cwd, &repo.top, paths)?;
+    let candidates: Vec<Entry> = entries
+        .iter()
+        .filter(|e| {
+            is_regular(&repo.top.join(&e.path))
+                && matches!(read_pointer(&repo.top.join(&e.path)), Ok(None))
+        })
+        .cloned()
+        .collect();
+    mark_for_recheck(&repo.top, &candidates)?;
+    for e in entries {
         let abs = repo.top.join(&e.path);
         match drop_one(&repo.store, &abs) {
             Ok(Some(n)) => {
                 report.bytes += n;
-                report.changed.push(e.path.clone());
-                changed.push(e);
+                report.changed.push(e.path);
             }
             Ok(None) => report.unchanged.push(e.path),
             Err(e) => report.failed.push(e),
         }
     }
-    if !changed.is_empty() {
-        refresh_index(&repo.top, &changed)?;
+    if !candidates.is_empty() {
+        refresh(&repo.top)?;
     }
     Ok(report)
 }

@@ -313,4 +313,23 @@ mod tests {
         );
         assert_eq!(our_pattern("# comment"), None);
     }
+
+    #[test]
+    fn bad_input_is_refused_before_git_runs() {
+        use std::os::unix::ffi::OsStrExt;
+        // Neither check needs a repository: nothing is touched when they fail.
+        let nowhere = Path::new("/nonexistent/gadn-install-test");
+        let e = install(
+            nowhere,
+            Path::new("/usr/bin/gadn"),
+            &["ok.png".into(), "a b".into()],
+        )
+        .unwrap_err();
+        assert!(matches!(e, GitError::BadPattern { .. }), "{e}");
+        assert!(e.to_string().contains("\"a b\""), "{e}");
+        let exe = Path::new(std::ffi::OsStr::from_bytes(b"/opt/g\xffadn"));
+        let e = install(nowhere, exe, &[]).unwrap_err();
+        assert!(matches!(e, GitError::Io { .. }), "{e}");
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
+    }
 }
