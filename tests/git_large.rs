@@ -154,7 +154,7 @@ fn generate(path: &Path, len: u64, seed: u64) -> Digests {
         xof.finalize_xof().fill(&mut block);
         // Extents of 4 blocks; about 60 % of them asset-like, the rest noise.
         let extent = i / 4;
-        let asset_like = extent % 2 == 1 || (extent * 7 + seed) % 5 == 0;
+        let asset_like = extent % 2 == 1 || (extent * 7 + seed).is_multiple_of(5);
         if asset_like {
             for rec in block.chunks_exact_mut(64) {
                 rec[..48].copy_from_slice(RECORD);
@@ -323,7 +323,7 @@ fn one_gib_file_cleans_and_smudges_through_gadn_in_bounded_memory() {
     let all_rss = rss_log(&log);
     let peak = *all_rss.iter().max().unwrap();
     eprintln!(
-        "gadn filter peak RSS: clean {:?} KiB, smudge {:?} KiB (bound {RSS_BOUND_KIB} KiB); total {:.1}s",
+        "gadn filter peak RSS: clean {:?} KiB, checkout and status {:?} KiB (bound {RSS_BOUND_KIB} KiB); total {:.1}s",
         clean_rss,
         &all_rss[clean_rss.len()..],
         t_total.elapsed().as_secs_f64()

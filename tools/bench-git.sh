@@ -22,7 +22,7 @@
 # (1 MiB inserted, 20 × 4 KiB overwritten); then the store sizes are compared:
 # apparent bytes of `.git/gadn` (packs, SQLite, everything) vs `.git/lfs/objects`.
 # Requirements: gadn wall time <= git-lfs for add and checkout (median ratio <= 1.00),
-# gadn store < git-lfs store after VERSIONS versions.
+# gadn store < git-lfs store after VERSIONS versions, and `gadn git fsck` clean then.
 # shellcheck source=tools/lib.sh disable=SC2317,SC2016
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -205,6 +205,12 @@ run_tool() { # TOOL ROUND
 	sync
 }
 
+load_start="$(cut -d' ' -f1 /proc/loadavg)"
+if awk -v l="$load_start" -v c="$(nproc)" 'BEGIN{exit !(l > c / 2)}'; then
+	log "warning: load average $load_start on $(nproc) cores before the timed rounds; other work will blur the figures"
+fi
+json_add loadavg_start "$load_start"
+
 for ((r = 1; r <= ROUNDS; r++)); do
 	while read -r tool; do
 		run_tool "$tool" "$r"
@@ -227,15 +233,23 @@ versions_tool() { # TOOL
 	t1=$(date +%s%N)
 	[[ "$(git -C "$repo" rev-list --count HEAD)" == $((VERSIONS + 2)) ]] || die "$tool: expected $((VERSIONS + 2)) commits"
 	[[ -z "$(git -C "$repo" status --porcelain)" ]] || die "$tool: git status not clean after v$VERSIONS"
+	if [[ "$tool" == gadn ]]; then
+		if "$GADN" -C "$repo" git fsck >"$repo.fsck.log" 2>&1; then fsck_ok=ok; else
+			fsck_ok=FAILED
+			log "gadn git fsck failed after $VERSIONS versions:"
+			tail -n 20 "$repo.fsck.log" >&2
+		fi
+	fi
 	case "$tool" in
 	gadn) STORE[$tool]="$(dir_bytes "$repo/.git/gadn")" ;;
 	lfs) STORE[$tool]="$(dir_bytes "$repo/.git/lfs/objects")" ;;
 	esac
 	W_VERS[$tool]=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
 	log "$tool: $((VERSIONS + 1)) versions committed in ${W_VERS[$tool]}s, store $(human "${STORE[$tool]}")"
-	rm -rf -- "$repo" "$repo.log" "$repo.install.log"
+	rm -rf -- "$repo" "$repo.log" "$repo.install.log" "$repo.fsck.log"
 	sync
 }
+fsck_ok="not run"
 versions_tool gadn
 versions_tool lfs
 check_inputs
@@ -260,6 +274,7 @@ row "store after $VERSIONS versions, B" "${STORE[gadn]}" "${STORE[lfs]}" "$r_sto
 row "  human" "$(human "${STORE[gadn]}")" "$(human "${STORE[lfs]}")" ""
 row "$((VERSIONS + 1)) commits, s (info)" "${W_VERS[gadn]}" "${W_VERS[lfs]}" "$(ratio "${W_VERS[gadn]}" "${W_VERS[lfs]}")"
 rule
+echo "  gadn git fsck after $VERSIONS versions: $fsck_ok"
 echo "  distinct file versions: $(human "$logical_versions") ($logical_versions bytes); $EDITS_PER_VERSION of ${#NAMES[@]} assets edited per version"
 echo "  per-round wall s: add gadn ${W_add_gadn[*]} | add lfs ${W_add_lfs[*]} | checkout gadn ${W_co_gadn[*]} | checkout lfs ${W_co_lfs[*]}"
 echo
@@ -267,7 +282,9 @@ echo "requirements:"
 req add_vs_lfs "git add+commit time gadn / git-lfs" "$r_add" "<=" 1.00
 req checkout_vs_lfs "checkout time gadn / git-lfs" "$r_co" "<=" 1.00
 req store_vs_lfs "store bytes gadn / git-lfs after $VERSIONS versions" "$r_store" "<" 1.000
+[[ "$fsck_ok" == ok ]] || REQ_FAILED=1
 
+json_add loadavg_end "$(cut -d' ' -f1 /proc/loadavg)"
 json_add files "${#NAMES[@]}"
 json_add gadn_add_wall_s "$(json_arr "${W_add_gadn[@]}")"
 json_add lfs_add_wall_s "$(json_arr "${W_add_lfs[@]}")"
@@ -279,4 +296,5 @@ json_add gadn_store_bytes "${STORE[gadn]}"
 json_add lfs_store_bytes "${STORE[lfs]}"
 json_add ratio_store "$r_store"
 json_add logical_version_bytes "$logical_versions"
+json_add gadn_fsck "$fsck_ok"
 bench_finish
