@@ -209,18 +209,57 @@ impl<R: Read> Read for Hashing<'_, R> {
     }
 }
 
-/// A writer that hashes and counts what passes through.
-struct TeeHash<'a, W> {
+/// A writer that counts what passes through and hashes it with SHA-256 on a second
+/// thread, so a smudge's verification overlaps reading and decompressing the next
+/// chunk instead of adding to it. At most [`SHA_QUEUE`] buffers are in flight.
+struct ParallelSha<W> {
     inner: W,
-    sha: &'a mut Sha256,
-    bytes: &'a mut u64,
+    bytes: u64,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    worker: Option<std::thread::JoinHandle<[u8; 32]>>,
 }
 
-impl<W: Write> Write for TeeHash<'_, W> {
+/// Buffers queued for the hashing thread (each one write, typically a chunk).
+const SHA_QUEUE: usize = 16;
+
+impl<W: Write> ParallelSha<W> {
+    fn new(inner: W) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(SHA_QUEUE);
+        let worker = std::thread::spawn(move || {
+            let mut sha = Sha256::new();
+            for buf in rx {
+                sha.update(&buf);
+            }
+            sha.finalize().into()
+        });
+        ParallelSha {
+            inner,
+            bytes: 0,
+            tx: Some(tx),
+            worker: Some(worker),
+        }
+    }
+
+    /// The SHA-256 of everything written and its length; `None` if the hashing
+    /// thread died (it cannot, short of a bug: then nothing is verified).
+    fn finish(mut self) -> Option<([u8; 32], u64)> {
+        drop(self.tx.take());
+        let digest = self.worker.take()?.join().ok()?;
+        Some((digest, self.bytes))
+    }
+}
+
+impl<W: Write> Write for ParallelSha<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.sha.update(&buf[..n]);
-        *self.bytes += n as u64;
+        let sent = self
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(buf[..n].to_vec()).is_ok());
+        if !sent {
+            return Err(io::Error::other("the SHA-256 thread stopped"));
+        }
+        self.bytes += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -519,17 +558,10 @@ impl Server {
     ) -> Result<Outcome, GitError> {
         wr.write_text_list(&["status=success"])
             .map_err(io_err("writing status"))?;
-        let mut sha = Sha256::new();
-        let mut bytes = 0u64;
         let mut dw = wr.data_writer();
-        let result = store.write_file(
-            id,
-            &mut TeeHash {
-                inner: &mut dw,
-                sha: &mut sha,
-                bytes: &mut bytes,
-            },
-        );
+        let mut tee = ParallelSha::new(&mut dw);
+        let result = store.write_file(id, &mut tee);
+        let hashed = tee.finish();
         dw.finish().map_err(io_err("writing content"))?;
         wr.flush_pkt().map_err(io_err("writing content"))?;
         let problem = match result {
@@ -538,7 +570,7 @@ impl Server {
             }
             Err(e) => Some(format!("cannot read the content from the store: {e}")),
             Ok(_) => {
-                let got: [u8; 32] = sha.finalize().into();
+                let (got, bytes) = hashed.unwrap_or(([0; 32], u64::MAX));
                 if got != pointer.sha256 || bytes != pointer.size {
                     Some(format!(
                         "the store's content ({bytes} bytes, sha256 {}) does not match the pointer ({} bytes, sha256 {})",
