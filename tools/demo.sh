@@ -4,6 +4,7 @@
 # history and dedup statistics, and prove the store whole with fsck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+project="$PWD"
 cargo build --release --quiet
 GADN="$PWD/target/release/gadn"
 work=$(mktemp -d "${TMPDIR:-/tmp}/gadn-demo.XXXXXX")
@@ -66,3 +67,19 @@ echo "== an advisory lock on the texture"
 echo "== history of one asset"
 "$GADN" history assets/texture.png
 "$GADN" fsck
+
+echo "== the same assets inside a Git repository, through gadn's filter"
+export GIT_AUTHOR_NAME="Demo Artist" GIT_AUTHOR_EMAIL="artist@example.org"
+export GIT_COMMITTER_NAME="Demo Artist" GIT_COMMITTER_EMAIL="artist@example.org"
+git init -q -b main "$work/game"
+cp -r "$project/fixtures" "$work/game/assets"
+cd "$work/game"
+"$GADN" git install
+git add -A && git commit -q -m "Assets through gadn"
+echo "Git stores a pointer for assets/texture.png:"
+git cat-file -p HEAD:assets/texture.png
+rm assets/texture.png && git checkout -- assets/texture.png
+cmp assets/texture.png "$project/fixtures/texture.png"
+echo "assets/texture.png restored byte for byte"
+git status --short | wc -l | xargs echo "git status: changed files:"
+"$GADN" git fsck

@@ -209,9 +209,9 @@ impl<R: Read> Read for Hashing<'_, R> {
     }
 }
 
-/// A writer that counts what passes through and hashes it with SHA-256 on a second
-/// thread, so a smudge's verification overlaps reading and decompressing the next
-/// chunk instead of adding to it. At most [`SHA_QUEUE`] buffers are in flight.
+/// A writer that counts what passes through and, when enabled, hashes it with SHA-256
+/// on a second thread, so a smudge's verification overlaps reading and decompressing
+/// the next chunk instead of adding to it. At most [`SHA_QUEUE`] buffers are in flight.
 struct ParallelSha<W> {
     inner: W,
     bytes: u64,
@@ -223,7 +223,15 @@ struct ParallelSha<W> {
 const SHA_QUEUE: usize = 16;
 
 impl<W: Write> ParallelSha<W> {
-    fn new(inner: W) -> Self {
+    fn new(inner: W, enabled: bool) -> Self {
+        if !enabled {
+            return ParallelSha {
+                inner,
+                bytes: 0,
+                tx: None,
+                worker: None,
+            };
+        }
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(SHA_QUEUE);
         let worker = std::thread::spawn(move || {
             let mut sha = Sha256::new();
@@ -240,24 +248,24 @@ impl<W: Write> ParallelSha<W> {
         }
     }
 
-    /// The SHA-256 of everything written and its length; `None` if the hashing
-    /// thread died (it cannot, short of a bug: then nothing is verified).
-    fn finish(mut self) -> Option<([u8; 32], u64)> {
+    /// The SHA-256 of everything written (`None` when not enabled) and its length;
+    /// `None` if the hashing thread died (it cannot, short of a bug).
+    fn finish(mut self) -> Option<(Option<[u8; 32]>, u64)> {
         drop(self.tx.take());
-        let digest = self.worker.take()?.join().ok()?;
-        Some((digest, self.bytes))
+        match self.worker.take() {
+            None => Some((None, self.bytes)),
+            Some(w) => Some((Some(w.join().ok()?), self.bytes)),
+        }
     }
 }
 
 impl<W: Write> Write for ParallelSha<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        let sent = self
-            .tx
-            .as_ref()
-            .is_some_and(|tx| tx.send(buf[..n].to_vec()).is_ok());
-        if !sent {
-            return Err(io::Error::other("the SHA-256 thread stopped"));
+        if let Some(tx) = &self.tx {
+            if tx.send(buf[..n].to_vec()).is_err() {
+                return Err(io::Error::other("the SHA-256 thread stopped"));
+            }
         }
         self.bytes += n as u64;
         Ok(n)
@@ -501,6 +509,11 @@ impl Server {
                 return Self::keep_pointer(wr, path, &text, &msg);
             }
         };
+        // The pointer names the same gadn file the store recorded for its SHA-256
+        // (hashed when it was stored): reading verifies every chunk and node against
+        // that BLAKE3 Merkle root, so a second, SHA-256 pass adds nothing but time.
+        // Otherwise the SHA-256 is checked while streaming.
+        let check_sha = pointer.gadn != Some(id) || !recorded_for(store, &pointer, &id);
         if pointer.gadn.is_none() {
             // A git-lfs style pointer: clean must give the same bytes back, or Git
             // would see the smudged file as modified.
@@ -527,6 +540,7 @@ impl Server {
             &pointer,
             path,
             wr,
+            check_sha,
         )
     }
 
@@ -555,11 +569,12 @@ impl Server {
         pointer: &Pointer,
         path: &str,
         wr: &mut PktWriter<W>,
+        check_sha: bool,
     ) -> Result<Outcome, GitError> {
         wr.write_text_list(&["status=success"])
             .map_err(io_err("writing status"))?;
         let mut dw = wr.data_writer();
-        let mut tee = ParallelSha::new(&mut dw);
+        let mut tee = ParallelSha::new(&mut dw, check_sha);
         let result = store.write_file(id, &mut tee);
         let hashed = tee.finish();
         dw.finish().map_err(io_err("writing content"))?;
@@ -570,7 +585,12 @@ impl Server {
             }
             Err(e) => Some(format!("cannot read the content from the store: {e}")),
             Ok(_) => {
-                let (got, bytes) = hashed.unwrap_or(([0; 32], u64::MAX));
+                let (got, bytes) = match hashed {
+                    Some((Some(got), bytes)) => (got, bytes),
+                    // Not hashed: verified chunk by chunk against the gadn id.
+                    Some((None, bytes)) => (pointer.sha256, bytes),
+                    None => ([0; 32], u64::MAX),
+                };
                 if got != pointer.sha256 || bytes != pointer.size {
                     Some(format!(
                         "the store's content ({bytes} bytes, sha256 {}) does not match the pointer ({} bytes, sha256 {})",
@@ -605,6 +625,12 @@ pub fn plain_form_key(sha256: &[u8; 32], path: &str) -> String {
 
 /// The gadn file holding the pointer's content: the `lfs_objects` record for its
 /// SHA-256, else the gadn id the pointer names when the store has it.
+/// True if the store recorded `id` for the pointer's SHA-256 (so the SHA-256 was
+/// computed over exactly this file's content when it was stored).
+fn recorded_for(store: &Store, pointer: &Pointer, id: &ObjectId) -> bool {
+    matches!(store.db().lfs_get(&pointer.sha256), Ok(Some((rec, size))) if rec == *id && size == pointer.size)
+}
+
 fn locate(store: &Store, pointer: &Pointer) -> Result<ObjectId, String> {
     match store.db().lfs_get(&pointer.sha256) {
         Ok(Some((id, _))) => return Ok(id),
