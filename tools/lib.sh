@@ -152,13 +152,13 @@ dir_bytes() {
 gadn_bin() {
 	local g="${GADN:-target/release/gadn}"
 	[[ "$g" == /* ]] || g="$REPO_ROOT/$g"
-	if [[ ! -x "$g" ]]; then
-		if [[ -n "${GADN:-}" ]]; then
-			die "GADN=$GADN is not an executable"
-		fi
+	if [[ -n "${GADN:-}" ]]; then
+		[[ -x "$g" ]] || die "GADN=$GADN is not an executable"
+	else
+		# Always (a no-op when up to date): a stale binary would measure old code.
 		need_cmd cargo cargo
 		log "building gadn: cargo build --release"
-		(cd "$REPO_ROOT" && cargo build --release) >&2 || die "cargo build --release failed"
+		(cd "$REPO_ROOT" && cargo build --release --quiet) >&2 || die "cargo build --release failed"
 		[[ -x "$g" ]] || die "cargo build succeeded but $g does not exist"
 	fi
 	"$g" --help >/dev/null 2>&1 || die "$g --help fails; is the binary complete?"
