@@ -811,3 +811,46 @@ fn git_fsck_and_stats_report_on_the_git_store() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The real git drives the filter, which is killed (SIGKILL) in the middle of
+/// cleaning a large file: git reports the failure, and both git and the gadn store
+/// stay consistent; with the filter restored the same add succeeds.
+#[test]
+fn git_reports_a_filter_killed_mid_clean_and_both_stores_stay_consistent() {
+    let g = G::new();
+    g.gadn_ok(&g.repo(), &["git", "install", "--pattern", "*.bin"]);
+    let process = g.git(&["config", "filter.gadn.process"]);
+    let process = process.trim();
+    // Enough content that the clean is still running when the kill comes.
+    let big = noise(96 << 20, 61);
+    g.write("big.bin", &big);
+    g.git(&["add", ".gitattributes"]);
+    let killer = format!("timeout -s KILL 0.15 {process}");
+    g.git(&["config", "filter.gadn.process", &killer]);
+    let out = g.out_in(&g.repo(), &["add", "big.bin"]);
+    assert!(
+        !out.status.success(),
+        "git add must fail when its filter dies"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("big.bin"), "git names the file: {err}");
+    // Git's index did not take the file; its object store is sound.
+    let staged = g.git(&["diff", "--cached", "--name-only"]);
+    assert!(!staged.contains("big.bin"), "{staged}");
+    g.git(&["fsck", "--no-progress"]);
+    // The gadn store: nothing recorded, a torn pack at worst, which the next
+    // writer recovers.
+    {
+        let store = Store::open(&gadn::git::store_dir(&g.repo().join(".git"))).expect("open");
+        assert!(store.db().lfs_roots().expect("roots").is_empty());
+        assert!(store.fsck(&mut |_| {}).expect("fsck").is_ok());
+    }
+    g.git(&["config", "filter.gadn.process", process]);
+    g.git(&["add", "big.bin"]);
+    g.git(&["commit", "-q", "-m", "big"]);
+    std::fs::remove_file(g.repo().join("big.bin")).expect("rm");
+    g.git(&["checkout", "--", "big.bin"]);
+    assert!(g.read("big.bin") == big, "content differs");
+    g.assert_clean(&g.repo());
+    assert_fsck_clean(&g.repo().join(".git"));
+}
