@@ -56,19 +56,6 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
-    }
-}
-
 /// Prints `rows` under `header` as aligned columns two spaces apart: columns in
 /// `right` right-aligned, the last column unpadded (it may be long). Widths count
 /// characters.
@@ -99,5 +86,18 @@ pub fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]], righ
     line(header);
     for r in rows {
         line(std::array::from_fn(|i| r[i].as_str()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
     }
 }

@@ -60,18 +60,7 @@ impl Repo {
 
 /// Runs git in `dir`; returns stdout bytes.
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|source| GitError::GitNotRunnable { source })?;
-    if !out.status.success() {
-        return Err(GitError::GitFailed {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(out.stdout)
+    super::run_git(dir, args)
 }
 
 /// One index entry (stage 0) of a file `get`/`drop` may replace.
@@ -305,29 +294,13 @@ fn stored_file(store: &Store, p: &Pointer) -> Result<Option<ObjectId>, GitError>
 /// Materialises the pointer files among the tracked files under `paths`.
 pub fn get(cwd: &Path, paths: &[PathBuf]) -> Result<GetDropReport, GitError> {
     let repo = Repo::open(cwd)?;
-    let mut report = GetDropReport::default();
     let entries = tracked_files(cwd, &repo.top, paths)?;
     let candidates: Vec<Entry> = entries
         .iter()
         .filter(|e| matches!(read_pointer(&repo.top.join(&e.path)), Ok(Some(_))))
         .cloned()
         .collect();
-    mark_for_recheck(&repo.top, &candidates)?;
-    for e in entries {
-        let abs = repo.top.join(&e.path);
-        match get_one(&repo.store, &abs) {
-            Ok(Some(n)) => {
-                report.bytes += n;
-                report.changed.push(e.path);
-            }
-            Ok(None) => report.unchanged.push(e.path),
-            Err(e) => report.failed.push(e),
-        }
-    }
-    if !candidates.is_empty() {
-        refresh(&repo.top)?;
-    }
-    Ok(report)
+    replace_each(&repo, entries, &candidates, get_one)
 }
 
 /// Materialises one file; `None` when it is not a pointer.
@@ -378,7 +351,6 @@ fn get_one(store: &Store, abs: &Path) -> Result<Option<u64>, GitError> {
 /// pointers, each only after checking its content is in the store.
 pub fn drop(cwd: &Path, paths: &[PathBuf]) -> Result<GetDropReport, GitError> {
     let repo = Repo::open(cwd)?;
-    let mut report = GetDropReport::default();
     let entries = tracked_files(cwd, &repo.top, paths)?;
     let candidates: Vec<Entry> = entries
         .iter()
@@ -388,10 +360,23 @@ pub fn drop(cwd: &Path, paths: &[PathBuf]) -> Result<GetDropReport, GitError> {
         })
         .cloned()
         .collect();
-    mark_for_recheck(&repo.top, &candidates)?;
+    replace_each(&repo, entries, &candidates, drop_one)
+}
+
+/// Marks `candidates` for a content re-check in Git's index (before anything is
+/// replaced, so a locked index changes nothing), applies `one` to every entry
+/// (changed: `Some(bytes)`, left alone: `None`), then lets Git refresh its index.
+fn replace_each(
+    repo: &Repo,
+    entries: Vec<Entry>,
+    candidates: &[Entry],
+    one: fn(&Store, &Path) -> Result<Option<u64>, GitError>,
+) -> Result<GetDropReport, GitError> {
+    let mut report = GetDropReport::default();
+    mark_for_recheck(&repo.top, candidates)?;
     for e in entries {
         let abs = repo.top.join(&e.path);
-        match drop_one(&repo.store, &abs) {
+        match one(&repo.store, &abs) {
             Ok(Some(n)) => {
                 report.bytes += n;
                 report.changed.push(e.path);

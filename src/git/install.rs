@@ -10,7 +10,6 @@
 //! section and exactly the attribute lines of that form; the store is kept.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::GitError;
 use crate::store::chunker::ChunkParams;
@@ -93,20 +92,10 @@ pub struct UninstallReport {
     pub store: PathBuf,
 }
 
-/// Runs `git args…` in `dir`; returns stdout, or [`GitError::GitFailed`].
+/// Runs `git args…` in `dir`; returns stdout without its final newline.
 fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|source| GitError::GitNotRunnable { source })?;
-    if !out.status.success() {
-        return Err(GitError::GitFailed {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
+    let out = super::run_git(dir, args)?;
+    Ok(String::from_utf8_lossy(&out)
         .trim_end_matches(['\n', '\r'])
         .to_string())
 }

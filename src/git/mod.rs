@@ -30,6 +30,23 @@ pub fn store_dir(git_dir: &Path) -> PathBuf {
     git_dir.join(STORE_DIR_NAME)
 }
 
+/// Runs the real `git args…` in `dir`; returns its stdout, or
+/// [`GitError::GitFailed`] with what git said.
+pub(crate) fn run_git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|source| GitError::GitNotRunnable { source })?;
+    if !out.status.success() {
+        return Err(GitError::GitFailed {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(out.stdout)
+}
+
 /// The Git directory of the repository containing `cwd`, asking the real `git`
 /// (so worktrees, `GIT_DIR` and submodules resolve as Git resolves them).
 pub fn git_dir(cwd: &Path) -> Result<PathBuf, GitError> {
