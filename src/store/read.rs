@@ -6,7 +6,9 @@ use rayon::prelude::*;
 
 use super::error::StoreError;
 use super::id::{IdPrefix, ObjectId, ObjectKind};
-use super::object::{AssetMeta, ChunkEntry, ChunkListNode, Commit, FileObject, ObjectError, Tag, Tree};
+use super::object::{
+    AssetMeta, ChunkEntry, ChunkListNode, Commit, FileObject, ObjectError, Tag, Tree,
+};
 use super::Store;
 
 /// Chunks fetched and decompressed in parallel ahead of the writer while streaming a

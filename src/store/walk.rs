@@ -54,7 +54,11 @@ pub fn roots(store: &Store) -> Result<Vec<(String, ObjectId, Option<ObjectKind>)
         out.push((format!("index:{}", e.path), e.file_id, Some(kind)));
         // Staged metadata not yet in any commit must survive gc too.
         if let Some(m) = e.meta {
-            out.push((format!("index:{} metadata", e.path), m, Some(ObjectKind::AssetMeta)));
+            out.push((
+                format!("index:{} metadata", e.path),
+                m,
+                Some(ObjectKind::AssetMeta),
+            ));
         }
     }
     // Advisory-lock records (holds and releases) stay until sync can ship them.

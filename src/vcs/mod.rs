@@ -27,8 +27,8 @@ mod restore;
 mod revparse;
 mod rm;
 mod scan;
-mod signing;
 mod sidecar;
+mod signing;
 mod tag;
 #[cfg(test)]
 mod testutil;
@@ -39,11 +39,10 @@ pub use branch::BranchInfo;
 pub use checkout::{CheckoutOptions, CheckoutReport};
 pub use commit::AddReport;
 pub use commit::CommitOptions;
-pub use diff::{DiffOptions, DiffReport, FileDiff};
 pub use diff::{meta_changes, MetaChange};
+pub use diff::{DiffOptions, DiffReport, FileDiff};
 pub use error::VcsError;
 pub use facts::{detect, Facts, SNIFF_LEN};
-pub use meta::{MetaEdit, MetaView};
 pub use find::{parse_size, FindFilter, FoundAsset};
 pub use history::HistoryEntry;
 pub use ident::{format_time, parse_ident, Identity};
@@ -53,6 +52,7 @@ pub use merge::{
     merge_base, merge_bases, merge_text, merge_trees, theirs_name, Conflict, ConflictKind,
     MergeObjects, MergeOutcome, Resolution, TextMerge, TreeMerge,
 };
+pub use meta::{MetaEdit, MetaView};
 pub use mv::MvReport;
 pub use path::to_repo_path;
 pub use restore::{RestoreOptions, RestoreReport};

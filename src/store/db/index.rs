@@ -198,10 +198,19 @@ impl Tx<'_> {
             let ctime_ns = r.u64().ok_or_else(short)? as i64;
             let ino = r.u64().ok_or_else(short)?;
             let dev = r.u64().ok_or_else(short)?;
-            let flags = if version == 1 { 0 } else { r.take(1).ok_or_else(short)?[0] };
+            let flags = if version == 1 {
+                0
+            } else {
+                r.take(1).ok_or_else(short)?[0]
+            };
             let meta = match flags {
                 0 => None,
-                FLAG_META => Some(stored_id(self.path, TABLE, path, r.take(32).ok_or_else(short)?)?),
+                FLAG_META => Some(stored_id(
+                    self.path,
+                    TABLE,
+                    path,
+                    r.take(32).ok_or_else(short)?,
+                )?),
                 f => return Err(self.bad(path, format!("unknown entry flags {f:#04x}"))),
             };
             out.push(IndexEntry {

@@ -21,7 +21,12 @@ impl Tx<'_> {
     /// See [`Db::lfs_put`].
     pub fn lfs_put(&self, sha256: &[u8; 32], file: &ObjectId, size: u64) -> Result<(), DbError> {
         let size = i64::try_from(size).map_err(|_| {
-            bad_value(self.path, "lfs_objects", "size", format!("{size} does not fit"))
+            bad_value(
+                self.path,
+                "lfs_objects",
+                "size",
+                format!("{size} does not fit"),
+            )
         })?;
         self.conn()
             .prepare_cached(
@@ -47,9 +52,8 @@ impl Tx<'_> {
             None => Ok(None),
             Some((id, size)) => {
                 let id = stored_id(self.path, "lfs_objects", &key, &id)?;
-                let size = u64::try_from(size).map_err(|_| {
-                    bad_value(self.path, "lfs_objects", &key, "negative size")
-                })?;
+                let size = u64::try_from(size)
+                    .map_err(|_| bad_value(self.path, "lfs_objects", &key, "negative size"))?;
                 Ok(Some((id, size)))
             }
         }

@@ -39,8 +39,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::DbError;
-pub use index::IndexEntry;
 pub use history::{HistChange, HistCommit, HistFilter, HistNode};
+pub use index::IndexEntry;
 pub use refname::check_ref_name;
 pub use refs::{Expect, RefTarget, ReflogEntry, ReflogInfo, MAX_SYMREF_DEPTH};
 pub use schema::SCHEMA_VERSION;

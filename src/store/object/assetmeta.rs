@@ -119,7 +119,11 @@ impl AssetMeta {
 
     /// The tags, sorted.
     pub fn tags(&self) -> Vec<String> {
-        self.get(TAGS).map(tag_set).unwrap_or_default().into_iter().collect()
+        self.get(TAGS)
+            .map(tag_set)
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
     }
 
     /// True when there are no fields (such an object is never stored).
@@ -129,10 +133,15 @@ impl AssetMeta {
 
     fn validate(&self) -> Result<(), ObjectError> {
         if self.fields.is_empty() {
-            return Err(invalid("no fields (an entry without metadata has no object)".into()));
+            return Err(invalid(
+                "no fields (an entry without metadata has no object)".into(),
+            ));
         }
         if self.fields.len() > MAX_FIELDS {
-            return Err(invalid(format!("{} fields; the limit is {MAX_FIELDS}", self.fields.len())));
+            return Err(invalid(format!(
+                "{} fields; the limit is {MAX_FIELDS}",
+                self.fields.len()
+            )));
         }
         for (k, v) in &self.fields {
             validate_key(k)?;
@@ -187,7 +196,11 @@ impl AssetMeta {
     /// Three-way merge, field by field. Returns the merged fields (ours where a key
     /// conflicts) and the conflicting keys, sorted. `tags` merges as a set and never
     /// conflicts: a tag is kept when both sides have it or one side added it.
-    pub fn merge3(base: &AssetMeta, ours: &AssetMeta, theirs: &AssetMeta) -> (AssetMeta, Vec<String>) {
+    pub fn merge3(
+        base: &AssetMeta,
+        ours: &AssetMeta,
+        theirs: &AssetMeta,
+    ) -> (AssetMeta, Vec<String>) {
         let keys: BTreeSet<&String> = base
             .fields
             .keys()
@@ -197,7 +210,11 @@ impl AssetMeta {
         let mut out = AssetMeta::default();
         let mut conflicts = Vec::new();
         for key in keys {
-            let (b, o, t) = (base.fields.get(key), ours.fields.get(key), theirs.fields.get(key));
+            let (b, o, t) = (
+                base.fields.get(key),
+                ours.fields.get(key),
+                theirs.fields.get(key),
+            );
             let take = if key == TAGS {
                 let set = |v: Option<&String>| v.map(|v| tag_set(v)).unwrap_or_default();
                 let (b, o, t) = (set(b), set(o), set(t));
@@ -237,23 +254,40 @@ mod tests {
 
     #[test]
     fn round_trip_and_canonical_tags() {
-        let m = meta(&[("author", "Ana"), ("tags", " hero, wip,hero,,"), ("x.y-z_1", "v")]);
+        let m = meta(&[
+            ("author", "Ana"),
+            ("tags", " hero, wip,hero,,"),
+            ("x.y-z_1", "v"),
+        ]);
         assert_eq!(m.get(TAGS), Some("hero,wip"));
         assert_eq!(m.tags(), vec!["hero", "wip"]);
         let bytes = m.encode().unwrap();
         assert_eq!(AssetMeta::decode(&bytes).unwrap(), m);
-        assert_eq!(m.id().unwrap(), ObjectId::compute(ObjectKind::AssetMeta, &bytes));
+        assert_eq!(
+            m.id().unwrap(),
+            ObjectId::compute(ObjectKind::AssetMeta, &bytes)
+        );
         let mut m2 = m.clone();
         m2.set("author", "").unwrap();
         assert_eq!(m2.get("author"), None, "an empty value removes the key");
         assert!(!m2.is_empty());
-        assert!(AssetMeta::default().encode().is_err(), "empty objects are never stored");
+        assert!(
+            AssetMeta::default().encode().is_err(),
+            "empty objects are never stored"
+        );
     }
 
     #[test]
     fn bad_keys_values_and_encodings_are_refused() {
         let mut m = AssetMeta::default();
-        for bad in ["", "Author", "1x", "a b", "a/b", &"k".repeat(MAX_KEY_LEN + 1)] {
+        for bad in [
+            "",
+            "Author",
+            "1x",
+            "a b",
+            "a/b",
+            &"k".repeat(MAX_KEY_LEN + 1),
+        ] {
             assert!(m.set(bad, "v").is_err(), "{bad:?}");
         }
         assert!(m.set("big", &"v".repeat(MAX_VALUE_LEN + 1)).is_err());
@@ -263,8 +297,10 @@ mod tests {
         assert!(m.set("one-more", "v").is_err());
         assert_eq!(m.fields.len(), MAX_FIELDS);
         let raw = |fields: Vec<(&str, &str)>| {
-            let f: Vec<(String, String)> =
-                fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+            let f: Vec<(String, String)> = fields
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect();
             encode(ObjectKind::AssetMeta, &(FORMAT_VERSION, f)).unwrap()
         };
         for bytes in [
@@ -286,21 +322,44 @@ mod tests {
 
     #[test]
     fn merge_is_field_by_field_and_tags_merge_as_sets() {
-        let base = meta(&[("author", "Ana"), ("notes", "v1"), ("tags", "hero,old"), ("gone", "x")]);
-        let ours = meta(&[("author", "Ana"), ("notes", "ours"), ("tags", "hero,ours"), ("gone", "x"), ("new", "o")]);
-        let theirs = meta(&[("author", "Bo"), ("notes", "theirs"), ("tags", "hero,old,theirs")]);
+        let base = meta(&[
+            ("author", "Ana"),
+            ("notes", "v1"),
+            ("tags", "hero,old"),
+            ("gone", "x"),
+        ]);
+        let ours = meta(&[
+            ("author", "Ana"),
+            ("notes", "ours"),
+            ("tags", "hero,ours"),
+            ("gone", "x"),
+            ("new", "o"),
+        ]);
+        let theirs = meta(&[
+            ("author", "Bo"),
+            ("notes", "theirs"),
+            ("tags", "hero,old,theirs"),
+        ]);
         let (m, conflicts) = AssetMeta::merge3(&base, &ours, &theirs);
         assert_eq!(conflicts, vec!["notes"]);
         assert_eq!(m.get("author"), Some("Bo"), "only theirs changed it");
         assert_eq!(m.get("notes"), Some("ours"), "ours kept on conflict");
-        assert_eq!(m.get("tags"), Some("hero,ours,theirs"), "ours removed 'old', both added");
+        assert_eq!(
+            m.get("tags"),
+            Some("hero,ours,theirs"),
+            "ours removed 'old', both added"
+        );
         assert_eq!(m.get("gone"), None, "theirs deleted, ours untouched");
         assert_eq!(m.get("new"), Some("o"));
         // Symmetric conflict set.
         let (_, c2) = AssetMeta::merge3(&base, &theirs, &ours);
         assert_eq!(c2, conflicts);
         // Tags removed everywhere leave no field.
-        let (m, c) = AssetMeta::merge3(&meta(&[("tags", "a")]), &meta(&[("k", "1")]), &meta(&[("k", "1")]));
+        let (m, c) = AssetMeta::merge3(
+            &meta(&[("tags", "a")]),
+            &meta(&[("k", "1")]),
+            &meta(&[("k", "1")]),
+        );
         assert!(c.is_empty());
         assert_eq!(m, meta(&[("k", "1")]));
     }

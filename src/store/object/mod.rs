@@ -17,7 +17,7 @@ mod proptests;
 mod tag;
 mod tree;
 
-pub use assetmeta::{AssetMeta, validate_key as validate_meta_key, normalize_tags};
+pub use assetmeta::{normalize_tags, validate_key as validate_meta_key, AssetMeta};
 pub use chunklist::{ChunkEntry, ChunkListNode, ChunkTreeBuilder, BOUNDARY_BITS, MAX_FANOUT};
 pub use commit::{Commit, Person};
 pub use file::FileObject;
