@@ -135,3 +135,19 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// Isolates a `git` (or `gadn`, which runs git) command from the machine's Git
+/// configuration: `HOME` is `home` (so no user config), no system config, no
+/// terminal prompts, and a fixed Git identity.
+pub fn isolate_git<'c>(
+    c: &'c mut std::process::Command,
+    home: &Path,
+) -> &'c mut std::process::Command {
+    c.env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_AUTHOR_NAME", "Test Artist")
+        .env("GIT_AUTHOR_EMAIL", "test@example.org")
+        .env("GIT_COMMITTER_NAME", "Test Artist")
+        .env("GIT_COMMITTER_EMAIL", "test@example.org")
+}

@@ -34,15 +34,9 @@ impl G {
     }
 
     fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
+        let out = common::isolate_git(&mut Command::new("git"), &self.dir.path().join("home"))
             .args(args)
             .current_dir(dir)
-            .env("HOME", self.dir.path().join("home"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Test Artist")
-            .env("GIT_AUTHOR_EMAIL", "test@example.org")
-            .env("GIT_COMMITTER_NAME", "Test Artist")
-            .env("GIT_COMMITTER_EMAIL", "test@example.org")
             .env("GADN_LOCK_TIMEOUT", "20")
             .env_remove("GADN_FILTER_DELAY")
             .output()
@@ -61,9 +55,8 @@ impl G {
 
     fn gadn_cmd<S: AsRef<std::ffi::OsStr>>(&self, dir: &Path, args: &[S]) -> Command {
         let mut c = common::std_cmd(&[], dir);
-        c.args(args)
-            .env("HOME", self.dir.path().join("home"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
+        common::isolate_git(&mut c, &self.dir.path().join("home"))
+            .args(args)
             .env_remove("GADN_LFS_STORE");
         c
     }
@@ -324,13 +317,9 @@ fn get_skips_unmerged_files() {
     g.git(&["checkout", "-q", "main"]);
     std::fs::write(g.path("a.bin"), noise(90_000, 4)).unwrap();
     g.git(&["commit", "-q", "-am", "ours"]);
-    let out = Command::new("git")
+    let out = common::isolate_git(&mut Command::new("git"), &g.dir.path().join("home"))
         .args(["merge", "-q", "other"])
         .current_dir(g.repo())
-        .env("HOME", g.dir.path().join("home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_COMMITTER_NAME", "Test Artist")
-        .env("GIT_COMMITTER_EMAIL", "test@example.org")
         .output()
         .unwrap();
     assert!(!out.status.success(), "the pointers conflict");

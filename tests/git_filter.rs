@@ -41,14 +41,9 @@ impl G {
 
     fn git_cmd(&self, dir: &Path, args: &[&str]) -> Command {
         let mut c = Command::new("git");
-        c.args(args)
+        common::isolate_git(&mut c, &self.dir.path().join("home"))
+            .args(args)
             .current_dir(dir)
-            .env("HOME", self.dir.path().join("home"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Test Artist")
-            .env("GIT_AUTHOR_EMAIL", "test@example.org")
-            .env("GIT_COMMITTER_NAME", "Test Artist")
-            .env("GIT_COMMITTER_EMAIL", "test@example.org")
             .env("GADN_LOCK_TIMEOUT", "20")
             .env_remove("GADN_FILTER_DELAY");
         c
@@ -76,8 +71,7 @@ impl G {
 
     fn gadn_in(&self, dir: &Path, args: &[&str]) -> Output {
         let mut c = common::std_cmd(args, dir);
-        c.env("HOME", self.dir.path().join("home"))
-            .env("GIT_CONFIG_NOSYSTEM", "1");
+        common::isolate_git(&mut c, &self.dir.path().join("home"));
         c.output().expect("run gadn")
     }
 
@@ -534,8 +528,7 @@ fn text(p: &Option<Vec<u8>>) -> String {
 
 fn run_filter(g: &G, input: &[u8], delay: bool) -> Output {
     let mut c = common::std_cmd(&["git", "filter-process"], &g.repo());
-    c.env("HOME", g.dir.path().join("home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
+    common::isolate_git(&mut c, &g.dir.path().join("home"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

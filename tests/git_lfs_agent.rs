@@ -44,16 +44,9 @@ impl Lab {
     }
 
     fn git(&self, dir: &Path, args: &[&str]) -> Output {
-        Command::new("git")
+        common::isolate_git(&mut Command::new("git"), &self.home())
             .args(args)
             .current_dir(dir)
-            .env("HOME", self.home())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_AUTHOR_NAME", "Test")
-            .env("GIT_AUTHOR_EMAIL", "t@example.org")
-            .env("GIT_COMMITTER_NAME", "Test")
-            .env("GIT_COMMITTER_EMAIL", "t@example.org")
             .env("GADN_LOCK_TIMEOUT", "30")
             .env_remove("GADN_LFS_STORE")
             .output()

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use gadn::vcs::{format_time, HistoryEntry};
 
 use super::log::PersonJson;
-use super::output::{print_json, print_table};
+use super::output::{human_bytes, print_json, print_table};
 use super::Ctx;
 
 /// Arguments of `gadn history`.
@@ -56,22 +56,6 @@ impl<'a> From<&'a HistoryEntry> for EntryJson<'a> {
     }
 }
 
-/// Bytes as a short human figure (`1.5 MiB`).
-fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
     let start = repo.resolve_commit_indexed(&a.rev)?;
@@ -104,7 +88,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                 e.id.short(),
                 date.get(..16).unwrap_or(&date).to_string(),
                 e.commit.author.name.clone(),
-                human_size(e.size),
+                human_bytes(e.size),
                 shown_path,
                 summary,
             ]
