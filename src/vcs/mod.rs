@@ -49,8 +49,8 @@ pub use ident::{format_time, parse_ident, Identity};
 pub use lock::{LockInfo, LockReport, UnlockReport, NEWER_REFS};
 pub use log::{parse_date, LogEntry, LogFilter};
 pub use merge::{
-    merge_base, merge_bases, merge_text, merge_trees, theirs_name, Conflict, ConflictKind,
-    MergeObjects, MergeOutcome, Resolution, TextMerge, TreeMerge,
+    base_tree, merge_base, merge_bases, merge_text, merge_trees, theirs_name, Conflict,
+    ConflictKind, MergeObjects, MergeOutcome, Resolution, TextMerge, TreeMerge,
 };
 pub use meta::{MetaEdit, MetaView};
 pub use mv::MvReport;

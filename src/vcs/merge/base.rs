@@ -55,8 +55,13 @@ pub fn merge_bases(store: &Store, a: ObjectId, b: ObjectId) -> Result<Vec<Object
 /// One merge base, chosen deterministically among the best ones: the newest by
 /// committer time, then the smallest id. `None` for unrelated histories.
 pub fn merge_base(store: &Store, a: ObjectId, b: ObjectId) -> Result<Option<ObjectId>, VcsError> {
+    pick_base(store, &merge_bases(store, a, b)?)
+}
+
+/// [`merge_base`]'s choice among already computed best `bases`.
+pub(crate) fn pick_base(store: &Store, bases: &[ObjectId]) -> Result<Option<ObjectId>, VcsError> {
     let mut best: Option<(i64, ObjectId)> = None;
-    for c in merge_bases(store, a, b)? {
+    for &c in bases {
         let t = store.commit(&c)?.committer.time;
         if best.is_none_or(|(bt, bid)| t > bt || (t == bt && c < bid)) {
             best = Some((t, c));
@@ -71,7 +76,14 @@ pub fn merge_base(store: &Store, a: ObjectId, b: ObjectId) -> Result<Option<Obje
 /// conflicted there, or whose merged content or metadata exists only in that virtual
 /// merge (a line merge), is dropped. Empty for unrelated histories.
 pub fn base_tree(store: &Store, a: ObjectId, b: ObjectId) -> Result<Vec<FlatEntry>, VcsError> {
-    let mut bases = merge_bases(store, a, b)?;
+    base_tree_of(store, merge_bases(store, a, b)?)
+}
+
+/// [`base_tree`] for already computed best `bases`.
+pub(crate) fn base_tree_of(
+    store: &Store,
+    mut bases: Vec<ObjectId>,
+) -> Result<Vec<FlatEntry>, VcsError> {
     // Newest first, as `merge_base` would pick, so the result does not depend on ids
     // alone and is the same for both merge directions.
     let mut keyed = Vec::with_capacity(bases.len());

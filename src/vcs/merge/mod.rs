@@ -23,7 +23,7 @@ mod resolve;
 mod text;
 mod tree;
 
-pub use base::{merge_base, merge_bases};
+pub use base::{base_tree, merge_base, merge_bases};
 #[cfg(test)]
 pub(crate) use conflict::ALL_KINDS;
 pub use conflict::{theirs_name, Conflict, ConflictKind};
@@ -144,7 +144,10 @@ impl Repo {
                 paths,
             });
         }
-        let base = merge_base(self.store(), head, theirs)?;
+        // The DAG is walked once: the best bases decide "up to date" and
+        // fast-forward (through the one `merge_base` picks) and the tree merge's base.
+        let bases = merge_bases(self.store(), head, theirs)?;
+        let base = base::pick_base(self.store(), &bases)?;
         if base == Some(theirs) {
             return Ok(MergeOutcome::UpToDate);
         }
@@ -168,7 +171,7 @@ impl Repo {
             });
         }
         // One best base: its tree; several (criss-cross): their virtual merge.
-        let base_flat = base::base_tree(self.store(), head, theirs)?;
+        let base_flat = base::base_tree_of(self.store(), bases)?;
         let merged = merge_trees(self.store(), &base_flat, &ours_flat, &theirs_flat, rev)?;
         self.check_untracked(&st.untracked, &ours_flat, &merged.entries)?;
         let message = if self
