@@ -5,9 +5,10 @@
 //! hand (unknown command and capability, delay, malformed framing), and a clean
 //! `fsck` of the gadn store after all.
 //!
-//! Clone: until sync exists a clone's store gets its content by copying the origin's
-//! `.git/gadn` into the clone (`git clone --no-checkout`, copy, `gadn git install`,
-//! `git checkout`); a clone without it reports the missing content per file.
+//! Clone: the filter copies content it lacks from the stores of Git remotes on this
+//! machine (`git::sources`), so with `gadn git install --global` a plain `git clone`
+//! checks out real content, and so does `--no-checkout` + `gadn git install` +
+//! `git checkout`; content no store has stays a pointer, reported per file.
 
 mod common;
 
@@ -283,22 +284,19 @@ fn branch_switch_merge_and_clone() {
     assert_eq!(g.read("mesh/b.fbx"), b1);
     g.assert_clean(&g.repo());
 
-    // Clone: --no-checkout, bring the store, install, check out.
+    // Clone: --no-checkout, install, check out: the content comes from the origin's
+    // store, copied by the filter.
     let clone = g.dir.path().join("clone");
     let src = g.repo().display().to_string();
     g.git_in(
         g.dir.path(),
         &["clone", "-q", "--no-checkout", &src, "clone"],
     );
-    copy_dir(
-        &gadn::git::store_dir(&g.repo().join(".git")),
-        &gadn::git::store_dir(&clone.join(".git")),
-    );
     let out = g.gadn_ok(
         &clone,
         &["git", "install", "--pattern", "*.png", "--pattern", "*.fbx"],
     );
-    assert!(!out.contains("Created the gadn store"), "{out}");
+    assert!(out.contains("Created the gadn store"), "{out}");
     // -f: install wrote the .gitattributes that the checkout brings anyway.
     g.git_in(&clone, &["checkout", "-q", "-f", "main"]);
     assert_eq!(std::fs::read(clone.join("tex/a.png")).expect("a"), a1);
@@ -313,17 +311,53 @@ fn branch_switch_merge_and_clone() {
     assert_fsck_clean(&clone.join(".git"));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let dst = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).expect("copy");
-        }
-    }
+#[test]
+fn global_install_makes_a_plain_git_clone_check_out_content() {
+    let g = G::new();
+    g.gadn_ok(&g.repo(), &["git", "install", "--pattern", "*.png"]);
+    let a = noise(700_000, 20);
+    g.write("tex/a.png", &a);
+    g.git(&["add", "."]);
+    g.git(&["commit", "-q", "-m", "art"]);
+
+    let out = g.gadn_ok(&g.repo(), &["git", "install", "--global"]);
+    assert!(out.contains("global Git config"), "{out}");
+    // Running it again changes nothing.
+    g.gadn_ok(&g.repo(), &["git", "install", "--global"]);
+    let global = std::fs::read_to_string(g.dir.path().join("home/.gitconfig")).expect("gitconfig");
+    assert_eq!(global.matches("[filter \"gadn\"]").count(), 1, "{global}");
+
+    // A plain clone: no install step in the clone, no store copied by hand.
+    let src = g.repo().display().to_string();
+    g.git_in(g.dir.path(), &["clone", "-q", &src, "clone"]);
+    let clone = g.dir.path().join("clone");
+    assert_eq!(std::fs::read(clone.join("tex/a.png")).expect("a"), a);
+    g.assert_clean(&clone);
+    assert_fsck_clean(&clone.join(".git"));
+    // The clone's own store holds the content now: it survives the origin's store.
+    std::fs::remove_dir_all(gadn::git::store_dir(&g.repo().join(".git"))).expect("rm origin store");
+    std::fs::remove_file(clone.join("tex/a.png")).expect("rm");
+    g.git_in(&clone, &["checkout", "-q", "--", "tex/a.png"]);
+    assert_eq!(std::fs::read(clone.join("tex/a.png")).expect("a"), a);
+
+    // A second clone now finds no store with the content: pointer kept, message, exit 0.
+    let out = g.out_in(g.dir.path(), &["clone", "-q", &src, "clone2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not in the gadn store"), "{stderr}");
+    let text = std::fs::read(g.dir.path().join("clone2/tex/a.png")).expect("pointer");
+    assert!(Pointer::parse(&text).is_ok());
+
+    let out = g.gadn_ok(&g.repo(), &["git", "uninstall", "--global"]);
+    assert!(out.contains("Removed"), "{out}");
+    let global = std::fs::read_to_string(g.dir.path().join("home/.gitconfig")).unwrap_or_default();
+    assert!(!global.contains("gadn"), "{global}");
+    let out = g.gadn_ok(&g.repo(), &["git", "uninstall", "--global"]);
+    assert!(out.contains("no filter.gadn"), "{out}");
 }
 
 /// Commits `data` at `path` as-is, bypassing filters (a pointer written by hand).

@@ -175,6 +175,46 @@ fn drop_then_get_keeps_git_status_clean_and_content_identical() {
 }
 
 #[test]
+fn get_in_a_partial_clone_copies_content_from_the_origin_store() {
+    let (r, a, b) = committed();
+    let clone = r.dir.path().join("clone");
+    let src = r.work().display().to_string();
+    let out = r.git_in(
+        r.dir.path(),
+        &["clone", "-q", "--no-checkout", &src, "clone"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    r.gadn_ok(&clone, &["git", "install"]);
+    std::fs::create_dir_all(clone.join(".git/info")).unwrap();
+    std::fs::write(clone.join(".git/info/gadn-rules"), "exclude *\n").unwrap();
+    let out = r.git_in(&clone, &["checkout", "-q", "-f", "main"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(Pointer::parse(&std::fs::read(clone.join("a.png")).unwrap()).is_ok());
+    // Nothing was copied for the excluded files.
+    let s = Store::open(&clone.join(".git/gadn")).unwrap();
+    let p = Pointer::parse(&std::fs::read(clone.join("a.png")).unwrap()).unwrap();
+    assert!(!s.contains(&p.gadn.unwrap()));
+    drop(s);
+
+    let out = r.gadn_ok(&clone, &["git", "get", "a.png", "sub"]);
+    assert!(out.contains("2 file(s)"), "{out}");
+    assert_eq!(std::fs::read(clone.join("a.png")).unwrap(), a);
+    assert_eq!(std::fs::read(clone.join("sub/b.wav")).unwrap(), b);
+    let st = r.git_in(&clone, &["status", "--porcelain"]);
+    assert_eq!(String::from_utf8_lossy(&st.stdout), "");
+    let s = Store::open(&clone.join(".git/gadn")).unwrap();
+    assert!(s.fsck(&mut |_| {}).unwrap().is_ok());
+}
+
+#[test]
 fn rules_keep_unwanted_files_as_pointers_on_checkout() {
     let (r, a, b) = committed();
     std::fs::create_dir_all(r.path(".git/info")).unwrap();

@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 use super::pktline::{PktReader, PktWriter};
 use super::pointer::{hex, looks_like_pointer, Pointer, MAX_POINTER_LEN};
 use super::rules::Rules;
+use super::sources::Sources;
 use super::GitError;
 use crate::store::{ObjectId, Store, StoreError};
 
@@ -91,6 +92,8 @@ struct Server {
     delayed: BTreeMap<String, Pointer>,
     /// Delayed paths not yet announced by `list_available_blobs`.
     unannounced: Vec<String>,
+    /// Other stores missing content is copied from; discovered on first need.
+    sources: Option<Sources>,
 }
 
 /// Runs the filter protocol on `input`/`output` (Git's pipes) until Git closes
@@ -104,11 +107,7 @@ pub fn serve<R: Read + Send, W: Write>(
     let mut wr = PktWriter::new(io::BufWriter::with_capacity(1 << 16, output));
     let caps = handshake(&mut rd, &mut wr)?;
     let store_dir = super::store_dir(&config.git_dir);
-    let store = if store_dir.join(crate::store::DB_FILE).is_file() {
-        Store::open(&store_dir).map_err(|e| e.to_string())
-    } else {
-        Err(GitError::NotInstalled { store: store_dir }.to_string())
-    };
+    let store = open_or_create(&store_dir);
     let rules = Rules::load(&config.git_dir).map_err(|e| e.to_string());
     let mut server = Server {
         config,
@@ -117,11 +116,33 @@ pub fn serve<R: Read + Send, W: Write>(
         can_delay: caps.iter().any(|c| c == "delay"),
         delayed: BTreeMap::new(),
         unannounced: Vec::new(),
+        sources: None,
     };
     while let Some(header) = rd.read_text_list().map_err(io_err("reading a command"))? {
         server.command(&header, &mut rd, &mut wr)?;
     }
     Ok(())
+}
+
+/// The repository's store, created on first use: Git runs this filter because the
+/// repository's attributes say so (a global install, a fresh clone), and a missing
+/// store must not fail the checkout. A store that cannot be opened or created fails
+/// each file with the reason.
+fn open_or_create(store_dir: &std::path::Path) -> Result<Store, String> {
+    if store_dir.join(crate::store::DB_FILE).is_file() {
+        return Store::open(store_dir).map_err(|e| e.to_string());
+    }
+    match Store::init(store_dir, crate::store::chunker::ChunkParams::DEFAULT) {
+        Ok(s) => Ok(s),
+        // Another filter process (a second worktree) created it first.
+        Err(_) if store_dir.join(crate::store::DB_FILE).is_file() => {
+            Store::open(store_dir).map_err(|e| e.to_string())
+        }
+        Err(e) => Err(format!(
+            "no gadn store at {} and it cannot be created: {e}",
+            store_dir.display()
+        )),
+    }
 }
 
 /// Exchanges the welcome and capabilities; returns the capabilities agreed.
@@ -494,11 +515,27 @@ impl Server {
             Self::send_content(wr, &text, None)?;
             return Ok(Outcome::Done);
         }
-        let store = match self.store() {
+        let git_dir = self.config.git_dir.clone();
+        let sources = &mut self.sources;
+        let store = match self.store.as_mut() {
             Ok(s) => s,
-            Err(msg) => return Ok(Outcome::Error(msg)),
+            Err(msg) => return Ok(Outcome::Error(msg.clone())),
         };
-        let id = match locate(store, &pointer) {
+        let found = match locate(store, &pointer) {
+            Ok(id) => Ok(id),
+            Err(msg) => {
+                // Not here: copy it from another store on this machine (the origin
+                // of a local clone, a configured shared store) if one has it.
+                let sources = sources.get_or_insert_with(|| Sources::discover(&git_dir));
+                match sources.fetch(&pointer, store) {
+                    Ok(Some(f)) => Ok(f.id),
+                    Ok(None) => Err(msg),
+                    Err(e) => Err(format!("{msg}; copying it from another store failed: {e}")),
+                }
+            }
+        };
+        let store = &*store;
+        let id = match found {
             Ok(id) => id,
             Err(msg) => {
                 let text = if head.is_empty() {
@@ -778,8 +815,11 @@ mod tests {
     }
 
     #[test]
-    fn without_a_store_clean_fails_per_file_and_the_session_goes_on() {
+    fn a_store_that_cannot_be_created_fails_per_file_and_the_session_goes_on() {
         let d = tempfile::tempdir().unwrap();
+        // The Git directory is under a regular file: no store can be created there.
+        std::fs::write(d.path().join("file"), b"").unwrap();
+        let git_dir = d.path().join("file/git");
         let pointer = Pointer {
             sha256: [7; 32],
             size: 3,
@@ -791,7 +831,7 @@ mod tests {
         input.extend(command("smudge", "b.bin", &pointer));
         // A pointer given to clean is its own clean form, store or not.
         input.extend(command("clean", "c.bin", &pointer));
-        let (r, a) = run(d.path(), &input);
+        let (r, a) = run(&git_dir, &input);
         r.unwrap();
         let p = String::from_utf8_lossy(&pointer).trim_end().to_string();
         assert_eq!(
@@ -807,6 +847,22 @@ mod tests {
                 "<flush>",
                 "<flush>"
             ]
+        );
+    }
+
+    #[test]
+    fn the_store_is_created_on_first_use() {
+        let d = tempfile::tempdir().unwrap();
+        let mut input = hello(&["clean"]);
+        input.extend(command("clean", "a.bin", b"some content"));
+        let (r, a) = run(d.path(), &input);
+        r.unwrap();
+        assert_eq!(a[0], "status=success");
+        let p = Pointer::parse(a[2].as_bytes()).unwrap();
+        let store = Store::open(&crate::git::store_dir(d.path())).unwrap();
+        assert_eq!(
+            store.read_file_bytes(&p.gadn.unwrap()).unwrap(),
+            b"some content"
         );
     }
 
@@ -837,7 +893,8 @@ mod tests {
     #[test]
     fn large_pass_through_without_a_spool_directory_fails_per_file() {
         let d = tempfile::tempdir().unwrap();
-        let gone = d.path().join("no-such-git-dir");
+        std::fs::write(d.path().join("file"), b"").unwrap();
+        let gone = d.path().join("file/no-such-git-dir");
         let big = vec![b'x'; MAX_POINTER_LEN * 3];
         let mut input = hello(&["smudge"]);
         input.extend(command("smudge", "big.bin", &big));

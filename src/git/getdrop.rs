@@ -21,6 +21,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use super::pointer::{hex, looks_like_pointer, Pointer, MAX_POINTER_LEN};
+use super::sources::Sources;
 use super::GitError;
 use crate::store::{ObjectId, Store, StoreError};
 
@@ -40,6 +41,7 @@ pub struct GetDropReport {
 /// The repository a command runs in.
 struct Repo {
     top: PathBuf,
+    git_dir: PathBuf,
     store: Store,
 }
 
@@ -54,6 +56,7 @@ impl Repo {
         Ok(Repo {
             top,
             store: Store::open(&dir)?,
+            git_dir,
         })
     }
 }
@@ -293,14 +296,32 @@ fn stored_file(store: &Store, p: &Pointer) -> Result<Option<ObjectId>, GitError>
 
 /// Materialises the pointer files among the tracked files under `paths`.
 pub fn get(cwd: &Path, paths: &[PathBuf]) -> Result<GetDropReport, GitError> {
-    let repo = Repo::open(cwd)?;
+    let mut repo = Repo::open(cwd)?;
     let entries = tracked_files(cwd, &repo.top, paths)?;
     let candidates: Vec<Entry> = entries
         .iter()
         .filter(|e| matches!(read_pointer(&repo.top.join(&e.path)), Ok(Some(_))))
         .cloned()
         .collect();
+    fetch_missing(&mut repo, &candidates);
     replace_each(&repo, entries, &candidates, get_one)
+}
+
+/// Copies the content of pointer files that is not in this store from the other
+/// stores on this machine that have it ([`Sources`]). A failure here is not reported:
+/// the file then fails in [`get_one`] with the missing-content message.
+fn fetch_missing(repo: &mut Repo, candidates: &[Entry]) {
+    let mut sources: Option<Sources> = None;
+    for e in candidates {
+        let Ok(Some(p)) = read_pointer(&repo.top.join(&e.path)) else {
+            continue;
+        };
+        if matches!(stored_file(&repo.store, &p), Ok(Some(_))) {
+            continue;
+        }
+        let sources = sources.get_or_insert_with(|| Sources::discover(&repo.git_dir));
+        let _ = sources.fetch(&p, &mut repo.store);
+    }
 }
 
 /// Materialises one file; `None` when it is not a pointer.

@@ -8,6 +8,12 @@
 //! -text` per pattern not already there; and creates the store in `<git-dir>/gadn`.
 //! Running it again changes nothing. Uninstall removes the `filter.gadn` config
 //! section and exactly the attribute lines of that form; the store is kept.
+//!
+//! [`install_global`] writes the same two filter settings into the user's global Git
+//! config instead (like `git lfs install`), with no patterns and no store: every
+//! repository whose `.gitattributes` names `filter=gadn` then passes through gadn,
+//! including a plain `git clone` — the filter creates `<git-dir>/gadn` on first use
+//! and copies content from the origin's store ([`super::sources`]).
 
 use std::path::{Path, PathBuf};
 
@@ -92,6 +98,55 @@ pub struct UninstallReport {
     pub store: PathBuf,
 }
 
+/// What [`install_global`] did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GlobalReport {
+    /// The `filter.gadn.process` command configured.
+    pub process: String,
+}
+
+/// The `filter.gadn.process` value running `exe`.
+fn process_command(exe: &Path) -> Result<String, GitError> {
+    let exe_text = exe.to_str().ok_or_else(|| GitError::Io {
+        path: exe.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the gadn executable's path is not UTF-8; Git config cannot name it",
+        ),
+    })?;
+    Ok(format!("{} git filter-process", shell_quote(exe_text)))
+}
+
+/// Configures the filter in the user's global Git config (`git config --global`),
+/// for every repository of this user. Running it again changes nothing.
+pub fn install_global(cwd: &Path, exe: &Path) -> Result<GlobalReport, GitError> {
+    let process = process_command(exe)?;
+    git(
+        cwd,
+        &["config", "--global", "filter.gadn.process", &process],
+    )?;
+    git(cwd, &["config", "--global", "filter.gadn.required", "true"])?;
+    Ok(GlobalReport { process })
+}
+
+/// Removes the `filter.gadn` section from the user's global Git config; true if there
+/// was one. Repositories' stores and attributes are untouched.
+pub fn uninstall_global(cwd: &Path) -> Result<bool, GitError> {
+    let present = git(
+        cwd,
+        &["config", "--global", "--get-regexp", r"^filter\.gadn\."],
+    )
+    .map(|s| !s.is_empty())
+    .unwrap_or(false);
+    if present {
+        git(
+            cwd,
+            &["config", "--global", "--remove-section", "filter.gadn"],
+        )?;
+    }
+    Ok(present)
+}
+
 /// Runs `git args…` in `dir`; returns stdout without its final newline.
 fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
     let out = super::run_git(dir, args)?;
@@ -172,13 +227,7 @@ pub fn install(cwd: &Path, exe: &Path, patterns: &[String]) -> Result<InstallRep
     for p in &patterns {
         check_pattern(p)?;
     }
-    let exe_text = exe.to_str().ok_or_else(|| GitError::Io {
-        path: exe.to_path_buf(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "the gadn executable's path is not UTF-8; Git config cannot name it",
-        ),
-    })?;
+    let process = process_command(exe)?;
     let git_dir = super::git_dir(cwd)?;
     let top = work_tree(cwd)?;
     let store = super::store_dir(&git_dir);
@@ -188,7 +237,6 @@ pub fn install(cwd: &Path, exe: &Path, patterns: &[String]) -> Result<InstallRep
     } else {
         Store::open(&store)?;
     }
-    let process = format!("{} git filter-process", shell_quote(exe_text));
     git(
         &top,
         &["config", "--local", "filter.gadn.process", &process],

@@ -8,6 +8,7 @@
 //! * [`install`] — `gadn git install` / `uninstall`.
 //! * [`rules`] — which files this machine wants materialised (partial smudge).
 //! * [`agent`] — the git-lfs custom transfer agent.
+//! * [`sources`] — other stores on this machine that missing content is copied from.
 
 pub mod agent;
 mod error;
@@ -17,6 +18,7 @@ pub mod install;
 pub mod pktline;
 pub mod pointer;
 pub mod rules;
+pub mod sources;
 
 pub use error::GitError;
 

@@ -48,6 +48,14 @@ pub enum StoreError {
         /// Why.
         source: ObjectError,
     },
+    /// A record received from elsewhere (a peer, another store) is not what it claims.
+    #[error("record {id} received is invalid: {problem}")]
+    BadRecord {
+        /// The id it claims.
+        id: ObjectId,
+        /// What is wrong.
+        problem: crate::store::pack::RecordProblem,
+    },
     /// An object could not be encoded.
     #[error(transparent)]
     Object(#[from] ObjectError),

@@ -261,6 +261,31 @@ impl<'s> ObjectWriter<'s> {
         self.out.append(p)
     }
 
+    /// Appends a record already encoded as `payload` with `codec` (the caller has
+    /// verified that it decodes to `raw_len` bytes hashing to `id`, e.g. through
+    /// [`RawRecord::verify`](super::raw::RawRecord::verify)). Returns false if this
+    /// writer already holds it.
+    pub(crate) fn append_encoded(
+        &mut self,
+        id: ObjectId,
+        kind: ObjectKind,
+        codec: Codec,
+        raw_len: u32,
+        payload: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        if self.out.holds(&id) {
+            return Ok(false);
+        }
+        self.append(Prepared {
+            id,
+            kind,
+            raw_len,
+            codec,
+            payload,
+        })?;
+        Ok(true)
+    }
+
     /// Stores an encoded object of `kind` (not a chunk); returns its id.
     pub fn put_object(&mut self, kind: ObjectKind, bytes: Vec<u8>) -> Result<ObjectId, StoreError> {
         let id = ObjectId::compute(kind, &bytes);

@@ -13,11 +13,20 @@ pub struct InstallArgs {
     /// game-asset types (*.psd, *.fbx, *.wav, *.png, *.uasset, …).
     #[arg(long = "pattern", value_name = "GLOB")]
     patterns: Vec<String>,
+    /// Configure the filter for every repository of this user (global Git config),
+    /// like `git lfs install`: a plain `git clone` of a gadn-tracked repository then
+    /// checks out content. Writes no patterns and creates no store.
+    #[arg(long, conflicts_with = "patterns")]
+    global: bool,
 }
 
 /// Arguments of `gadn git uninstall`.
 #[derive(Debug, clap::Args)]
-pub struct UninstallArgs {}
+pub struct UninstallArgs {
+    /// Remove the filter from the global Git config instead.
+    #[arg(long)]
+    global: bool,
+}
 
 pub fn run_install(ctx: &Ctx, a: InstallArgs) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the gadn executable's path")?;
@@ -27,6 +36,16 @@ pub fn run_install(ctx: &Ctx, a: InstallArgs) -> anyhow::Result<ExitCode> {
         _ => exe,
     };
     let exe = exe.canonicalize().unwrap_or(exe);
+    if a.global {
+        let r = gadn::git::install::install_global(&ctx.cwd, &exe)?;
+        if !ctx.quiet {
+            println!(
+                "Configured filter.gadn.process = {} in the global Git config",
+                r.process
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let r = gadn::git::install::install(&ctx.cwd, &exe, &a.patterns)?;
     if !ctx.quiet {
         if r.store_created {
@@ -47,7 +66,21 @@ pub fn run_install(ctx: &Ctx, a: InstallArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_uninstall(ctx: &Ctx, _a: UninstallArgs) -> anyhow::Result<ExitCode> {
+pub fn run_uninstall(ctx: &Ctx, a: UninstallArgs) -> anyhow::Result<ExitCode> {
+    if a.global {
+        let removed = gadn::git::install::uninstall_global(&ctx.cwd)?;
+        if !ctx.quiet {
+            println!(
+                "{}",
+                if removed {
+                    "Removed filter.gadn from the global Git config"
+                } else {
+                    "The global Git config has no filter.gadn section"
+                }
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let r = gadn::git::install::uninstall(&ctx.cwd)?;
     if !ctx.quiet {
         if r.config_removed {

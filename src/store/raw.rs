@@ -1,0 +1,278 @@
+//! Records as stored (`store-format.md` § 6.1), moved between stores without
+//! recompression: read one from a store, verify one received from elsewhere, append
+//! it verbatim, and copy a whole file (its file object, chunk-list nodes and chunks)
+//! from one store into another.
+//!
+//! Invariant: nothing is appended before its payload has been decoded and re-hashed
+//! to the id it claims ([`RawRecord::verify`]), so a damaged source or a hostile peer
+//! can never plant a record under a wrong id.
+
+use super::error::StoreError;
+use super::id::{ObjectId, ObjectKind};
+use super::object::{ChunkListNode, FileObject};
+use super::pack::{decode_payload_into, Codec, RecordProblem, RECORD_HEADER_LEN};
+use super::write::ObjectWriter;
+use super::Store;
+
+/// Largest raw record accepted from elsewhere, in bytes: the largest chunk any
+/// chunker configuration makes (`ChunkParams` caps `max` well below this) and any
+/// object, with room to spare.
+pub const MAX_RAW_RECORD: u32 = 16 << 20;
+
+/// One record as a pack stores it: kind, codec, raw length and the encoded payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    /// The id it claims (checked by [`RawRecord::verify`]).
+    pub id: ObjectId,
+    /// Its kind.
+    pub kind: ObjectKind,
+    /// How `payload` is encoded.
+    pub codec: Codec,
+    /// Length of the decoded bytes.
+    pub raw_len: u32,
+    /// The encoded bytes.
+    pub payload: Vec<u8>,
+}
+
+impl RawRecord {
+    /// Decodes the payload and re-hashes it: the bytes must be `raw_len` long (at most
+    /// [`MAX_RAW_RECORD`]) and hash to `id` under `kind`. Returns the decoded bytes.
+    pub fn verify(&self) -> Result<Vec<u8>, StoreError> {
+        let bad = |problem| StoreError::BadRecord {
+            id: self.id,
+            problem,
+        };
+        if self.raw_len > MAX_RAW_RECORD {
+            return Err(bad(RecordProblem::TooLarge {
+                len: self.raw_len as usize,
+            }));
+        }
+        let mut out = Vec::new();
+        decode_payload_into(self.codec, &self.payload, self.raw_len, &mut out)
+            .map_err(|e| bad(RecordProblem::Decode(e)))?;
+        let actual = ObjectId::compute(self.kind, &out);
+        if actual != self.id {
+            return Err(bad(RecordProblem::HashMismatch { actual }));
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// The stored record of `id`, header checked against the index, payload not
+    /// decoded. `Ok(None)` if no pack holds it.
+    pub fn read_raw(&self, id: &ObjectId) -> Result<Option<RawRecord>, StoreError> {
+        let Some(loc) = self.packs().locate(id) else {
+            return Ok(None);
+        };
+        let mut bytes = self.packs().read_raw_record(&loc)?;
+        let e = loc.entry;
+        let payload = bytes.split_off(RECORD_HEADER_LEN);
+        Ok(Some(RawRecord {
+            id: e.id,
+            kind: e.kind,
+            codec: e.codec,
+            raw_len: e.raw_len,
+            payload,
+        }))
+    }
+}
+
+impl ObjectWriter<'_> {
+    /// Verifies `rec` ([`RawRecord::verify`]) and appends it with its payload as
+    /// received. Returns the decoded bytes and whether it was new (false: already
+    /// stored, nothing written).
+    pub fn put_raw(&mut self, rec: RawRecord) -> Result<(Vec<u8>, bool), StoreError> {
+        let raw = rec.verify()?;
+        if self.contains(&rec.id) {
+            return Ok((raw, false));
+        }
+        let new = self.append_encoded(rec.id, rec.kind, rec.codec, rec.raw_len, rec.payload)?;
+        Ok((raw, new))
+    }
+}
+
+/// What [`copy_file`] moved.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CopyStats {
+    /// Records appended.
+    pub records: u64,
+    /// Raw bytes of the chunks appended.
+    pub chunk_bytes: u64,
+}
+
+/// Copies file `id` — its file object, chunk-list nodes and chunks — from `src` into
+/// the store `dst` writes to, verifying every record before it is appended and
+/// skipping what `dst` already holds. Records are read one at a time, so memory is a
+/// few chunks whatever the file's size. A record `src` lacks is
+/// [`StoreError::NotFound`]; what was appended before stays (it is all verified), so
+/// a later copy resumes.
+pub fn copy_file(
+    src: &Store,
+    dst: &mut ObjectWriter<'_>,
+    id: &ObjectId,
+) -> Result<CopyStats, StoreError> {
+    let mut stats = CopyStats::default();
+    let file_bytes = copy_record(src, dst, id, ObjectKind::File, &mut stats)?;
+    let file = FileObject::decode(&file_bytes)
+        .map_err(|source| StoreError::BadObject { id: *id, source })?;
+    // Depth-first over the chunk-list tree: a stack of (id, level) where level 0 is a
+    // chunk. Present nodes are still descended (a node does not prove its children
+    // are stored: an earlier copy may have stopped half-way).
+    let mut stack = vec![(file.root, file.height)];
+    while let Some((node, level)) = stack.pop() {
+        if level == 0 {
+            if !dst.contains(&node) {
+                copy_record(src, dst, &node, ObjectKind::Chunk, &mut stats)?;
+            }
+            continue;
+        }
+        let bytes = copy_record(src, dst, &node, ObjectKind::ChunkList, &mut stats)?;
+        let n = ChunkListNode::decode(&bytes)
+            .map_err(|source| StoreError::BadObject { id: node, source })?;
+        stack.extend(n.entries.iter().rev().map(|e| (e.id, level - 1)));
+    }
+    Ok(stats)
+}
+
+/// Copies one record of `kind` (verified) unless `dst` has it; returns its raw bytes
+/// (read from `dst` when present).
+fn copy_record(
+    src: &Store,
+    dst: &mut ObjectWriter<'_>,
+    id: &ObjectId,
+    kind: ObjectKind,
+    stats: &mut CopyStats,
+) -> Result<Vec<u8>, StoreError> {
+    let rec = src.read_raw(id)?.ok_or(StoreError::NotFound { id: *id })?;
+    if rec.kind != kind {
+        return Err(StoreError::WrongKind {
+            id: *id,
+            expected: kind,
+            actual: rec.kind,
+        });
+    }
+    let len = u64::from(rec.raw_len);
+    let (raw, new) = dst.put_raw(rec)?;
+    if new {
+        stats.records += 1;
+        if kind == ObjectKind::Chunk {
+            stats.chunk_bytes += len;
+        }
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::chunker::ChunkParams;
+    use crate::store::pack::testutil::{random_bytes, text_like};
+
+    fn store(dir: &std::path::Path) -> Store {
+        Store::init(dir, ChunkParams::new(256, 1024, 4096).expect("params")).expect("init")
+    }
+
+    fn ingest(s: &mut Store, data: &[u8]) -> ObjectId {
+        let (lock, _) = s.lock().expect("lock");
+        let mut w = s.writer(&lock);
+        let id = w.ingest(data).expect("ingest").id;
+        w.finish().expect("finish");
+        id
+    }
+
+    fn copy(src: &Store, dst: &mut Store, id: &ObjectId) -> Result<CopyStats, StoreError> {
+        let (lock, _) = dst.lock().expect("lock");
+        let mut w = dst.writer(&lock);
+        let r = copy_file(src, &mut w, id);
+        w.finish().expect("finish");
+        r
+    }
+
+    #[test]
+    fn a_file_copies_whole_verified_and_only_what_is_missing() {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = store(&d.path().join("a"));
+        let mut b = store(&d.path().join("b"));
+        // Compressible and incompressible parts: both codecs travel verbatim.
+        let mut data = text_like(1, 200_000);
+        data.extend(random_bytes(2, 300_000));
+        let id = ingest(&mut a, &data);
+        let first = copy(&a, &mut b, &id).expect("copy");
+        assert!(
+            first.records > 3 && first.chunk_bytes == data.len() as u64,
+            "{first:?}"
+        );
+        assert_eq!(b.read_file_bytes(&id).expect("read"), data);
+        // Again: nothing new.
+        assert_eq!(copy(&a, &mut b, &id).expect("copy"), CopyStats::default());
+        // An edited version moves only its new chunks.
+        let mut edited = data.clone();
+        edited[250_000..250_010].fill(7);
+        let id2 = ingest(&mut a, &edited);
+        let second = copy(&a, &mut b, &id2).expect("copy");
+        assert!(second.chunk_bytes < 20_000, "{second:?}");
+        assert_eq!(b.read_file_bytes(&id2).expect("read"), edited);
+        assert!(b.fsck(&mut |_| {}).expect("fsck").is_ok());
+    }
+
+    #[test]
+    fn missing_and_mistyped_records_are_errors() {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = store(&d.path().join("a"));
+        let mut b = store(&d.path().join("b"));
+        let absent = ObjectId::of_chunk(b"absent");
+        assert!(matches!(
+            copy(&a, &mut b, &absent),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(a.read_raw(&absent).expect("read").is_none());
+        // A chunk id handed over as a file.
+        let id = ingest(&mut a, b"tiny");
+        let chunk = ObjectId::of_chunk(b"tiny");
+        assert!(matches!(
+            copy(&a, &mut b, &chunk),
+            Err(StoreError::WrongKind {
+                expected: ObjectKind::File,
+                ..
+            })
+        ));
+        assert!(copy(&a, &mut b, &id).is_ok());
+    }
+
+    #[test]
+    fn forged_records_are_refused_before_anything_is_stored() {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = store(&d.path().join("a"));
+        let data = random_bytes(3, 3000);
+        let id = ingest(&mut a, &data);
+        let file = a.file(&id).expect("file");
+        let good = a.read_raw(&file.root).expect("read").expect("present");
+        assert!(good.verify().is_ok());
+        let check = |rec: RawRecord, what: &str| {
+            let e = rec.verify().expect_err(what);
+            assert!(matches!(e, StoreError::BadRecord { .. }), "{what}: {e}");
+            assert!(e.to_string().contains("received is invalid"), "{e}");
+            let mut b = store(&d.path().join(what));
+            let (lock, _) = b.lock().expect("lock");
+            let mut w = b.writer(&lock);
+            assert!(w.put_raw(rec).is_err());
+            assert_eq!(w.finish().expect("finish").records, 0, "{what}");
+        };
+        let mut flipped = good.clone();
+        flipped.payload[10] ^= 1;
+        check(flipped, "flipped");
+        let mut renamed = good.clone();
+        renamed.id = ObjectId::of_chunk(b"other");
+        check(renamed, "renamed");
+        let mut short = good.clone();
+        short.raw_len -= 1;
+        check(short, "short");
+        let mut huge = good.clone();
+        huge.raw_len = MAX_RAW_RECORD + 1;
+        check(huge, "huge");
+        let mut as_tree = good;
+        as_tree.kind = ObjectKind::Tree;
+        check(as_tree, "as-tree");
+    }
+}
