@@ -280,6 +280,14 @@ impl MachineKey {
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.key.sign(message).to_bytes()
     }
+
+    /// The secret key as a PKCS#8 v2 DER document (RFC 8410: seed and public key),
+    /// the form TLS libraries load keys in (`sync::tls`). The bytes are the secret:
+    /// never log, print or store them.
+    pub fn to_pkcs8_der(&self) -> Result<Vec<u8>, ed25519_dalek::pkcs8::Error> {
+        use ed25519_dalek::pkcs8::EncodePrivateKey;
+        Ok(self.key.to_pkcs8_der()?.as_bytes().to_vec())
+    }
 }
 
 /// Refuses a key file that others could read or replace.

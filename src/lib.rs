@@ -13,4 +13,5 @@
 pub mod git;
 pub mod identity;
 pub mod store;
+pub mod sync;
 pub mod vcs;

@@ -14,14 +14,19 @@
 #             tool's long-running filter process (`gadn git filter-process` /
 #             `git lfs filter-process`)
 #   checkout  all asset files deleted (untimed), then `git checkout -- .` — smudge of
-#             every asset from the local store (gadn has no clone transport yet, so both
-#             smudge from the repository's own store); contents compared with `cmp` and
-#             `git status --porcelain` required empty (untimed)
+#             every asset from the repository's own store; contents compared with `cmp`
+#             and `git status --porcelain` required empty (untimed)
+#   clone     a fresh `git clone` of that repository (a local path) with the tool
+#             configured globally (`gadn git install --global` / `git lfs install`, in
+#             a GIT_CONFIG_GLOBAL file of the run): git-lfs copies the LFS objects from
+#             the origin with its standalone file transfer, gadn's filter copies the
+#             chunks from the origin's store (verified) into the clone's new store;
+#             both then smudge every asset. Verified like checkout (untimed).
 # Once (not timed): VERSIONS edited versions committed on top of v0 in one more repo per
 # tool; version k re-edits 3 of the 12 assets (rotating) with `gen-mixed.py --edit`
 # (1 MiB inserted, 20 × 4 KiB overwritten); then the store sizes are compared:
 # apparent bytes of `.git/gadn` (packs, SQLite, everything) vs `.git/lfs/objects`.
-# Requirements: gadn wall time <= git-lfs for add and checkout (median ratio <= 1.00),
+# Requirements: gadn wall time <= git-lfs for add, checkout and clone (median ratio <= 1.00),
 # gadn store < git-lfs store after VERSIONS versions, and `gadn git fsck` clean then.
 # shellcheck source=tools/lib.sh disable=SC2317,SC2016
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -182,7 +187,16 @@ verify_tree() {
 	[[ -z "$st" ]] || die "git status not clean after checkout in $dir: $st"
 }
 
-declare -a W_add_gadn=() W_add_lfs=() W_co_gadn=() W_co_lfs=()
+declare -a W_add_gadn=() W_add_lfs=() W_co_gadn=() W_co_lfs=() W_cl_gadn=() W_cl_lfs=()
+
+# Global Git configs that install each tool for every repository (used by the clones).
+GLOBAL_gadn="$RUN_DIR/gadn.gitconfig"
+GLOBAL_lfs="$RUN_DIR/lfs.gitconfig"
+: >"$GLOBAL_gadn"
+: >"$GLOBAL_lfs"
+GIT_CONFIG_GLOBAL="$GLOBAL_gadn" "$GADN" -q git install --global || die "gadn git install --global failed"
+GIT_CONFIG_GLOBAL="$GLOBAL_lfs" git lfs install --skip-repo >/dev/null || die "git lfs install failed"
+
 
 run_tool() { # TOOL ROUND
 	local tool="$1" r="$2" repo="$RUN_DIR/$1-$2" name
@@ -198,10 +212,16 @@ run_tool() { # TOOL ROUND
 	timed "checkout-$tool-$r" bash -c 'cd "$1" && git checkout -- .' _ "$repo"
 	local w_co="$T_WALL"
 	verify_tree "$repo"
+	local global_var="GLOBAL_$tool"
+	sync
+	timed "clone-$tool-$r" env GIT_CONFIG_GLOBAL="${!global_var}" git clone -q "$repo" "$repo-clone"
+	local w_cl="$T_WALL"
+	GIT_CONFIG_GLOBAL="${!global_var}" verify_tree "$repo-clone"
 	eval "W_add_$tool+=(\"\$w_add\")"
 	eval "W_co_$tool+=(\"\$w_co\")"
-	log "round $r $tool: add+commit ${w_add}s, checkout ${w_co}s"
-	rm -rf -- "$repo" "$repo.install.log"
+	eval "W_cl_$tool+=(\"\$w_cl\")"
+	log "round $r $tool: add+commit ${w_add}s, checkout ${w_co}s, clone ${w_cl}s"
+	rm -rf -- "$repo" "$repo-clone" "$repo.install.log"
 	sync
 }
 
@@ -260,6 +280,9 @@ c_gadn=$(median "${W_co_gadn[@]}")
 c_lfs=$(median "${W_co_lfs[@]}")
 r_add=$(ratio "$a_gadn" "$a_lfs")
 r_co=$(ratio "$c_gadn" "$c_lfs")
+l_gadn=$(median "${W_cl_gadn[@]}")
+l_lfs=$(median "${W_cl_lfs[@]}")
+r_cl=$(ratio "$l_gadn" "$l_lfs")
 r_store=$(ratio "${STORE[gadn]}" "${STORE[lfs]}" 3)
 
 echo
@@ -270,17 +293,20 @@ row "git add -A + commit, s" "$a_gadn" "$a_lfs" "$r_add"
 row "  MB/s" "$(mbps "$BYTES" "$a_gadn")" "$(mbps "$BYTES" "$a_lfs")" ""
 row "checkout (smudge all), s" "$c_gadn" "$c_lfs" "$r_co"
 row "  MB/s" "$(mbps "$BYTES" "$c_gadn")" "$(mbps "$BYTES" "$c_lfs")" ""
+row "fresh git clone, s" "$l_gadn" "$l_lfs" "$r_cl"
+row "  MB/s" "$(mbps "$BYTES" "$l_gadn")" "$(mbps "$BYTES" "$l_lfs")" ""
 row "store after $VERSIONS versions, B" "${STORE[gadn]}" "${STORE[lfs]}" "$r_store"
 row "  human" "$(human "${STORE[gadn]}")" "$(human "${STORE[lfs]}")" ""
 row "$((VERSIONS + 1)) commits, s (info)" "${W_VERS[gadn]}" "${W_VERS[lfs]}" "$(ratio "${W_VERS[gadn]}" "${W_VERS[lfs]}")"
 rule
 echo "  gadn git fsck after $VERSIONS versions: $fsck_ok"
 echo "  distinct file versions: $(human "$logical_versions") ($logical_versions bytes); $EDITS_PER_VERSION of ${#NAMES[@]} assets edited per version"
-echo "  per-round wall s: add gadn ${W_add_gadn[*]} | add lfs ${W_add_lfs[*]} | checkout gadn ${W_co_gadn[*]} | checkout lfs ${W_co_lfs[*]}"
+echo "  per-round wall s: add gadn ${W_add_gadn[*]} | add lfs ${W_add_lfs[*]} | checkout gadn ${W_co_gadn[*]} | checkout lfs ${W_co_lfs[*]} | clone gadn ${W_cl_gadn[*]} | clone lfs ${W_cl_lfs[*]}"
 echo
 echo "requirements:"
 req add_vs_lfs "git add+commit time gadn / git-lfs" "$r_add" "<=" 1.00
 req checkout_vs_lfs "checkout time gadn / git-lfs" "$r_co" "<=" 1.00
+req clone_vs_lfs "fresh clone time gadn / git-lfs" "$r_cl" "<=" 1.00
 req store_vs_lfs "store bytes gadn / git-lfs after $VERSIONS versions" "$r_store" "<" 1.000
 [[ "$fsck_ok" == ok ]] || REQ_FAILED=1
 
@@ -290,6 +316,9 @@ json_add gadn_add_wall_s "$(json_arr "${W_add_gadn[@]}")"
 json_add lfs_add_wall_s "$(json_arr "${W_add_lfs[@]}")"
 json_add gadn_checkout_wall_s "$(json_arr "${W_co_gadn[@]}")"
 json_add lfs_checkout_wall_s "$(json_arr "${W_co_lfs[@]}")"
+json_add gadn_clone_wall_s "$(json_arr "${W_cl_gadn[@]}")"
+json_add lfs_clone_wall_s "$(json_arr "${W_cl_lfs[@]}")"
+json_add ratio_clone "$r_cl"
 json_add ratio_add "$r_add"
 json_add ratio_checkout "$r_co"
 json_add gadn_store_bytes "${STORE[gadn]}"

@@ -5,13 +5,16 @@ mod add;
 mod branch;
 mod cat;
 mod checkout;
+mod clone;
 mod commit;
 mod diff;
+mod fetch;
 mod find;
 mod fsck;
 mod gc;
 mod git;
 mod history;
+mod id;
 mod init;
 mod lock;
 mod log;
@@ -19,13 +22,18 @@ mod merge;
 mod meta;
 mod mv;
 mod output;
+mod peer;
+mod pull;
+mod push;
 mod resolve;
 mod restore;
 mod rm;
+mod serve;
 mod show;
 mod stats;
 mod status;
 mod switch;
+mod sync;
 mod tag;
 
 use std::path::PathBuf;
@@ -103,6 +111,22 @@ enum Command {
     Locks(lock::LocksArgs),
     /// Carry a Git repository's large files through gadn (filter, pointers, LFS agent).
     Git(git::Args),
+    /// Print this machine's public key (creating the identity on first use).
+    Id(id::Args),
+    /// Manage the repository's members and their addresses.
+    Peer(peer::Args),
+    /// Serve this repository to its members over QUIC.
+    Serve(serve::Args),
+    /// Copy a repository from a serving peer: KEY@HOST:PORT DIR.
+    Clone(clone::Args),
+    /// Download objects and refs from a peer into remote-tracking refs.
+    Fetch(fetch::Args),
+    /// Fetch from a peer and merge its branch into the current one.
+    Pull(pull::Args),
+    /// Send a branch to a peer, which fast-forwards it (unless forced).
+    Push(push::Args),
+    /// Fetch from every reachable member.
+    Sync(sync::Args),
 }
 
 /// Context every command receives.
@@ -188,6 +212,14 @@ pub fn run() -> ExitCode {
         Command::Unlock(a) => lock::run_unlock(&ctx, a),
         Command::Locks(a) => lock::run_locks(&ctx, a),
         Command::Git(a) => git::run(&ctx, a),
+        Command::Id(a) => id::run(&ctx, a),
+        Command::Peer(a) => peer::run(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, a),
+        Command::Clone(a) => clone::run(&ctx, a),
+        Command::Fetch(a) => fetch::run(&ctx, a),
+        Command::Pull(a) => pull::run(&ctx, a),
+        Command::Push(a) => push::run(&ctx, a),
+        Command::Sync(a) => sync::run(&ctx, a),
     };
     match result {
         Ok(code) => code,

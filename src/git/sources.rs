@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::pointer::Pointer;
 use super::run_git;
-use crate::store::raw::{copy_file, CopyStats};
+use crate::store::raw::{copy_file, link_packs, CopyStats};
 use crate::store::{ObjectId, Store, StoreError, DB_FILE, STORE_DIR};
 
 /// Git config key listing extra source stores (or repositories holding one).
@@ -25,6 +25,8 @@ pub struct Sources {
     opened: Vec<(PathBuf, Option<Store>)>,
     /// The store directory of this repository itself (never a source of itself).
     own: PathBuf,
+    /// Sources whose packs were offered for linking already (done once per source).
+    linked: Vec<PathBuf>,
 }
 
 /// Where content came from, for messages.
@@ -80,6 +82,7 @@ impl Sources {
             candidates: dirs,
             opened: Vec::new(),
             own,
+            linked: Vec::new(),
         }
     }
 
@@ -89,6 +92,7 @@ impl Sources {
             candidates: dirs,
             opened: Vec::new(),
             own,
+            linked: Vec::new(),
         }
     }
 
@@ -116,9 +120,22 @@ impl Sources {
                 _ => continue,
             };
             let (lock, _) = dst.lock()?;
-            let mut w = dst.writer(&lock);
-            let stats = copy_file(src, &mut w, &id)?;
-            w.finish()?;
+            // First use of this source: share its packs by hard links (a local clone
+            // then costs no copying at all, like git's); across filesystems, or for
+            // what linking did not bring, copy the file's records.
+            let mut stats = CopyStats::default();
+            if !self.linked.contains(dir) {
+                self.linked.push(dir.clone());
+                if matches!(link_packs(src, dst, &lock), Ok(n) if n > 0) {
+                    let fresh = Store::open(dst.dir())?;
+                    *dst = fresh;
+                }
+            }
+            if !dst.contains(&id) || !complete(dst, &id) {
+                let mut w = dst.writer(&lock);
+                stats = copy_file(src, &mut w, &id)?;
+                w.finish()?;
+            }
             if recorded.is_some_and(|(r, s)| r == id && s == pointer.size) {
                 dst.db().lfs_put(&pointer.sha256, &id, pointer.size)?;
             }
@@ -146,6 +163,27 @@ impl Sources {
             self.opened.push((dir.clone(), store));
         }
     }
+}
+
+/// True if every record of file `id` is stored (its chunk-list tree walks whole).
+fn complete(store: &Store, id: &ObjectId) -> bool {
+    let Ok(file) = store.file(id) else {
+        return false;
+    };
+    let mut stack = vec![(file.root, file.height)];
+    while let Some((node, level)) = stack.pop() {
+        if level == 0 {
+            if !store.contains(&node) {
+                return false;
+            }
+            continue;
+        }
+        let Ok(n) = store.chunk_list(&node) else {
+            return false;
+        };
+        stack.extend(n.entries.iter().map(|e| (e.id, level - 1)));
+    }
+    true
 }
 
 /// The local path a Git remote URL names, if it names one: an absolute or relative

@@ -34,11 +34,13 @@ pub enum ObjectKind {
     AssetMeta = 6,
     /// A signed advisory lock record.
     Lock = 7,
+    /// The repository's signed member list.
+    Members = 8,
 }
 
 impl ObjectKind {
     /// All kinds, in numeric order.
-    pub const ALL: [ObjectKind; 8] = [
+    pub const ALL: [ObjectKind; 9] = [
         ObjectKind::Chunk,
         ObjectKind::File,
         ObjectKind::ChunkList,
@@ -47,6 +49,7 @@ impl ObjectKind {
         ObjectKind::Tag,
         ObjectKind::AssetMeta,
         ObjectKind::Lock,
+        ObjectKind::Members,
     ];
 
     /// Decodes the on-disk byte, `None` for an unknown kind.
@@ -65,6 +68,7 @@ impl ObjectKind {
             ObjectKind::Tag => "tag",
             ObjectKind::AssetMeta => "assetmeta",
             ObjectKind::Lock => "lock",
+            ObjectKind::Members => "members",
         }
     }
 
@@ -80,6 +84,7 @@ impl ObjectKind {
             ObjectKind::Tag => Some("gadn 2026-11 object tag"),
             ObjectKind::AssetMeta => Some("gadn 2026-11 object assetmeta"),
             ObjectKind::Lock => Some("gadn 2026-11 object lock"),
+            ObjectKind::Members => Some("gadn 2026-11 object members"),
         }
     }
 }
@@ -357,7 +362,7 @@ mod tests {
             assert_eq!(ObjectKind::from_u8(k as u8), Some(k));
             assert_eq!(k.to_string(), k.name());
         }
-        assert_eq!(ObjectKind::from_u8(8), None);
+        assert_eq!(ObjectKind::from_u8(9), None);
     }
 
     #[test]

@@ -92,6 +92,46 @@ impl ObjectWriter<'_> {
     }
 }
 
+/// Shares every sealed pack of `src` with `dst` by hard links (no bytes copied), the
+/// way `git clone` of a local repository links its objects. Sealed packs are never
+/// modified (gc and consolidation write new packs and delete old ones), so two stores
+/// can share their inodes safely; every record read from them is verified as
+/// always. The pack file is linked before its index, so a pack is never sealed
+/// without its bytes. Packs `dst` already has (by name) are skipped. Returns how
+/// many packs were linked; `dst` must be reopened to see them. Fails (typically
+/// across filesystems) with nothing half-linked left behind: the caller then copies.
+pub fn link_packs(
+    src: &Store,
+    dst: &Store,
+    _lock: &crate::store::StoreLock,
+) -> Result<usize, StoreError> {
+    use super::pack::{INDEX_EXT, PACK_EXT};
+    let from = src.dir().join(super::open::PACK_DIR);
+    let to = dst.dir().join(super::open::PACK_DIR);
+    let mut linked = 0;
+    for p in src.packs().packs() {
+        let pack = format!("{}.{PACK_EXT}", p.name);
+        let index = format!("{}.{INDEX_EXT}", p.name);
+        if to.join(&pack).exists() || to.join(&index).exists() {
+            continue;
+        }
+        std::fs::hard_link(from.join(&pack), to.join(&pack))
+            .map_err(StoreError::io(to.join(&pack)))?;
+        if let Err(e) = std::fs::hard_link(from.join(&index), to.join(&index)) {
+            let _ = std::fs::remove_file(to.join(&pack));
+            return Err(StoreError::io(to.join(&index))(e));
+        }
+        linked += 1;
+    }
+    if linked > 0 {
+        // Make the new directory entries durable before anything refers to them.
+        if let Ok(d) = std::fs::File::open(&to) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(linked)
+}
+
 /// What [`copy_file`] moved.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CopyStats {
@@ -214,6 +254,47 @@ mod tests {
         assert!(second.chunk_bytes < 20_000, "{second:?}");
         assert_eq!(b.read_file_bytes(&id2).expect("read"), edited);
         assert!(b.fsck(&mut |_| {}).expect("fsck").is_ok());
+    }
+
+    #[test]
+    fn packs_are_shared_by_hard_links_and_only_once() {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = store(&d.path().join("a"));
+        let b = store(&d.path().join("b"));
+        let data = random_bytes(9, 100_000);
+        let id = ingest(&mut a, &data);
+        let mut b = {
+            let mut b = b;
+            let (lock, _) = b.lock().expect("lock");
+            assert_eq!(link_packs(&a, &b, &lock).expect("link"), 1);
+            assert_eq!(link_packs(&a, &b, &lock).expect("again"), 0);
+            drop(lock);
+            b = Store::open(b.dir()).expect("reopen");
+            b
+        };
+        assert_eq!(b.read_file_bytes(&id).expect("read"), data);
+        assert!(b.fsck(&mut |_| {}).expect("fsck").is_ok());
+        // Writing in b never touches a's packs.
+        let id2 = ingest(&mut b, b"more");
+        assert!(!a.contains(&id2));
+        assert!(a.fsck(&mut |_| {}).expect("fsck").is_ok());
+        // A source pack that vanished between listing and linking: an error, nothing
+        // half-linked.
+        let mut c = store(&d.path().join("c"));
+        let _ = ingest(&mut c, b"c data");
+        for e in std::fs::read_dir(c.dir().join(super::super::open::PACK_DIR)).expect("ls") {
+            let p = e.expect("entry").path();
+            if p.extension().is_some_and(|x| x == "idx") {
+                std::fs::remove_file(p).expect("rm");
+            }
+        }
+        let (lock, _) = b.lock().expect("lock");
+        assert!(link_packs(&c, &b, &lock).is_err());
+        let names: Vec<_> = std::fs::read_dir(b.dir().join(super::super::open::PACK_DIR))
+            .expect("ls")
+            .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 4, "{names:?}");
     }
 
     #[test]

@@ -204,6 +204,10 @@ fn expand(
         ObjectKind::Lock => {
             crate::store::object::Lock::decode_verified(&read()?).map_err(msg)?;
         }
+        // A member list references no other record; its signatures are checked.
+        ObjectKind::Members => {
+            crate::store::object::Members::decode_verified(&read()?).map_err(msg)?;
+        }
         ObjectKind::Tag => {
             let t = Tag::decode(&read()?).map_err(msg)?;
             stack.push(link(t.target, Some(t.target_kind), None, None, &me));

@@ -162,14 +162,14 @@ fn newer_schema_is_refused() {
     let (dir, db) = temp_db();
     drop(db);
     let p = dir.path().join("gadn.db");
-    raw(&p).execute_batch("PRAGMA user_version = 4;").unwrap();
+    raw(&p).execute_batch("PRAGMA user_version = 5;").unwrap();
     let err = Db::open(&p).unwrap_err();
     assert!(
         matches!(
             err,
             DbError::TooNew {
-                found: 4,
-                supported: 3,
+                found: 5,
+                supported: 4,
                 ..
             }
         ),

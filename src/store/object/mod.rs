@@ -12,6 +12,7 @@ mod commit;
 mod file;
 mod kind;
 mod lock;
+mod members;
 #[cfg(test)]
 mod proptests;
 mod tag;
@@ -23,6 +24,10 @@ pub use commit::{Commit, Person};
 pub use file::FileObject;
 pub use kind::EntryKind;
 pub use lock::{merge as merge_locks, validate_lock_path, Lock, LockState, Precedence};
+pub use members::{
+    member_name_problem, merge as merge_members, validate_member_name, MemberEntry, Members, Role,
+    MAX_MEMBERS, MAX_NAME_LEN,
+};
 pub use tag::Tag;
 pub use tree::{validate_name, Tree, TreeEntry};
 

@@ -1,0 +1,13 @@
+//! `gadn push` (being written).
+
+use std::process::ExitCode;
+
+use super::Ctx;
+
+/// Arguments of `gadn push`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_ctx: &Ctx, _a: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("gadn push is not available yet")
+}

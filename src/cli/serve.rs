@@ -1,0 +1,13 @@
+//! `gadn serve` (being written).
+
+use std::process::ExitCode;
+
+use super::Ctx;
+
+/// Arguments of `gadn serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_ctx: &Ctx, _a: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("gadn serve is not available yet")
+}

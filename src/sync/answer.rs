@@ -1,0 +1,323 @@
+//! The serving side of the requests that read a store: refs, history, records and
+//! chunk runs, peers (`store-format.md` § 15).
+//!
+//! One [`Served`] per connection holds the store opened for it. Requests arrive on
+//! concurrent streams; store reads are short positional reads taken under a mutex,
+//! so streams interleave record by record. A record whose pack was rewritten since
+//! the store was opened (gc, consolidation) is found again after one reopen.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::AsyncWrite;
+
+use crate::store::db::RefTarget;
+use crate::store::object::{ChunkListNode, FileObject};
+use crate::store::raw::RawRecord;
+use crate::store::{ObjectId, ObjectKind, Store, StoreError};
+
+use super::graph::missing_history;
+use super::members::MEMBERS_REF;
+use super::wire::{self, Message, PeerInfo, Run, MAX_IDS, MAX_PEERS, MAX_REFS};
+
+/// File chunk lists kept per connection, so consecutive runs of one file do not
+/// walk its chunk-list tree again.
+const CACHED_FILES: usize = 4;
+
+/// Most commits listed for one [`Message::Commits`] request.
+pub const MAX_HISTORY: usize = 10_000_000;
+
+/// Ref namespaces offered to peers: branches and tags. Remote-tracking refs
+/// (another peer's view) and internal refs are not.
+pub const OFFERED_PREFIXES: [&str; 2] = ["refs/heads/", "refs/tags/"];
+
+/// A failed request: the code and message sent back in [`Message::Error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Short machine-readable code.
+    pub code: &'static str,
+    /// For humans.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with `code` and `message`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn store(e: impl std::fmt::Display) -> Failure {
+        Failure::new("store", format!("cannot read the store: {e}"))
+    }
+
+    /// The error message for the wire.
+    pub fn to_message(&self) -> Message {
+        let mut message = self.message.clone();
+        if message.len() > wire::MAX_ERROR_MESSAGE {
+            let mut cut = wire::MAX_ERROR_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        Message::Error {
+            code: self.code.to_string(),
+            message,
+        }
+    }
+}
+
+/// The store one connection is served from.
+#[derive(Debug)]
+pub struct Served {
+    dir: PathBuf,
+    store: Mutex<Store>,
+    files: Mutex<VecDeque<(ObjectId, Arc<Vec<ObjectId>>)>>,
+}
+
+impl Served {
+    /// Opens the store at `dir` for one connection.
+    pub fn open(dir: PathBuf) -> Result<Served, StoreError> {
+        let store = Store::open(&dir)?;
+        Ok(Served {
+            dir,
+            store: Mutex::new(store),
+            files: Mutex::new(VecDeque::new()),
+        })
+    }
+
+    /// Runs `f` on the store. A poisoned lock (a panic in another stream) is taken
+    /// over: the store itself is only read here.
+    pub fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        let guard = match self.store.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&guard)
+    }
+
+    /// Re-opens the store (new packs from a writer, packs rewritten by gc).
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let fresh = Store::open(&self.dir)?;
+        let mut guard = match self.store.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *guard = fresh;
+        Ok(())
+    }
+
+    /// The record `id`, reopening the store once if it is not found.
+    fn record(&self, id: &ObjectId) -> Result<Option<RawRecord>, StoreError> {
+        if let Some(r) = self.with_store(|s| s.read_raw(id))? {
+            return Ok(Some(r));
+        }
+        self.reopen()?;
+        self.with_store(|s| s.read_raw(id))
+    }
+
+    /// The refs offered, HEAD's target, the member list and the lock records.
+    pub fn refs(&self) -> Result<Message, Failure> {
+        self.with_store(|s| {
+            let db = s.db();
+            let mut refs = Vec::new();
+            for p in OFFERED_PREFIXES {
+                refs.extend(db.list_refs(p).map_err(Failure::store)?);
+            }
+            refs.truncate(MAX_REFS);
+            let head = match db.read_ref("HEAD").map_err(Failure::store)? {
+                Some(RefTarget::Symbolic(t)) => Some(t),
+                _ => None,
+            };
+            let members = match db.read_ref(MEMBERS_REF).map_err(Failure::store)? {
+                Some(RefTarget::Id(id)) => Some(id),
+                _ => None,
+            };
+            let mut locks: Vec<ObjectId> = db
+                .lock_records(false)
+                .map_err(Failure::store)?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
+            locks.truncate(MAX_IDS);
+            Ok(Message::Refs {
+                refs,
+                head,
+                members,
+                locks,
+            })
+        })
+    }
+
+    /// The history the asker lacks, in frames of at most [`MAX_IDS`] ids.
+    pub fn history(
+        &self,
+        wants: &[ObjectId],
+        haves: &[ObjectId],
+        limit: u32,
+    ) -> Result<Vec<Message>, Failure> {
+        let limit = (limit as usize).min(MAX_HISTORY);
+        let ids = self
+            .with_store(|s| missing_history(s, wants, haves, limit))
+            .map_err(|e| Failure::new("history", e.to_string()))?;
+        let mut frames: Vec<Message> = ids
+            .chunks(MAX_IDS)
+            .map(|c| Message::CommitIds {
+                ids: c.to_vec(),
+                done: false,
+            })
+            .collect();
+        match frames.last_mut() {
+            Some(Message::CommitIds { done, .. }) => *done = true,
+            _ => frames.push(Message::CommitIds {
+                ids: Vec::new(),
+                done: true,
+            }),
+        }
+        Ok(frames)
+    }
+
+    /// The chunk ids of file `id` in file order (cached per connection).
+    fn chunk_ids(&self, id: &ObjectId) -> Result<Arc<Vec<ObjectId>>, Failure> {
+        let cached = {
+            let files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+            files.iter().find(|(f, _)| f == id).map(|(_, c)| c.clone())
+        };
+        if let Some(c) = cached {
+            return Ok(c);
+        }
+        let ids = Arc::new(self.with_store(|s| file_chunk_ids(s, id))?);
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        if files.len() == CACHED_FILES {
+            files.pop_front();
+        }
+        files.push_back((*id, ids.clone()));
+        Ok(ids)
+    }
+
+    /// Answers [`Message::GetObjects`]: a record or [`Message::Missing`] per id, then
+    /// [`Message::End`].
+    pub async fn send_objects<W: AsyncWrite + Unpin>(
+        &self,
+        ids: &[ObjectId],
+        out: &mut W,
+    ) -> Result<u64, wire::WireError> {
+        let mut bytes = 0;
+        for id in ids {
+            bytes += self.send_record(id, out).await?;
+        }
+        wire::write_message(out, &Message::End {}).await?;
+        Ok(bytes)
+    }
+
+    /// Answers [`Message::GetChunks`]: the chunks of each run in order, then
+    /// [`Message::End`]; a run of an unknown file or past its end is an error frame.
+    pub async fn send_chunks<W: AsyncWrite + Unpin>(
+        &self,
+        runs: &[Run],
+        out: &mut W,
+    ) -> Result<u64, wire::WireError> {
+        let mut bytes = 0;
+        for run in runs {
+            let ids = match self.chunk_ids(&run.file) {
+                Ok(ids) => ids,
+                Err(f) => {
+                    wire::write_message(out, &f.to_message()).await?;
+                    return Ok(bytes);
+                }
+            };
+            let end = run.start.saturating_add(u64::from(run.count));
+            if end > ids.len() as u64 {
+                let f = Failure::new(
+                    "bad-run",
+                    format!(
+                        "file {} has {} chunks; asked for {}..{end}",
+                        run.file,
+                        ids.len(),
+                        run.start
+                    ),
+                );
+                wire::write_message(out, &f.to_message()).await?;
+                return Ok(bytes);
+            }
+            for id in &ids[run.start as usize..end as usize] {
+                bytes += self.send_record(id, out).await?;
+            }
+        }
+        wire::write_message(out, &Message::End {}).await?;
+        Ok(bytes)
+    }
+
+    /// Sends one record (or Missing); returns the payload bytes sent.
+    async fn send_record<W: AsyncWrite + Unpin>(
+        &self,
+        id: &ObjectId,
+        out: &mut W,
+    ) -> Result<u64, wire::WireError> {
+        let msg = match self.record(id) {
+            Ok(Some(r)) => {
+                let n = r.payload.len() as u64;
+                let msg = Message::Record {
+                    id: r.id,
+                    kind: r.kind as u8,
+                    codec: r.codec as u8,
+                    raw_len: r.raw_len,
+                    payload: r.payload,
+                };
+                wire::write_message(out, &msg).await?;
+                return Ok(n);
+            }
+            Ok(None) => Message::Missing { id: *id },
+            Err(e) => {
+                tracing::warn!("cannot read {id}: {e}");
+                Message::Missing { id: *id }
+            }
+        };
+        wire::write_message(out, &msg).await?;
+        Ok(0)
+    }
+
+    /// The peers this side knows, for peer exchange.
+    pub fn peers(&self) -> Result<Message, Failure> {
+        let rows = self
+            .with_store(|s| s.db().peer_list())
+            .map_err(Failure::store)?;
+        let peers = rows
+            .into_iter()
+            .filter(|r| !r.addrs.is_empty())
+            .take(MAX_PEERS)
+            .map(|r| PeerInfo {
+                key: r.key.0,
+                addrs: r.addrs.into_iter().take(wire::MAX_ADDRS).collect(),
+                last_seen: r.last_seen.unwrap_or(0).max(0) as u64,
+            })
+            .collect();
+        Ok(Message::Peers { peers })
+    }
+}
+
+/// The chunk ids of file `id`, in file order, read from the store.
+pub fn file_chunk_ids(store: &Store, id: &ObjectId) -> Result<Vec<ObjectId>, Failure> {
+    let bytes = store
+        .read_kind(id, ObjectKind::File)
+        .map_err(|e| Failure::new("not-found", format!("file {id}: {e}")))?;
+    let file = FileObject::decode(&bytes).map_err(Failure::store)?;
+    let mut out = Vec::new();
+    let mut stack = vec![(file.root, file.height)];
+    while let Some((node, level)) = stack.pop() {
+        if level == 0 {
+            out.push(node);
+            continue;
+        }
+        let bytes = store
+            .read_kind(&node, ObjectKind::ChunkList)
+            .map_err(Failure::store)?;
+        let n = ChunkListNode::decode(&bytes).map_err(Failure::store)?;
+        stack.extend(n.entries.iter().rev().map(|e| (e.id, level - 1)));
+    }
+    Ok(out)
+}

@@ -1,0 +1,538 @@
+//! Talking to one peer: connect, hello, fetch into remote-tracking refs, push, and
+//! receiving a push (`store-format.md` § 15).
+//!
+//! Remote-tracking refs are per peer: the peer's `refs/heads/X` lands in
+//! `refs/remotes/NAME/X`, where NAME is the peer's name in the member list. Tags
+//! are taken when absent here and never moved. A push asks the receiver to move its
+//! refs; the receiver decides: it fetches the pushed history back over the same
+//! connection, then moves each ref only as a fast-forward (unless forced) and never
+//! its checked-out branch.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::identity::PublicKey;
+use crate::store::db::{Expect, RefTarget};
+use crate::store::object::{Lock, Members};
+use crate::store::{ObjectId, ObjectKind, Store};
+
+use super::answer::MAX_HISTORY;
+use super::error::SyncError;
+use super::fetch::{next, request, Fetcher, Progress, Transferred};
+use super::land::{Landed, Lander, Plan, RefChange};
+use super::server::{serve_connection, MemberKeys, ServeConfig};
+use super::transport::{Connection, Endpoint};
+use super::wire::{Message, RefUpdate, PROTOCOL_VERSION};
+
+/// What the serving peer said in its welcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Welcome {
+    /// Its repository id.
+    pub repo: String,
+    /// Its chunking parameters (min, avg, max bytes), if it said.
+    pub chunking: Option<(u32, u32, u32)>,
+    /// Where it serves.
+    pub listen: Vec<String>,
+    /// Its capabilities.
+    pub caps: Vec<String>,
+}
+
+/// The peer's refs, as listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteRefs {
+    /// Branches and tags with their ids.
+    pub refs: Vec<(String, ObjectId)>,
+    /// The branch its HEAD names.
+    pub head: Option<String>,
+    /// Its member list.
+    pub members: Option<ObjectId>,
+    /// Its lock records.
+    pub locks: Vec<ObjectId>,
+}
+
+/// Connects to the first of `addrs` that answers with `key`.
+pub async fn connect(
+    endpoint: &Endpoint,
+    key: PublicKey,
+    addrs: &[SocketAddr],
+) -> Result<Connection, SyncError> {
+    let mut last = None;
+    for a in addrs {
+        match endpoint.connect(*a, key).await {
+            Ok(c) => return Ok(c),
+            Err(e) => {
+                tracing::info!(addr = %a, "cannot connect: {e}");
+                last = Some(e);
+            }
+        }
+    }
+    Err(match last {
+        Some(e) => e.into(),
+        None => SyncError::Local(format!("no address known for peer {}", key.short())),
+    })
+}
+
+/// The hello exchange: `repo` is this repository's id (`None` to clone).
+pub async fn hello(
+    conn: &Connection,
+    peer: &str,
+    repo: Option<String>,
+    listen: Vec<String>,
+) -> Result<Welcome, SyncError> {
+    let msg = Message::Hello {
+        versions: vec![PROTOCOL_VERSION],
+        repo: repo.clone(),
+        caps: super::server::CAPABILITIES
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        listen,
+    };
+    let mut recv = request(&conn.inner, peer, &msg).await?;
+    match next(&mut recv, peer).await? {
+        Message::Welcome {
+            version,
+            repo: theirs,
+            caps,
+            listen,
+            chunking,
+        } => {
+            if version != PROTOCOL_VERSION {
+                return Err(SyncError::Protocol {
+                    peer: peer.into(),
+                    reason: format!("chose protocol version {version}"),
+                });
+            }
+            if let Some(ours) = repo {
+                if ours != theirs {
+                    return Err(SyncError::Protocol {
+                        peer: peer.into(),
+                        reason: format!("serves repository {theirs}, not this one ({ours})"),
+                    });
+                }
+            }
+            Ok(Welcome {
+                repo: theirs,
+                chunking,
+                listen,
+                caps,
+            })
+        }
+        other => Err(SyncError::Protocol {
+            peer: peer.into(),
+            reason: format!("answered hello with {}", other.kind_name()),
+        }),
+    }
+}
+
+/// Lists the peer's refs.
+pub async fn list_refs(conn: &Connection, peer: &str) -> Result<RemoteRefs, SyncError> {
+    let mut recv = request(&conn.inner, peer, &Message::ListRefs {}).await?;
+    match next(&mut recv, peer).await? {
+        Message::Refs {
+            refs,
+            head,
+            members,
+            locks,
+        } => {
+            for (name, _) in &refs {
+                if !super::answer::OFFERED_PREFIXES
+                    .iter()
+                    .any(|p| name.starts_with(p))
+                    || crate::store::db::check_ref_name(name).is_err()
+                {
+                    return Err(SyncError::Protocol {
+                        peer: peer.into(),
+                        reason: format!("listed the ref {name:?}"),
+                    });
+                }
+            }
+            Ok(RemoteRefs {
+                refs,
+                head,
+                members,
+                locks,
+            })
+        }
+        other => Err(SyncError::Protocol {
+            peer: peer.into(),
+            reason: format!("answered the ref listing with {}", other.kind_name()),
+        }),
+    }
+}
+
+/// Asks for the history reachable from `wants` and not from `haves`.
+async fn history(
+    conn: &quinn::Connection,
+    peer: &str,
+    wants: Vec<ObjectId>,
+    haves: Vec<ObjectId>,
+) -> Result<Vec<ObjectId>, SyncError> {
+    if wants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let haves: Vec<ObjectId> = haves.into_iter().take(super::wire::MAX_IDS).collect();
+    let msg = Message::Commits {
+        wants,
+        haves,
+        limit: MAX_HISTORY as u32,
+    };
+    let mut recv = request(conn, peer, &msg).await?;
+    let mut out = Vec::new();
+    loop {
+        match next(&mut recv, peer).await? {
+            Message::CommitIds { ids, done } => {
+                out.extend(ids);
+                if out.len() > MAX_HISTORY {
+                    return Err(SyncError::Protocol {
+                        peer: peer.into(),
+                        reason: "listed more history than asked for".into(),
+                    });
+                }
+                if done {
+                    return Ok(out);
+                }
+            }
+            other => {
+                return Err(SyncError::Protocol {
+                    peer: peer.into(),
+                    reason: format!("answered the history request with {}", other.kind_name()),
+                })
+            }
+        }
+    }
+}
+
+/// What a fetch did.
+#[derive(Debug, Clone)]
+pub struct FetchReport {
+    /// The peer's name.
+    pub peer: String,
+    /// The refs as listed.
+    pub remote: RemoteRefs,
+    /// Records and bytes moved.
+    pub transferred: Transferred,
+    /// What landed: ref changes (with refusals), members, locks.
+    pub landed: Landed,
+    /// Bytes received on the connection (UDP payload, all streams), when the fetch
+    /// ended.
+    pub wire_bytes: u64,
+}
+
+/// How to fetch.
+#[derive(Clone, Default)]
+pub struct FetchOptions {
+    /// Take the member list even though there is none here, because it lists the
+    /// pinned peer (a clone).
+    pub trust_peer: bool,
+    /// Progress callback.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for FetchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchOptions")
+            .field("trust_peer", &self.trust_peer)
+            .finish()
+    }
+}
+
+/// Fetches everything the peer's branches, tags, member list and locks reach into
+/// the store at `dir`, then moves `refs/remotes/NAME/*` to the peer's branches
+/// (deleting the ones it no longer has), creates its tags that are absent here,
+/// merges its member list and lock records.
+pub async fn fetch(
+    conn: &Connection,
+    name: &str,
+    dir: &Path,
+    opts: FetchOptions,
+) -> Result<FetchReport, SyncError> {
+    let remote = list_refs(conn, name).await?;
+    let lander = Lander::start(dir)?;
+    let mut f = Fetcher::new(
+        conn.inner.clone(),
+        name.to_string(),
+        dir,
+        lander.sink(),
+        opts.progress.clone(),
+    )?;
+    let result = fetch_into(&mut f, conn, name, dir, &remote, opts.trust_peer).await;
+    let plan = match result {
+        Ok(plan) => plan,
+        Err(e) => {
+            // Keep what arrived (verified); land no refs.
+            let _ = lander
+                .land(Plan {
+                    why: format!("fetch {name} (interrupted)"),
+                    ..Plan::default()
+                })
+                .await;
+            if matches!(e, SyncError::BadData { .. } | SyncError::Protocol { .. }) {
+                conn.close(super::server::CLOSE_PROTOCOL, e.to_string().as_bytes());
+            }
+            return Err(e);
+        }
+    };
+    let transferred = f.done;
+    drop(f);
+    let landed = match lander.land(plan).await {
+        Ok(l) => l,
+        Err(e) => {
+            if matches!(
+                e,
+                SyncError::Store(crate::store::StoreError::BadRecord { .. })
+            ) {
+                conn.close(super::server::CLOSE_PROTOCOL, b"bad data");
+                return Err(SyncError::BadData {
+                    peer: name.to_string(),
+                    id: match &e {
+                        SyncError::Store(crate::store::StoreError::BadRecord { id, .. }) => *id,
+                        _ => ObjectId::from_bytes([0; 32]),
+                    },
+                    reason: e.to_string(),
+                });
+            }
+            return Err(e);
+        }
+    };
+    let wire_bytes = conn.inner.stats().udp_rx.bytes;
+    Ok(FetchReport {
+        peer: name.to_string(),
+        remote,
+        transferred,
+        landed,
+        wire_bytes,
+    })
+}
+
+async fn fetch_into(
+    f: &mut Fetcher,
+    conn: &Connection,
+    name: &str,
+    dir: &Path,
+    remote: &RemoteRefs,
+    trust_peer: bool,
+) -> Result<Plan, SyncError> {
+    let haves = f.local_tips()?;
+    let mut wants: Vec<ObjectId> = Vec::new();
+    for (_, id) in &remote.refs {
+        if !wants.contains(id) {
+            wants.push(*id);
+        }
+    }
+    let ids = history(&conn.inner, name, wants, haves).await?;
+    f.closure_of(&ids).await?;
+
+    let mut plan = Plan {
+        why: format!("fetch {name}"),
+        ..Plan::default()
+    };
+    if let Some(m) = remote.members {
+        let got = f.objects(&[m]).await?;
+        let (kind, bytes) = got.get(&m).ok_or_else(|| SyncError::PeerMissing {
+            peer: name.into(),
+            id: m,
+        })?;
+        if *kind != ObjectKind::Members {
+            return Err(bad(name, &m, format!("is a {kind}, not a member list")));
+        }
+        let list = Members::decode_verified(bytes).map_err(|e| bad(name, &m, e))?;
+        plan.members = Some((list, trust_peer.then_some(conn.peer)));
+    }
+    if !remote.locks.is_empty() {
+        let got = f.objects(&remote.locks).await?;
+        for id in &remote.locks {
+            let Some((kind, bytes)) = got.get(id) else {
+                continue;
+            };
+            if *kind != ObjectKind::Lock {
+                return Err(bad(name, id, format!("is a {kind}, not a lock")));
+            }
+            let lock = Lock::decode_verified(bytes).map_err(|e| bad(name, id, e))?;
+            plan.locks.push((*id, lock));
+        }
+    }
+    let store = Store::open(dir)?;
+    plan.refs = tracking_changes(&store, name, remote)?;
+    Ok(plan)
+}
+
+fn bad(peer: &str, id: &ObjectId, reason: impl std::fmt::Display) -> SyncError {
+    SyncError::BadData {
+        peer: peer.to_string(),
+        id: *id,
+        reason: reason.to_string(),
+    }
+}
+
+/// The prefix of a peer's remote-tracking refs.
+pub fn tracking_prefix(peer: &str) -> String {
+    format!("refs/remotes/{peer}/")
+}
+
+/// Ref changes after fetching `remote` from the peer `name`.
+fn tracking_changes(
+    store: &Store,
+    name: &str,
+    remote: &RemoteRefs,
+) -> Result<Vec<RefChange>, SyncError> {
+    let prefix = tracking_prefix(name);
+    let db = store.db();
+    let mut changes = Vec::new();
+    let mut theirs = HashSet::new();
+    for (r, id) in &remote.refs {
+        if let Some(branch) = r.strip_prefix("refs/heads/") {
+            let tracking = format!("{prefix}{branch}");
+            theirs.insert(tracking.clone());
+            changes.push(RefChange {
+                name: tracking,
+                expect: Expect::Any,
+                new: Some(*id),
+                fast_forward_only: false,
+            });
+        } else if r.starts_with("refs/tags/") {
+            match db.read_ref(r)? {
+                None => changes.push(RefChange {
+                    name: r.clone(),
+                    expect: Expect::Absent,
+                    new: Some(*id),
+                    fast_forward_only: false,
+                }),
+                Some(RefTarget::Id(have)) if have == *id => {}
+                Some(_) => tracing::info!("tag {r} differs from {name}'s; kept ours"),
+            }
+        }
+    }
+    for (r, id) in db.list_refs(&prefix)? {
+        if !theirs.contains(&r) {
+            changes.push(RefChange {
+                name: r,
+                expect: Expect::Value(id),
+                new: None,
+                fast_forward_only: false,
+            });
+        }
+    }
+    Ok(changes)
+}
+
+/// Pushes: asks the peer to set each `updates` ref, serving the records it fetches
+/// back meanwhile. Returns the peer's answer per ref (`None` = updated).
+pub async fn push(
+    conn: &Connection,
+    name: &str,
+    dir: &Path,
+    updates: Vec<RefUpdate>,
+) -> Result<Vec<(String, Option<String>)>, SyncError> {
+    let config = Arc::new(ServeConfig::for_store(dir.to_path_buf(), Vec::new())?);
+    let serving = tokio::spawn(serve_connection(
+        conn.clone(),
+        config,
+        MemberKeys::default(),
+        false,
+    ));
+    let result = async {
+        let mut recv = request(&conn.inner, name, &Message::Push { updates }).await?;
+        match next(&mut recv, name).await? {
+            Message::PushResult { results } => Ok(results),
+            other => Err(SyncError::Protocol {
+                peer: name.into(),
+                reason: format!("answered the push with {}", other.kind_name()),
+            }),
+        }
+    }
+    .await;
+    serving.abort();
+    result
+}
+
+/// What a receiver needs to take a push.
+#[derive(Debug, Clone)]
+pub struct PushRequest {
+    /// The updates asked for.
+    pub updates: Vec<RefUpdate>,
+    /// The receiving store.
+    pub store_dir: PathBuf,
+}
+
+/// The receiving side of a push: checks each update, fetches the pushed history
+/// from the pusher over `conn`, then moves the refs (fast-forward only unless
+/// forced; never the checked-out branch). Returns per ref `None` (done) or the
+/// reason it was refused.
+pub async fn receive_push(
+    conn: &Connection,
+    req: PushRequest,
+) -> Result<Vec<(String, Option<String>)>, SyncError> {
+    let peer = conn.peer.short();
+    let store = Store::open(&req.store_dir)?;
+    let checked_out = match store.db().read_ref("HEAD")? {
+        Some(RefTarget::Symbolic(t)) => Some(t),
+        _ => None,
+    };
+    drop(store);
+    let mut results: Vec<(String, Option<String>)> = Vec::new();
+    let mut accepted = Vec::new();
+    for u in &req.updates {
+        let refusal = if !(u.name.starts_with("refs/heads/") || u.name.starts_with("refs/tags/")) {
+            Some("only branches (refs/heads/) and tags (refs/tags/) can be pushed".to_string())
+        } else if let Err(e) = crate::store::db::check_ref_name(&u.name) {
+            Some(e.to_string())
+        } else if checked_out.as_deref() == Some(u.name.as_str()) {
+            Some("it is checked out on the receiving peer (they can pull from you, or push to another branch)".to_string())
+        } else {
+            None
+        };
+        match refusal {
+            Some(r) => results.push((u.name.clone(), Some(r))),
+            None => accepted.push(u.clone()),
+        }
+    }
+    if accepted.is_empty() {
+        return Ok(results);
+    }
+    let lander = Lander::start(&req.store_dir)?;
+    let mut f = Fetcher::new(
+        conn.inner.clone(),
+        peer.clone(),
+        &req.store_dir,
+        lander.sink(),
+        None,
+    )?;
+    let fetched = async {
+        let haves = f.local_tips()?;
+        let wants: Vec<ObjectId> = accepted.iter().map(|u| u.new).collect();
+        let ids = history(&conn.inner, &peer, wants, haves).await?;
+        f.closure_of(&ids).await
+    }
+    .await;
+    drop(f);
+    if let Err(e) = fetched {
+        let _ = lander.land(Plan::default()).await;
+        return Err(e);
+    }
+    let plan = Plan {
+        refs: accepted
+            .iter()
+            .map(|u| RefChange {
+                name: u.name.clone(),
+                expect: if u.force {
+                    Expect::Any
+                } else {
+                    match u.old {
+                        Some(id) => Expect::Value(id),
+                        None => Expect::Absent,
+                    }
+                },
+                new: Some(u.new),
+                fast_forward_only: !u.force && u.name.starts_with("refs/heads/"),
+            })
+            .collect(),
+        why: format!("push from {peer}"),
+        ..Plan::default()
+    };
+    let landed = lander.land(plan).await?;
+    results.extend(landed.refs);
+    Ok(results)
+}

@@ -1,0 +1,583 @@
+//! The fetching side: work out what this store lacks of a peer's refs and download
+//! exactly that (`store-format.md` § 15, *Fetch*).
+//!
+//! 1. **History**: ask for the commits and tags reachable from the peer's tips and
+//!    not from ours ([`Message::Commits`]); download the ones not stored here.
+//! 2. **Trees**, breadth-first from the new commits' root trees, one round trip per
+//!    directory level: trees stored here are read locally, missing ones downloaded.
+//!    Directories and files reachable from our own ref tips are complete (refs only
+//!    ever name complete closures) and skipped.
+//! 3. **Files**: file objects and chunk-list nodes, level by level, the same way.
+//! 4. **Chunks**: for every file, its chunks not stored here, as runs
+//!    `(file, start, count)` batched into requests of about [`BATCH_BYTES`], with
+//!    [`STREAMS_IN_FLIGHT`] requests on parallel streams.
+//!
+//! Every record is checked to be the one asked for and re-hashed before it is
+//! stored ([`super::land`]); a bad one ends the fetch and the connection. Presence
+//! is re-checked record by record, so a fetch that stopped anywhere resumes without
+//! asking for anything already stored. Tree entry names are validated on decode, so
+//! a hostile path (`..`, `/`, NUL) is refused before anything of it is used.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use crate::store::object::{ChunkListNode, Commit, EntryKind, FileObject, Tag, Tree};
+use crate::store::pack::Codec;
+use crate::store::raw::RawRecord;
+use crate::store::{ObjectId, ObjectKind, Store};
+
+use super::error::SyncError;
+use super::land::RecordSink;
+use super::wire::{self, Message, Run, MAX_IDS, MAX_RUNS, MAX_RUN_CHUNKS};
+
+/// Target payload of one chunk request, in bytes.
+pub const BATCH_BYTES: u64 = 8 << 20;
+/// Chunk requests in flight at once, each on its own stream.
+pub const STREAMS_IN_FLIGHT: usize = 8;
+/// Ids per object request.
+pub const OBJECTS_PER_REQUEST: usize = 2048;
+
+/// Counters of one transfer, for the report and progress.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Transferred {
+    /// Objects received (commits, tags, trees, files, nodes, metadata, locks).
+    pub objects: u64,
+    /// Chunks received.
+    pub chunks: u64,
+    /// Raw bytes of the chunks received.
+    pub chunk_bytes: u64,
+    /// Payload bytes received (as stored: compressed where the sender stores so).
+    pub payload_bytes: u64,
+    /// Chunk bytes the fetch found it needed, known once the chunk lists are in.
+    pub chunk_bytes_needed: u64,
+}
+
+/// Progress callback: counters so far.
+pub type Progress = Arc<dyn Fn(&Transferred) + Send + Sync>;
+
+/// One fetch over one connection into one store.
+pub struct Fetcher {
+    conn: quinn::Connection,
+    peer: String,
+    /// The store as it was when the fetch started (records being written are not
+    /// visible in it; `queued` holds those).
+    local: Store,
+    sink: RecordSink,
+    queued: HashSet<ObjectId>,
+    /// Trees and files known complete here: reachable from our ref tips.
+    complete: HashSet<ObjectId>,
+    /// Totals so far.
+    pub done: Transferred,
+    progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetcher").field("peer", &self.peer).finish()
+    }
+}
+
+/// Opens a stream, sends `msg` and finishes the sending side.
+pub async fn request(
+    conn: &quinn::Connection,
+    peer: &str,
+    msg: &Message,
+) -> Result<quinn::RecvStream, SyncError> {
+    let wire_err = |source| SyncError::Wire {
+        peer: peer.to_string(),
+        source,
+    };
+    let (mut send, recv) = conn
+        .open_bi()
+        .await
+        .map_err(|e| wire_err(wire::WireError::Io(e.into())))?;
+    wire::write_message(&mut send, msg)
+        .await
+        .map_err(wire_err)?;
+    let _ = send.finish();
+    Ok(recv)
+}
+
+/// Reads the next message of an answer; the stream ending early is an error, and an
+/// [`Message::Error`] becomes [`SyncError::Refused`].
+pub async fn next(recv: &mut quinn::RecvStream, peer: &str) -> Result<Message, SyncError> {
+    match wire::read_message(recv).await {
+        Ok(Some(Message::Error { code, message })) => Err(SyncError::Refused {
+            peer: peer.to_string(),
+            code,
+            message,
+        }),
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err(SyncError::Protocol {
+            peer: peer.to_string(),
+            reason: "the answer ended early".into(),
+        }),
+        Err(source) => Err(SyncError::Wire {
+            peer: peer.to_string(),
+            source,
+        }),
+    }
+}
+
+fn protocol(peer: &str, reason: impl Into<String>) -> SyncError {
+    SyncError::Protocol {
+        peer: peer.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Turns a [`Message::Record`] into a record, checking it is the one expected.
+fn record_of(msg: Message, expected: &ObjectId, peer: &str) -> Result<RawRecord, SyncError> {
+    match msg {
+        Message::Record {
+            id,
+            kind,
+            codec,
+            raw_len,
+            payload,
+        } => {
+            if id != *expected {
+                return Err(protocol(
+                    peer,
+                    format!("sent {id} where {expected} was asked for"),
+                ));
+            }
+            let kind = ObjectKind::from_u8(kind)
+                .ok_or_else(|| protocol(peer, format!("record {id} has unknown kind {kind}")))?;
+            let codec = Codec::from_u8(codec)
+                .ok_or_else(|| protocol(peer, format!("record {id} has unknown codec {codec}")))?;
+            Ok(RawRecord {
+                id,
+                kind,
+                codec,
+                raw_len,
+                payload,
+            })
+        }
+        Message::Missing { id } if id == *expected => Err(SyncError::PeerMissing {
+            peer: peer.to_string(),
+            id,
+        }),
+        other => Err(protocol(
+            peer,
+            format!(
+                "sent {} where record {expected} was expected",
+                other.kind_name()
+            ),
+        )),
+    }
+}
+
+/// Downloads records `ids` on one stream, verifying each; returns them with their
+/// decoded bytes.
+async fn get_objects(
+    conn: quinn::Connection,
+    peer: String,
+    ids: Vec<ObjectId>,
+) -> Result<Vec<(RawRecord, Vec<u8>)>, SyncError> {
+    let mut recv = request(&conn, &peer, &Message::GetObjects { ids: ids.clone() }).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let rec = record_of(next(&mut recv, &peer).await?, id, &peer)?;
+        let raw = rec.verify().map_err(|e| SyncError::BadData {
+            peer: peer.clone(),
+            id: *id,
+            reason: e.to_string(),
+        })?;
+        out.push((rec, raw));
+    }
+    match next(&mut recv, &peer).await? {
+        Message::End {} => Ok(out),
+        other => Err(protocol(
+            &peer,
+            format!("sent {} after the records", other.kind_name()),
+        )),
+    }
+}
+
+/// Downloads the chunk runs of one request, checking each record is the chunk
+/// expected at its position, and queues them for the writer (which re-hashes).
+async fn get_chunks(
+    conn: quinn::Connection,
+    peer: String,
+    runs: Vec<Run>,
+    expected: Vec<ObjectId>,
+    sink: RecordSink,
+) -> Result<Transferred, SyncError> {
+    let mut recv = request(&conn, &peer, &Message::GetChunks { runs }).await?;
+    let mut t = Transferred::default();
+    for id in &expected {
+        let rec = record_of(next(&mut recv, &peer).await?, id, &peer)?;
+        if rec.kind != ObjectKind::Chunk {
+            return Err(protocol(
+                &peer,
+                format!("sent a {} as chunk {id}", rec.kind),
+            ));
+        }
+        t.chunks += 1;
+        t.chunk_bytes += u64::from(rec.raw_len);
+        t.payload_bytes += rec.payload.len() as u64;
+        if sink.put(rec).await.is_err() {
+            return Err(SyncError::Local("the writer stopped".into()));
+        }
+    }
+    match next(&mut recv, &peer).await? {
+        Message::End {} => Ok(t),
+        other => Err(protocol(
+            &peer,
+            format!("sent {} after the chunks", other.kind_name()),
+        )),
+    }
+}
+
+impl Fetcher {
+    /// A fetcher over `conn` (the peer named `peer` in messages) into the store at
+    /// `dir`, whose records go to `sink`.
+    pub fn new(
+        conn: quinn::Connection,
+        peer: String,
+        dir: &Path,
+        sink: RecordSink,
+        progress: Option<Progress>,
+    ) -> Result<Fetcher, SyncError> {
+        let local = Store::open(dir)?;
+        Ok(Fetcher {
+            conn,
+            peer,
+            local,
+            sink,
+            queued: HashSet::new(),
+            complete: HashSet::new(),
+            done: Transferred::default(),
+            progress,
+        })
+    }
+
+    /// True if the record is here or on its way to the store.
+    fn have(&self, id: &ObjectId) -> bool {
+        self.queued.contains(id) || self.local.contains(id)
+    }
+
+    fn tick(&self) {
+        if let Some(p) = &self.progress {
+            p(&self.done);
+        }
+    }
+
+    /// Our ref tips that are commits or tags (the haves), and the trees and files
+    /// they reach (known complete).
+    pub fn local_tips(&mut self) -> Result<Vec<ObjectId>, SyncError> {
+        let mut tips = Vec::new();
+        for (_, id) in self.local.db().list_refs("refs/")? {
+            if let Some(loc) = self.local.packs().locate(&id) {
+                if matches!(loc.entry.kind, ObjectKind::Commit | ObjectKind::Tag)
+                    && !tips.contains(&id)
+                {
+                    tips.push(id);
+                }
+            }
+        }
+        let mut trees = Vec::new();
+        for id in &tips {
+            let (kind, bytes) = self.local.read(id)?;
+            if kind == ObjectKind::Commit {
+                let c = Commit::decode(&bytes)
+                    .map_err(|e| SyncError::Local(format!("commit {id}: {e}")))?;
+                trees.push(c.tree);
+            }
+        }
+        while let Some(t) = trees.pop() {
+            if !self.complete.insert(t) {
+                continue;
+            }
+            let tree = self.local.tree(&t)?;
+            for e in tree.entries {
+                if e.kind == EntryKind::Dir {
+                    trees.push(e.id);
+                } else {
+                    self.complete.insert(e.id);
+                }
+                if let Some(m) = e.meta {
+                    self.complete.insert(m);
+                }
+            }
+        }
+        Ok(tips)
+    }
+
+    /// Downloads the records among `ids` not stored here, several streams at once,
+    /// and queues them for the writer. Returns the decoded bytes of every id in
+    /// `ids`, read locally or received.
+    pub async fn objects(
+        &mut self,
+        ids: &[ObjectId],
+    ) -> Result<HashMap<ObjectId, (ObjectKind, Vec<u8>)>, SyncError> {
+        let mut out = HashMap::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            if out.contains_key(id) || missing.contains(id) {
+                continue;
+            }
+            if self.local.contains(id) {
+                let (k, b) = self.local.read(id)?;
+                out.insert(*id, (k, b));
+            } else {
+                missing.push(*id);
+            }
+        }
+        let mut tasks = JoinSet::new();
+        let mut batches = missing
+            .chunks(OBJECTS_PER_REQUEST.min(MAX_IDS))
+            .map(|c| c.to_vec());
+        loop {
+            while tasks.len() < STREAMS_IN_FLIGHT / 2 {
+                let Some(batch) = batches.next() else { break };
+                tasks.spawn(get_objects(self.conn.clone(), self.peer.clone(), batch));
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            let got =
+                joined.map_err(|e| SyncError::Local(format!("object download task: {e}")))??;
+            for (rec, raw) in got {
+                let (id, kind) = (rec.id, rec.kind);
+                self.done.objects += 1;
+                self.done.payload_bytes += rec.payload.len() as u64;
+                if self.queued.insert(id) && self.sink.put(rec).await.is_err() {
+                    return Err(SyncError::Local("the writer stopped".into()));
+                }
+                out.insert(id, (kind, raw));
+            }
+            self.tick();
+        }
+        Ok(out)
+    }
+
+    fn bad(&self, id: &ObjectId, reason: impl std::fmt::Display) -> SyncError {
+        SyncError::BadData {
+            peer: self.peer.clone(),
+            id: *id,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Decodes `id` from `got`, which must hold it as `kind`.
+    fn decoded<T>(
+        &self,
+        got: &HashMap<ObjectId, (ObjectKind, Vec<u8>)>,
+        id: &ObjectId,
+        kind: ObjectKind,
+        f: fn(&[u8]) -> Result<T, crate::store::object::ObjectError>,
+    ) -> Result<T, SyncError> {
+        let (k, bytes) = got.get(id).ok_or_else(|| self.bad(id, "not received"))?;
+        if *k != kind {
+            return Err(self.bad(id, format!("is a {k}, expected a {kind}")));
+        }
+        f(bytes).map_err(|e| self.bad(id, e))
+    }
+
+    /// Fetches the history `ids` (commits and tags, as listed by the peer) and
+    /// everything they reach that is not here.
+    pub async fn closure_of(&mut self, history: &[ObjectId]) -> Result<(), SyncError> {
+        let got = self.objects(history).await?;
+        let mut trees = Vec::new();
+        let mut files = Vec::new();
+        for id in history {
+            let (kind, _) = got.get(id).ok_or_else(|| self.bad(id, "not received"))?;
+            match kind {
+                ObjectKind::Commit => trees.push(
+                    self.decoded(&got, id, ObjectKind::Commit, Commit::decode)?
+                        .tree,
+                ),
+                ObjectKind::Tag => {
+                    let t = self.decoded(&got, id, ObjectKind::Tag, Tag::decode)?;
+                    match t.target_kind {
+                        ObjectKind::Tree => trees.push(t.target),
+                        ObjectKind::File => files.push(t.target),
+                        _ => {}
+                    }
+                }
+                other => return Err(self.bad(id, format!("is a {other}, not history"))),
+            }
+        }
+        self.trees(trees, files).await
+    }
+
+    /// Breadth-first over trees, then files and their chunks.
+    async fn trees(
+        &mut self,
+        mut level: Vec<ObjectId>,
+        mut files: Vec<ObjectId>,
+    ) -> Result<(), SyncError> {
+        let mut seen: HashSet<ObjectId> = HashSet::new();
+        let mut metas = Vec::new();
+        while !level.is_empty() {
+            level.retain(|t| !self.complete.contains(t) && seen.insert(*t));
+            let got = self.objects(&level).await?;
+            let mut next_level = Vec::new();
+            for t in &level {
+                let tree = self.decoded(&got, t, ObjectKind::Tree, Tree::decode)?;
+                for e in tree.entries {
+                    if let Some(m) = e.meta {
+                        if !self.have(&m) {
+                            metas.push(m);
+                        }
+                    }
+                    if self.complete.contains(&e.id) || !seen.insert(e.id) {
+                        continue;
+                    }
+                    if e.kind == EntryKind::Dir {
+                        // `seen` is checked again when the level is processed.
+                        seen.remove(&e.id);
+                        next_level.push(e.id);
+                    } else {
+                        files.push(e.id);
+                    }
+                }
+            }
+            level = next_level;
+        }
+        if !metas.is_empty() {
+            let got = self.objects(&metas).await?;
+            for m in &metas {
+                let (k, _) = got.get(m).ok_or_else(|| self.bad(m, "not received"))?;
+                if *k != ObjectKind::AssetMeta {
+                    return Err(self.bad(m, format!("is a {k}, expected asset metadata")));
+                }
+            }
+        }
+        self.files(files).await
+    }
+
+    /// File objects, their chunk-list nodes level by level, then the missing chunks.
+    pub async fn files(&mut self, files: Vec<ObjectId>) -> Result<(), SyncError> {
+        let got = self.objects(&files).await?;
+        // (file, root, height, size)
+        let mut roots = Vec::new();
+        for f in &files {
+            let fo = self.decoded(&got, f, ObjectKind::File, FileObject::decode)?;
+            roots.push((*f, fo));
+        }
+        // Every chunk-list node the files need, decoded.
+        let mut nodes: HashMap<ObjectId, ChunkListNode> = HashMap::new();
+        let mut level: Vec<ObjectId> = roots
+            .iter()
+            .filter(|(_, fo)| fo.height > 0)
+            .map(|(_, fo)| fo.root)
+            .collect();
+        while !level.is_empty() {
+            level.sort_unstable();
+            level.dedup();
+            level.retain(|n| !nodes.contains_key(n));
+            let got = self.objects(&level).await?;
+            let mut next_level = Vec::new();
+            for n in &level {
+                let node = self.decoded(&got, n, ObjectKind::ChunkList, ChunkListNode::decode)?;
+                if node.level > 1 {
+                    next_level.extend(node.entries.iter().map(|e| e.id));
+                }
+                nodes.insert(*n, node);
+            }
+            level = next_level;
+        }
+        // Runs of missing chunks, per file in file order.
+        let mut requests: Vec<(Vec<Run>, Vec<ObjectId>)> = Vec::new();
+        let (mut runs, mut expected, mut bytes) = (Vec::new(), Vec::new(), 0u64);
+        for (file, fo) in &roots {
+            let leaves = leaves(fo, &nodes).map_err(|r| self.bad(file, r))?;
+            let mut i = 0usize;
+            while i < leaves.len() {
+                let (id, _) = leaves[i];
+                if self.have(&id) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                let mut count = 0u32;
+                while i < leaves.len() && count < MAX_RUN_CHUNKS && !self.have(&leaves[i].0) {
+                    let (cid, len) = leaves[i];
+                    // A chunk repeated within the run is fetched once.
+                    self.queued.insert(cid);
+                    expected.push(cid);
+                    bytes += len;
+                    self.done.chunk_bytes_needed += len;
+                    count += 1;
+                    i += 1;
+                }
+                runs.push(Run {
+                    file: *file,
+                    start: start as u64,
+                    count,
+                });
+                if bytes >= BATCH_BYTES || runs.len() == MAX_RUNS {
+                    requests.push((std::mem::take(&mut runs), std::mem::take(&mut expected)));
+                    bytes = 0;
+                }
+            }
+        }
+        if !runs.is_empty() {
+            requests.push((runs, expected));
+        }
+        self.tick();
+        let mut tasks = JoinSet::new();
+        let mut pending = requests.into_iter();
+        loop {
+            while tasks.len() < STREAMS_IN_FLIGHT {
+                let Some((runs, expected)) = pending.next() else {
+                    break;
+                };
+                tasks.spawn(get_chunks(
+                    self.conn.clone(),
+                    self.peer.clone(),
+                    runs,
+                    expected,
+                    self.sink.clone(),
+                ));
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            let t = joined.map_err(|e| SyncError::Local(format!("chunk download task: {e}")))??;
+            self.done.chunks += t.chunks;
+            self.done.chunk_bytes += t.chunk_bytes;
+            self.done.payload_bytes += t.payload_bytes;
+            self.tick();
+        }
+        Ok(())
+    }
+}
+
+/// The chunks of a file in order, with their lengths, from its decoded nodes. A run
+/// must not repeat a chunk it already holds, so a chunk id that appears twice in a
+/// row of missing chunks is only asked once: the caller marks ids as queued while
+/// building runs, which also ends a run at a repeat.
+fn leaves(
+    fo: &FileObject,
+    nodes: &HashMap<ObjectId, ChunkListNode>,
+) -> Result<Vec<(ObjectId, u64)>, String> {
+    if fo.height == 0 {
+        return Ok(vec![(fo.root, fo.size)]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![(fo.root, fo.height)];
+    while let Some((id, level)) = stack.pop() {
+        let node = nodes
+            .get(&id)
+            .ok_or_else(|| format!("chunk-list node {id} missing"))?;
+        if node.level != level {
+            return Err(format!(
+                "node {id} is at level {}, its parent says {level}",
+                node.level
+            ));
+        }
+        if level == 1 {
+            out.extend(node.entries.iter().map(|e| (e.id, e.len)));
+        } else {
+            stack.extend(node.entries.iter().rev().map(|e| (e.id, level - 1)));
+        }
+    }
+    Ok(out)
+}

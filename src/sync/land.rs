@@ -1,0 +1,293 @@
+//! The receiving end of a transfer: one thread that owns the store's write lock for
+//! the whole fetch, appends every record it is handed after re-hashing it, and, once
+//! the records are sealed, lands what they make reachable — the member list, lock
+//! records and refs — while still holding the lock, so `gc` can never run between
+//! the data arriving and the refs that keep it.
+//!
+//! Order (`store-format.md` § 9): records are appended and sealed first; then the
+//! member list, locks and refs change. A transfer that stops early (the peer
+//! vanished, the process was killed) leaves verified records only: sealed on a
+//! clean stop, recovered from the unsealed pack by the next writer otherwise. Both
+//! are found by the next fetch, which then does not ask for them again.
+
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::identity::PublicKey;
+use crate::store::db::{Expect, ReflogInfo};
+use crate::store::object::{merge_locks, Lock, Members};
+use crate::store::raw::RawRecord;
+use crate::store::{ObjectId, Store, StoreLock, WriteStats};
+
+use super::error::SyncError;
+use super::graph::closure;
+use super::members::accept_locked;
+
+/// Records queued between the network and the writer: with chunks of at most
+/// 256 KiB (the default maximum), at most 16 MiB waits in memory.
+pub const QUEUE_RECORDS: usize = 64;
+
+/// One ref change to land.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefChange {
+    /// Full ref name.
+    pub name: String,
+    /// What it must hold now (compare-and-swap).
+    pub expect: Expect,
+    /// The new value; `None` deletes it.
+    pub new: Option<ObjectId>,
+    /// Refuse unless `new` descends from the current value (push without force).
+    pub fast_forward_only: bool,
+}
+
+/// What to land once the records are sealed.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// A member list received, and the key trusted for it when there is no list
+    /// here yet (the pinned peer of a clone).
+    pub members: Option<(Members, Option<PublicKey>)>,
+    /// Lock records received (verified), merged with the ones here by the lock rule.
+    pub locks: Vec<(ObjectId, Lock)>,
+    /// Ref changes, applied in order; each may be refused alone.
+    pub refs: Vec<RefChange>,
+    /// Reflog message, e.g. `fetch alice`.
+    pub why: String,
+}
+
+/// What landing did.
+#[derive(Debug, Default, Clone)]
+pub struct Landed {
+    /// Records appended and packs sealed.
+    pub stats: WriteStats,
+    /// True if the member list changed.
+    pub members_changed: bool,
+    /// Lock records that changed here.
+    pub locks_changed: usize,
+    /// Per ref change, in plan order: `None` = done, `Some(reason)` = refused.
+    pub refs: Vec<(String, Option<String>)>,
+}
+
+enum Cmd {
+    Record(RawRecord),
+    Land(Plan, oneshot::Sender<Result<Landed, SyncError>>),
+}
+
+/// Hands records to the writer thread, then the plan.
+#[derive(Debug)]
+pub struct Lander {
+    tx: Option<mpsc::Sender<Cmd>>,
+    thread: Option<JoinHandle<Result<(), SyncError>>>,
+}
+
+impl std::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cmd::Record(r) => write!(f, "Record({})", r.id),
+            Cmd::Land(..) => write!(f, "Land"),
+        }
+    }
+}
+
+/// A cheap handle for network tasks to queue records.
+#[derive(Debug, Clone)]
+pub struct RecordSink {
+    tx: mpsc::Sender<Cmd>,
+}
+
+impl RecordSink {
+    /// Queues `rec`; waits while the queue is full. Fails once the writer has
+    /// stopped (a record failed verification, or the disk failed): the caller
+    /// stops and [`Lander::land`] reports why.
+    pub async fn put(&self, rec: RawRecord) -> Result<(), ()> {
+        self.tx.send(Cmd::Record(rec)).await.map_err(|_| ())
+    }
+}
+
+impl Lander {
+    /// Opens the store at `dir`, takes its write lock and starts the writer thread.
+    pub fn start(dir: &Path) -> Result<Lander, SyncError> {
+        let (tx, rx) = mpsc::channel(QUEUE_RECORDS);
+        let dir: PathBuf = dir.to_path_buf();
+        // Open and lock here, so a busy store is reported before any transfer.
+        let mut store = Store::open(&dir)?;
+        let (lock, _) = store.lock()?;
+        let thread = std::thread::Builder::new()
+            .name("gadn-land".into())
+            .spawn(move || run(store, lock, rx))
+            .map_err(|e| SyncError::Local(format!("cannot start the writer thread: {e}")))?;
+        Ok(Lander {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// A handle to queue records with.
+    pub fn sink(&self) -> RecordSink {
+        RecordSink {
+            tx: self.tx.clone().expect("the sender lives until land"),
+        }
+    }
+
+    /// Seals the records and lands `plan`. If a record failed verification, nothing
+    /// of the plan lands and that error is returned (the good records stay).
+    pub async fn land(mut self, plan: Plan) -> Result<Landed, SyncError> {
+        let (reply, answer) = oneshot::channel();
+        let sent = match self.tx.take() {
+            Some(tx) => tx.send(Cmd::Land(plan, reply)).await.is_ok(),
+            None => false,
+        };
+        let landed = if sent { answer.await.ok() } else { None };
+        let thread = self.thread.take();
+        let joined = tokio::task::spawn_blocking(move || thread.map(|t| t.join()))
+            .await
+            .map_err(|e| SyncError::Local(format!("writer thread: {e}")))?;
+        match (landed, joined) {
+            (Some(r), Some(Ok(Ok(())))) => r,
+            (_, Some(Ok(Err(e)))) => Err(e),
+            (_, Some(Err(_))) => Err(SyncError::Local("the writer thread panicked".into())),
+            (Some(r), None) => r,
+            (None, _) => Err(SyncError::Local("the writer thread stopped".into())),
+        }
+    }
+}
+
+impl Drop for Lander {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread: it seals what it has and exits.
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(mut store: Store, lock: StoreLock, mut rx: mpsc::Receiver<Cmd>) -> Result<(), SyncError> {
+    let mut writer = store.writer(&lock);
+    let mut failure: Option<SyncError> = None;
+    let mut plan = None;
+    while let Some(cmd) = rx.blocking_recv() {
+        match cmd {
+            Cmd::Record(rec) => {
+                if let Err(e) = writer.put_raw(rec) {
+                    failure = Some(e.into());
+                    break;
+                }
+            }
+            Cmd::Land(p, reply) => {
+                plan = Some((p, reply));
+                break;
+            }
+        }
+    }
+    drop(rx);
+    let stats = writer.finish();
+    let (plan, reply) = match plan {
+        Some(p) => p,
+        None => {
+            return match failure {
+                Some(e) => Err(e),
+                None => stats.map(|_| ()).map_err(Into::into),
+            }
+        }
+    };
+    let result = match (failure, stats) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(e.into()),
+        (None, Ok(stats)) => land_plan(&mut store, &lock, plan, stats),
+    };
+    let _ = reply.send(result);
+    Ok(())
+}
+
+fn land_plan(
+    store: &mut Store,
+    lock: &StoreLock,
+    plan: Plan,
+    stats: WriteStats,
+) -> Result<Landed, SyncError> {
+    let mut landed = Landed {
+        stats,
+        ..Landed::default()
+    };
+    if let Some((members, trusted)) = plan.members {
+        let outcome = accept_locked(store, lock, &members, trusted.as_ref())?;
+        landed.members_changed = outcome.changed;
+    }
+    for (id, incoming) in plan.locks {
+        if land_lock(store, &id, &incoming)? {
+            landed.locks_changed += 1;
+        }
+    }
+    let log = ReflogInfo {
+        who: "gadn sync".into(),
+        time: chrono::Utc::now().timestamp(),
+        tz_offset_min: 0,
+        message: plan.why.clone(),
+    };
+    for change in plan.refs {
+        let outcome = land_ref(store, &change, &log);
+        landed.refs.push((change.name.clone(), outcome.err()));
+    }
+    // Housekeeping as after a commit; a failure loses nothing.
+    let _ = store.consolidate_packs(lock);
+    Ok(landed)
+}
+
+/// Merges one received lock record with the one here; true if the stored one
+/// changed.
+fn land_lock(store: &Store, id: &ObjectId, incoming: &Lock) -> Result<bool, SyncError> {
+    let db = store.db();
+    let winner = match db.lock_record(&incoming.path)? {
+        Some((have_id, _)) if have_id == *id => return Ok(false),
+        Some((_, have)) => {
+            let w = merge_locks(&have, incoming).map_err(|e| SyncError::Local(e.to_string()))?;
+            if std::ptr::eq(w, &have) {
+                return Ok(false);
+            }
+            incoming
+        }
+        None => incoming,
+    };
+    db.lock_put(id, winner)?;
+    Ok(true)
+}
+
+/// Applies one ref change; `Err(reason)` if refused.
+fn land_ref(store: &Store, c: &RefChange, log: &ReflogInfo) -> Result<(), String> {
+    let db = store.db();
+    let current = db
+        .resolve_ref(&c.name)
+        .map_err(|e| e.to_string())?
+        .and_then(|(_, id)| id);
+    if !c.expect.matches(current) {
+        return Err(match current {
+            Some(id) => format!("it is at {} now (fetch first)", id.short()),
+            None => "it does not exist (fetch first)".into(),
+        });
+    }
+    match c.new {
+        None => db
+            .delete_ref(&c.name, c.expect, log)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Some(new) => {
+            if let (true, Some(cur)) = (c.fast_forward_only, current) {
+                let reach = closure(store, &[new]).map_err(|e| e.to_string())?;
+                if !reach.contains(&cur) {
+                    return Err(format!(
+                        "not a fast-forward: {} does not descend from {} (merge first, or force)",
+                        new.short(),
+                        cur.short()
+                    ));
+                }
+            }
+            if !store.contains(&new) {
+                return Err(format!("{} was not received", new.short()));
+            }
+            db.update_ref(&c.name, c.expect, new, log)
+                .map_err(|e| e.to_string())
+        }
+    }
+}

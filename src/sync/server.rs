@@ -1,0 +1,314 @@
+//! Serving a repository to its members: the accept loop, one task per connection,
+//! one task per stream, and receiving pushes (`store-format.md` § 15).
+//!
+//! Who may connect is decided during the TLS handshake by the member policy
+//! ([`member_policy`]): a key that is not a current member never completes it, so it
+//! learns nothing, not even branch names. On an admitted connection the first
+//! request must be [`Message::Hello`] naming this repository (or none, to clone).
+//! A malformed frame or a request out of place closes the connection with a logged
+//! reason; no request can make the server panic or allocate beyond the wire bounds.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::watch;
+
+use crate::identity::{MachineKey, PublicKey};
+use crate::store::object::Role;
+use crate::store::Store;
+
+use super::answer::{Failure, Served};
+use super::client::{receive_push, PushRequest};
+use super::error::SyncError;
+use super::members;
+use super::transport::{Connection, Endpoint, MemberPolicy};
+use super::wire::{self, Message, PROTOCOL_VERSION};
+
+/// Capabilities this version offers in [`Message::Welcome`].
+pub const CAPABILITIES: [&str; 3] = ["fetch", "push", "peers"];
+
+/// QUIC close code for a protocol violation by the peer.
+pub const CLOSE_PROTOCOL: u32 = 2;
+
+/// What a serving peer needs to know.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The store served.
+    pub store_dir: PathBuf,
+    /// Its repository id.
+    pub repo_id: String,
+    /// Its chunking parameters (min, avg, max bytes), told to cloners.
+    pub chunking: (u32, u32, u32),
+    /// Addresses announced to peers.
+    pub listen: Vec<String>,
+}
+
+impl ServeConfig {
+    /// The configuration for serving the store at `dir`.
+    pub fn for_store(dir: PathBuf, listen: Vec<String>) -> Result<ServeConfig, SyncError> {
+        let store = Store::open(&dir)?;
+        let p = store.params();
+        Ok(ServeConfig {
+            repo_id: store.repository_id()?,
+            chunking: (p.min, p.avg, p.max),
+            store_dir: dir,
+            listen,
+        })
+    }
+}
+
+/// The current members' keys, re-read when the member list changes.
+#[derive(Debug, Clone, Default)]
+pub struct MemberKeys(Arc<RwLock<Vec<(PublicKey, Role)>>>);
+
+impl MemberKeys {
+    /// Reads the member list of the store at `dir`.
+    pub fn load(dir: &std::path::Path) -> Result<MemberKeys, SyncError> {
+        let k = MemberKeys::default();
+        k.reload(dir)?;
+        Ok(k)
+    }
+
+    /// Re-reads the list.
+    pub fn reload(&self, dir: &std::path::Path) -> Result<(), SyncError> {
+        let store = Store::open(dir)?;
+        let keys = match members::current(&store)? {
+            Some((_, list)) => list
+                .entries
+                .iter()
+                .filter(|e| !e.removed)
+                .map(|e| (e.key, e.role))
+                .collect(),
+            None => Vec::new(),
+        };
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        Ok(())
+    }
+
+    /// The role of `key`, if it is a current member.
+    pub fn role(&self, key: &PublicKey) -> Option<Role> {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, r)| *r)
+    }
+
+    /// Number of current members.
+    pub fn len(&self) -> usize {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The handshake policy: admit current members only.
+pub fn member_policy(keys: MemberKeys) -> MemberPolicy {
+    Arc::new(move |k: &PublicKey| keys.role(k).is_some())
+}
+
+/// Binds an endpoint serving the store in `config` with `key`.
+pub fn bind(addr: SocketAddr, key: &MachineKey, keys: MemberKeys) -> Result<Endpoint, SyncError> {
+    Ok(Endpoint::bind(addr, key, member_policy(keys))?)
+}
+
+/// Accepts connections until `stop` turns true; each connection is served on its own
+/// task. Returns after closing the endpoint and waiting (briefly) for peers to hear.
+pub async fn serve(
+    endpoint: Arc<Endpoint>,
+    config: Arc<ServeConfig>,
+    keys: MemberKeys,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), SyncError> {
+    loop {
+        let incoming = tokio::select! {
+            i = endpoint.accept_incoming() => i,
+            _ = stop.changed() => None,
+        };
+        let Some(incoming) = incoming else { break };
+        let addr = incoming.remote_address();
+        let (config, keys) = (config.clone(), keys.clone());
+        tokio::spawn(async move {
+            match incoming.handshake().await {
+                Ok(conn) => {
+                    tracing::info!(peer = %conn.peer.short(), %addr, "connected");
+                    let peer = conn.peer;
+                    match serve_connection(conn, config, keys, true).await {
+                        Ok(()) => tracing::info!(peer = %peer.short(), "disconnected"),
+                        Err(e) => tracing::warn!(peer = %peer.short(), "connection ended: {e}"),
+                    }
+                }
+                Err(e) => tracing::info!(%addr, "refused: {e}"),
+            }
+        });
+    }
+    endpoint.close();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), endpoint.wait_idle()).await;
+    Ok(())
+}
+
+/// Serves one connection's requests until it closes. `server` is true on the
+/// accepting side (Hello is required first and pushes are taken); false when a
+/// pushing client serves the records it pushes back to the receiver.
+pub async fn serve_connection(
+    conn: Connection,
+    config: Arc<ServeConfig>,
+    keys: MemberKeys,
+    server: bool,
+) -> Result<(), SyncError> {
+    let served = Arc::new(Served::open(config.store_dir.clone())?);
+    let hello = Arc::new(AtomicBool::new(!server));
+    loop {
+        let (send, recv) = match conn.inner.accept_bi().await {
+            Ok(s) => s,
+            Err(quinn::ConnectionError::ApplicationClosed(_))
+            | Err(quinn::ConnectionError::LocallyClosed) => return Ok(()),
+            Err(e) => return Err(SyncError::Local(format!("connection lost: {e}"))),
+        };
+        let (conn, config, keys, served, hello) = (
+            conn.clone(),
+            config.clone(),
+            keys.clone(),
+            served.clone(),
+            hello.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(reason) =
+                answer_stream(&conn, &config, &keys, &served, &hello, server, send, recv).await
+            {
+                tracing::warn!(peer = %conn.peer.short(), "closing the connection: {reason}");
+                conn.inner
+                    .close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), reason.as_bytes());
+            }
+        });
+    }
+}
+
+/// Answers one request. `Err(reason)` means the peer broke the protocol and the
+/// connection is to be closed.
+#[allow(clippy::too_many_arguments)]
+async fn answer_stream(
+    conn: &Connection,
+    config: &ServeConfig,
+    keys: &MemberKeys,
+    served: &Served,
+    hello: &AtomicBool,
+    server: bool,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) -> Result<(), String> {
+    let request = match wire::read_message(&mut recv).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return Err("a stream with no request".into()),
+        Err(e) => return Err(format!("bad request: {e}")),
+    };
+    tracing::debug!(peer = %conn.peer.short(), request = request.kind_name(), "request");
+    let io = |e: wire::WireError| format!("writing the answer: {e}");
+    if !hello.load(Ordering::Acquire) && !matches!(request, Message::Hello { .. }) {
+        return Err(format!("{} before hello", request.kind_name()));
+    }
+    let answer: Result<Vec<Message>, Failure> = match request {
+        Message::Hello {
+            versions,
+            repo,
+            caps: _,
+            listen,
+        } if server => {
+            if !versions.contains(&PROTOCOL_VERSION) {
+                Err(Failure::new(
+                    "version",
+                    format!(
+                        "this peer speaks protocol version {PROTOCOL_VERSION}, not {versions:?}"
+                    ),
+                ))
+            } else if repo.as_ref().is_some_and(|r| *r != config.repo_id) {
+                Err(Failure::new(
+                    "wrong-repository",
+                    "this peer serves another repository".to_string(),
+                ))
+            } else {
+                hello.store(true, Ordering::Release);
+                note_addresses(config, conn, &listen);
+                Ok(vec![Message::Welcome {
+                    version: PROTOCOL_VERSION,
+                    repo: config.repo_id.clone(),
+                    caps: CAPABILITIES.iter().map(|c| c.to_string()).collect(),
+                    listen: config.listen.clone(),
+                    chunking: Some(config.chunking),
+                }])
+            }
+        }
+        Message::ListRefs {} => served.refs().map(|m| vec![m]),
+        Message::Commits {
+            wants,
+            haves,
+            limit,
+        } => served.history(&wants, &haves, limit),
+        Message::GetObjects { ids } => {
+            served.send_objects(&ids, &mut send).await.map_err(io)?;
+            let _ = send.finish();
+            return Ok(());
+        }
+        Message::GetChunks { runs } => {
+            served.send_chunks(&runs, &mut send).await.map_err(io)?;
+            let _ = send.finish();
+            return Ok(());
+        }
+        Message::GetPeers {} => served.peers().map(|m| vec![m]),
+        Message::Push { updates } if server => match keys.role(&conn.peer) {
+            Some(Role::Owner) | Some(Role::Member) => {
+                let req = PushRequest {
+                    updates,
+                    store_dir: config.store_dir.clone(),
+                };
+                match receive_push(conn, req).await {
+                    Ok(results) => {
+                        // The push may have brought a new member list.
+                        let _ = keys.reload(&config.store_dir);
+                        Ok(vec![Message::PushResult { results }])
+                    }
+                    Err(e) => Err(Failure::new("push-failed", e.to_string())),
+                }
+            }
+            _ => Err(Failure::new(
+                "read-only",
+                "your role in this repository does not allow pushing".to_string(),
+            )),
+        },
+        other => return Err(format!("unexpected {}", other.kind_name())),
+    };
+    let frames = match answer {
+        Ok(f) => f,
+        Err(f) => vec![f.to_message()],
+    };
+    for m in &frames {
+        wire::write_message(&mut send, m).await.map_err(io)?;
+    }
+    let _ = send.finish();
+    Ok(())
+}
+
+/// Records the addresses a peer says it serves on, for later syncs and peer
+/// exchange. Best effort.
+fn note_addresses(config: &ServeConfig, conn: &Connection, listen: &[String]) {
+    let Ok(store) = Store::open(&config.store_dir) else {
+        return;
+    };
+    let now = chrono::Utc::now().timestamp();
+    for a in listen.iter().take(4) {
+        if a.parse::<SocketAddr>().is_ok() {
+            let _ = store.db().peer_add_addr(
+                &conn.peer,
+                a,
+                crate::store::db::PeerSource::Exchange,
+                Some(now),
+            );
+        }
+    }
+}
