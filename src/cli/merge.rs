@@ -40,7 +40,13 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             _ => ExitCode::SUCCESS,
         });
     }
-    match &outcome {
+    Ok(report(ctx, &rev, &outcome))
+}
+
+/// Prints what a merge of `rev` did; the exit status (a problem when it stopped on
+/// conflicts).
+pub(super) fn report(ctx: &Ctx, rev: &str, outcome: &MergeOutcome) -> ExitCode {
+    match outcome {
         MergeOutcome::UpToDate => println!("Already up to date."),
         MergeOutcome::FastForward { commit } => {
             if !ctx.quiet {
@@ -60,8 +66,8 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             println!(
                 "Resolve each with `gadn resolve PATH --ours|--theirs|--both` (a text file: edit it,\nthen `gadn resolve PATH --merged`), then `gadn commit`; or `gadn merge --abort`."
             );
-            return Ok(ExitCode::from(super::EXIT_PROBLEM));
+            return ExitCode::from(super::EXIT_PROBLEM);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }

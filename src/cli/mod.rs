@@ -21,6 +21,7 @@ mod log;
 mod merge;
 mod meta;
 mod mv;
+mod net;
 mod output;
 mod peer;
 mod pull;

@@ -208,7 +208,7 @@ async fn history(
 /// What a fetch did.
 #[derive(Debug, Clone)]
 pub struct FetchReport {
-    /// The peer's name.
+    /// The peer's name (its remote-tracking refs are `refs/remotes/NAME/…`).
     pub peer: String,
     /// The refs as listed.
     pub remote: RemoteRefs,
@@ -277,6 +277,7 @@ pub async fn fetch(
     };
     let transferred = f.done;
     drop(f);
+    let peer = plan.tracking.clone();
     let landed = match lander.land(plan).await {
         Ok(l) => l,
         Err(e) => {
@@ -299,7 +300,7 @@ pub async fn fetch(
     };
     let wire_bytes = conn.inner.stats().udp_rx.bytes;
     Ok(FetchReport {
-        peer: name.to_string(),
+        peer,
         remote,
         transferred,
         landed,
@@ -354,8 +355,17 @@ async fn fetch_into(
             plan.locks.push((*id, lock));
         }
     }
+    // A clone learns the peer's name from the member list it just received.
+    let tracking = match (&plan.members, trust_peer) {
+        (Some((list, _)), true) => list
+            .get(&conn.peer)
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| name.to_string()),
+        _ => name.to_string(),
+    };
     let store = Store::open(dir)?;
-    plan.refs = tracking_changes(&store, name, remote)?;
+    plan.refs = tracking_changes(&store, &tracking, remote)?;
+    plan.tracking = tracking;
     Ok(plan)
 }
 

@@ -54,6 +54,8 @@ pub struct Plan {
     pub refs: Vec<RefChange>,
     /// Reflog message, e.g. `fetch alice`.
     pub why: String,
+    /// The peer name the remote-tracking refs use (informational).
+    pub tracking: String,
 }
 
 /// What landing did.

@@ -9,6 +9,11 @@
 //!   sized for bulk transfer.
 //! * [`wire`] — length-prefixed CBOR messages with per-message size bounds.
 //! * [`members`] — the repository's signed member list and the local peer table.
+//! * [`discovery`] — LAN announcements on a multicast group (`store-format.md` § 16).
+//! * [`graph`], [`answer`], [`server`] — the serving side: history difference,
+//!   answering requests from a store, the accept loop and receiving pushes.
+//! * [`fetch`], [`land`], [`client`], [`remote`] — the fetching side: what to ask
+//!   for, landing verified records and refs, fetch/push/hello, naming peers.
 
 pub mod answer;
 pub mod client;
@@ -18,9 +23,13 @@ pub mod fetch;
 pub mod graph;
 pub mod land;
 pub mod members;
+pub mod remote;
 pub mod server;
 pub mod tls;
 pub mod transport;
 pub mod wire;
+
+#[cfg(test)]
+mod tests;
 
 pub use error::SyncError;

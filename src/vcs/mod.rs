@@ -31,7 +31,7 @@ mod sidecar;
 mod signing;
 mod tag;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 mod treeops;
 mod walk;
 

@@ -92,6 +92,8 @@ impl Repo {
         if !name.starts_with("refs/") && name != "HEAD" {
             candidates.push(format!("refs/heads/{name}"));
             candidates.push(format!("refs/tags/{name}"));
+            // A peer's branch as last fetched: `alice/main`.
+            candidates.push(format!("refs/remotes/{name}"));
         }
         for c in &candidates {
             // Names that are not valid ref names simply do not match.

@@ -1,0 +1,350 @@
+//! Sync end to end in one process: real QUIC endpoints on 127.0.0.1, real stores.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::client::{self, FetchOptions};
+use super::server::{self, MemberKeys, ServeConfig};
+use super::transport::{refuse_all, Endpoint};
+use super::wire::RefUpdate;
+use crate::identity::MachineKey;
+use crate::store::chunker::ChunkParams;
+use crate::store::db::RefTarget;
+use crate::store::object::Role;
+use crate::store::{keys, ObjectId, Store};
+use crate::vcs::testutil::{commit_all, put};
+use crate::vcs::Repo;
+
+/// Bounds every test: a hung transfer fails instead of hanging the suite.
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn key(n: u8) -> MachineKey {
+    MachineKey::from_seed([n; 32])
+}
+
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    crate::store::pack::testutil::random_bytes(seed, len)
+}
+
+fn store_dir(repo: &Repo) -> PathBuf {
+    repo.store().dir().to_path_buf()
+}
+
+/// A repository "alice" with `bob` (key 2) and `carol` (key 3) as members.
+fn alice_repo(dir: &Path) -> Repo {
+    let mut r = Repo::init(&dir.join("alice"), ChunkParams::DEFAULT).expect("init");
+    let me = key(1);
+    super::members::add(
+        r.store_mut(),
+        &me,
+        "alice",
+        "bob",
+        key(2).public(),
+        Role::Member,
+    )
+    .expect("bob");
+    super::members::add(
+        r.store_mut(),
+        &me,
+        "alice",
+        "carol",
+        key(3).public(),
+        Role::Reader,
+    )
+    .expect("carol");
+    r
+}
+
+/// An empty store of the same repository (what a clone starts from).
+fn empty_like(dir: &Path, name: &str, of: &Repo) -> Repo {
+    let r = Repo::init(&dir.join(name), of.store().params()).expect("init");
+    let id = of.store().repository_id().expect("id");
+    r.store()
+        .db()
+        .config_set(keys::REPO_ID, &id)
+        .expect("set id");
+    r
+}
+
+/// A serving endpoint for `repo` with key `k`; returns its address and a stop switch.
+fn serve(repo: &Repo, k: &MachineKey) -> (SocketAddr, watch::Sender<bool>) {
+    let dir = store_dir(repo);
+    let keys = MemberKeys::load(&dir).expect("members");
+    let ep = Arc::new(
+        server::bind("127.0.0.1:0".parse().expect("addr"), k, keys.clone()).expect("bind"),
+    );
+    let addr = ep.local_addr().expect("addr");
+    let config = Arc::new(ServeConfig::for_store(dir, vec![addr.to_string()]).expect("config"));
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(server::serve(ep, config, keys, stopped));
+    (addr, stop)
+}
+
+async fn fetch_from(
+    addr: SocketAddr,
+    server_key: &MachineKey,
+    me: &MachineKey,
+    into: &Repo,
+    trust: bool,
+) -> Result<client::FetchReport, super::SyncError> {
+    let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), me, refuse_all())?;
+    let conn = client::connect(&ep, server_key.public(), &[addr]).await?;
+    let repo_id = into.store().repository_id()?;
+    client::hello(&conn, "alice", Some(repo_id), Vec::new()).await?;
+    let r = client::fetch(
+        &conn,
+        "alice",
+        &store_dir(into),
+        FetchOptions {
+            trust_peer: trust,
+            progress: None,
+        },
+    )
+    .await;
+    conn.close(0, b"done");
+    r
+}
+
+fn tracking(repo: &Repo, name: &str) -> Option<ObjectId> {
+    let s = Store::open(repo.store().dir()).expect("open");
+    match s.db().read_ref(name).expect("read") {
+        Some(RefTarget::Id(id)) => Some(id),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_then_incremental_fetch_moves_only_new_chunks() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = alice_repo(d.path());
+        let big = noise(1, 8 << 20);
+        put(&a, "assets/big.bin", &big);
+        put(&a, "assets/small.txt", b"hello");
+        let c1 = commit_all(&mut a, "first");
+        let (addr, _stop) = serve(&a, &key(1));
+
+        let b = empty_like(d.path(), "bob", &a);
+        let r = fetch_from(addr, &key(1), &key(2), &b, true)
+            .await
+            .expect("fetch");
+        assert_eq!(tracking(&b, "refs/remotes/alice/main"), Some(c1));
+        assert!(
+            r.transferred.chunk_bytes >= big.len() as u64,
+            "{:?}",
+            r.transferred
+        );
+        assert!(r.landed.members_changed, "the member list came along");
+        let bs = Store::open(b.store().dir()).expect("open");
+        assert!(bs.fsck(&mut |_| {}).expect("fsck").is_ok());
+        assert!(super::members::role_of(&bs, &key(2).public())
+            .expect("role")
+            .is_some());
+        drop(bs);
+
+        // A small edit in the middle of the large file.
+        let mut edited = big.clone();
+        edited[4 << 20..(4 << 20) + 100].fill(0xAB);
+        put(&a, "assets/big.bin", &edited);
+        let c2 = commit_all(&mut a, "edit");
+        let r2 = fetch_from(addr, &key(1), &key(2), &b, false)
+            .await
+            .expect("fetch 2");
+        assert_eq!(tracking(&b, "refs/remotes/alice/main"), Some(c2));
+        let new = r2.transferred.chunk_bytes;
+        eprintln!(
+            "incremental: {:?}, wire {} bytes (first fetch wire {})",
+            r2.transferred, r2.wire_bytes, r.wire_bytes
+        );
+        assert!(
+            new > 0 && new < 1 << 20,
+            "only the edited chunks move: {new}"
+        );
+        // On the wire: the new chunks plus a bounded overhead (handshake, objects,
+        // framing, QUIC headers).
+        assert!(
+            r2.wire_bytes < new + (new / 10) + (96 << 10),
+            "wire {} for {new} new chunk bytes",
+            r2.wire_bytes
+        );
+        let bs = Store::open(b.store().dir()).expect("open");
+        let file = {
+            let commit = bs.commit(&c2).expect("commit");
+            let root = bs.tree(&commit.tree).expect("tree");
+            let assets = root
+                .entries
+                .iter()
+                .find(|e| e.name == "assets")
+                .expect("assets")
+                .id;
+            bs.tree(&assets)
+                .expect("tree")
+                .entries
+                .iter()
+                .find(|e| e.name == "big.bin")
+                .expect("big")
+                .id
+        };
+        assert_eq!(bs.read_file_bytes(&file).expect("content"), edited);
+        // Nothing more to fetch: nothing moves.
+        drop(bs);
+        let r3 = fetch_from(addr, &key(1), &key(2), &b, false)
+            .await
+            .expect("fetch 3");
+        assert_eq!(
+            r3.transferred.chunks + r3.transferred.objects,
+            0,
+            "{:?}",
+            r3.transferred
+        );
+    })
+    .await
+    .expect("within the time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_are_refused_in_the_handshake_and_learn_nothing() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = alice_repo(d.path());
+        put(&a, "f.bin", b"secret");
+        commit_all(&mut a, "c");
+        let (addr, _stop) = serve(&a, &key(1));
+        let b = empty_like(d.path(), "mallory", &a);
+        let e = fetch_from(addr, &key(1), &key(9), &b, true)
+            .await
+            .expect_err("refused");
+        assert!(
+            e.to_string().contains("refused") || e.to_string().contains("ask"),
+            "{e}"
+        );
+        assert!(Store::open(b.store().dir())
+            .expect("open")
+            .db()
+            .list_refs("refs/")
+            .expect("refs")
+            .is_empty());
+        // Pinning the wrong server key fails too.
+        let e = fetch_from(addr, &key(4), &key(2), &b, true)
+            .await
+            .expect_err("mismatch");
+        assert!(e.to_string().contains(&key(1).public().to_text()), "{e}");
+    })
+    .await
+    .expect("within the time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_fast_forwards_refuses_the_rest_and_readers() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = alice_repo(d.path());
+        put(&a, "a.bin", &noise(2, 300_000));
+        let c1 = commit_all(&mut a, "one");
+        let (addr, _stop) = serve(&a, &key(1));
+
+        // Bob fetches, then commits on top of alice's main and pushes it as a new
+        // branch (and, refused, as alice's checked-out main).
+        let mut b = empty_like(d.path(), "bob", &a);
+        fetch_from(addr, &key(1), &key(2), &b, true)
+            .await
+            .expect("fetch");
+        b.store()
+            .db()
+            .update_ref(
+                "refs/heads/main",
+                crate::store::db::Expect::Any,
+                c1,
+                &crate::store::db::ReflogInfo {
+                    who: "t".into(),
+                    time: 0,
+                    tz_offset_min: 0,
+                    message: "t".into(),
+                },
+            )
+            .expect("branch");
+        put(&b, "b.bin", &noise(3, 500_000));
+        let c2 = commit_all(&mut b, "two");
+
+        let push = |who: MachineKey, updates: Vec<RefUpdate>| {
+            let dir = store_dir(&b);
+            let server_key = key(1).public();
+            async move {
+                let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), &who, refuse_all())
+                    .expect("bind");
+                let conn = client::connect(&ep, server_key, &[addr])
+                    .await
+                    .expect("connect");
+                let id = Store::open(&dir)
+                    .expect("open")
+                    .repository_id()
+                    .expect("id");
+                client::hello(&conn, "alice", Some(id), Vec::new())
+                    .await
+                    .expect("hello");
+                let r = client::push(&conn, "alice", &dir, updates).await;
+                conn.close(0, b"");
+                r
+            }
+        };
+        let up = |name: &str, old: Option<ObjectId>, new: ObjectId, force: bool| RefUpdate {
+            name: name.into(),
+            old,
+            new,
+            force,
+        };
+        let r = push(
+            key(2),
+            vec![
+                up("refs/heads/bob-work", None, c2, false),
+                up("refs/heads/main", Some(c1), c2, false),
+            ],
+        )
+        .await
+        .expect("push");
+        assert_eq!(r[0], ("refs/heads/main".to_string(), r[0].1.clone()));
+        assert!(
+            r[0].1.as_deref().unwrap_or("").contains("checked out"),
+            "{r:?}"
+        );
+        assert_eq!(r[1], ("refs/heads/bob-work".to_string(), None), "{r:?}");
+        assert_eq!(tracking(&a, "refs/heads/bob-work"), Some(c2));
+        let asx = Store::open(a.store().dir()).expect("open");
+        assert!(asx.fsck(&mut |_| {}).expect("fsck").is_ok());
+        drop(asx);
+
+        // Not a fast-forward: refused unless forced.
+        let r = push(key(2), vec![up("refs/heads/bob-work", Some(c2), c1, false)])
+            .await
+            .expect("push");
+        assert!(
+            r[0].1.as_deref().unwrap_or("").contains("fast-forward"),
+            "{r:?}"
+        );
+        // A stale `old`: refused.
+        let r = push(key(2), vec![up("refs/heads/bob-work", Some(c1), c2, false)])
+            .await
+            .expect("push");
+        assert!(
+            r[0].1.as_deref().unwrap_or("").contains("fetch first"),
+            "{r:?}"
+        );
+        let r = push(key(2), vec![up("refs/heads/bob-work", Some(c2), c1, true)])
+            .await
+            .expect("push");
+        assert_eq!(r[0].1, None, "{r:?}");
+        assert_eq!(tracking(&a, "refs/heads/bob-work"), Some(c1));
+
+        // A reader may fetch but not push.
+        let e = push(key(3), vec![up("refs/heads/carol", None, c1, false)])
+            .await
+            .expect_err("reader");
+        assert!(e.to_string().contains("read-only"), "{e}");
+    })
+    .await
+    .expect("within the time limit");
+}
