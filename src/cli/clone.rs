@@ -12,7 +12,7 @@ use gadn::sync::client::{self, FetchOptions};
 use gadn::sync::remote::{client_endpoint, parse_key_at, socket_addrs, DEFAULT_PEER_KEY};
 use gadn::vcs::Repo;
 
-use super::net::{identity, print_fetch, runtime, transfer_bar};
+use super::net::{fetch_json, identity, print_fetch, runtime, transfer_bar};
 use super::Ctx;
 
 /// Arguments of `gadn clone`.
@@ -23,6 +23,9 @@ pub struct Args {
     /// The directory to create (or an interrupted clone of the same repository to
     /// resume).
     dir: PathBuf,
+    /// Print what moved as JSON (as `gadn fetch --json`), one line, before checkout.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -40,7 +43,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             .store()
             .dir()
             .to_path_buf();
-        let (bar, progress) = transfer_bar(ctx.quiet, "receiving");
+        let (bar, progress) = transfer_bar(ctx.quiet || a.json, "receiving");
         let report = client::fetch(
             &conn,
             "origin",
@@ -59,7 +62,11 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             )
         })?;
         conn.close(0, b"");
-        print_fetch(&report, ctx.quiet);
+        if a.json {
+            println!("{}", fetch_json(&report));
+        } else {
+            print_fetch(&report, ctx.quiet);
+        }
         // Reopen: the fetch added packs this handle has not seen.
         let mut repo = Repo::open(&dir)?;
         let db = repo.store().db();
@@ -85,7 +92,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                     repo.create_branch(&b, Some(&format!("{}/{b}", report.peer)))?;
                 }
                 repo.switch(&b, false, true)?;
-                if !ctx.quiet {
+                if !ctx.quiet && !a.json {
                     println!("Cloned into {} (branch {b}, from {})", dir.display(), report.peer);
                 }
             }

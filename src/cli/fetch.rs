@@ -11,6 +11,9 @@ pub struct Args {
     /// The member to fetch from (name or key); default: the one cloned from, or the
     /// only one with an address.
     peer: Option<String>,
+    /// Print what moved as JSON (objects, chunks, bytes, bytes on the wire, refs).
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -19,6 +22,6 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let remote = remote_for(repo.store(), &me, a.peer.as_deref())?;
     let dir = repo.store().dir().to_path_buf();
     drop(repo);
-    runtime()?.block_on(fetch_from(ctx.quiet, &me, &remote, &dir))?;
+    runtime()?.block_on(fetch_from(ctx.quiet, a.json, &me, &remote, &dir))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -35,6 +35,22 @@ pub fn transfer_bar(quiet: bool, what: &str) -> (ProgressBar, Progress) {
     (bar, progress)
 }
 
+/// A fetch report for `--json`.
+pub fn fetch_json(r: &FetchReport) -> serde_json::Value {
+    let t = &r.transferred;
+    serde_json::json!({
+        "peer": r.peer,
+        "objects": t.objects,
+        "chunks": t.chunks,
+        "chunk_bytes": t.chunk_bytes,
+        "payload_bytes": t.payload_bytes,
+        "wire_bytes": r.wire_bytes,
+        "members_changed": r.landed.members_changed,
+        "locks_changed": r.landed.locks_changed,
+        "refs": r.landed.refs.iter().map(|(n, why)| serde_json::json!({"ref": n, "refused": why})).collect::<Vec<_>>(),
+    })
+}
+
 /// Prints what a fetch changed.
 pub fn print_fetch(r: &FetchReport, quiet: bool) {
     let mut refused = false;
@@ -92,12 +108,13 @@ pub fn remote_for(
 /// summary.
 pub async fn fetch_from(
     quiet: bool,
+    json: bool,
     me: &MachineKey,
     remote: &gadn::sync::remote::Remote,
     dir: &std::path::Path,
 ) -> anyhow::Result<FetchReport> {
     let session = gadn::sync::remote::open(me, remote, dir).await?;
-    let (bar, progress) = transfer_bar(quiet, &format!("fetching from {}", remote.name));
+    let (bar, progress) = transfer_bar(quiet || json, &format!("fetching from {}", remote.name));
     let report = gadn::sync::client::fetch(
         &session.conn,
         &remote.name,
@@ -111,6 +128,10 @@ pub async fn fetch_from(
     bar.finish_and_clear();
     session.conn.close(0, b"");
     let report = report?;
-    print_fetch(&report, quiet);
+    if json {
+        println!("{}", fetch_json(&report));
+    } else {
+        print_fetch(&report, quiet);
+    }
     Ok(report)
 }

@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     drop(repo);
-    let report = runtime()?.block_on(fetch_from(ctx.quiet, &me, &remote, &dir))?;
+    let report = runtime()?.block_on(fetch_from(ctx.quiet, false, &me, &remote, &dir))?;
     let branch = match (a.branch, current.clone()) {
         (Some(b), _) | (None, Some(b)) => b,
         (None, None) => anyhow::bail!("HEAD is detached: name the branch to merge"),

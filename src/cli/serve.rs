@@ -31,6 +31,10 @@ pub struct Args {
     /// listening address when it is a specific one.
     #[arg(long, value_name = "HOST:PORT")]
     announce: Vec<String>,
+    /// Upload limit in bytes per second over all connections (suffixes k, M, G:
+    /// powers of 1024), e.g. `20M`. Default: unlimited.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    max_rate: Option<u64>,
     /// Do not announce this peer on the LAN, nor listen for other members there.
     #[arg(long)]
     no_lan: bool,
@@ -71,7 +75,9 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         if announce.is_empty() && !bound.ip().is_unspecified() {
             announce.push(bound.to_string());
         }
-        let config = Arc::new(ServeConfig::for_store(dir.clone(), announce)?);
+        let mut config = ServeConfig::for_store(dir.clone(), announce)?;
+        config.rate = a.max_rate.map(|r| Arc::new(gadn::sync::rate::RateLimiter::new(r)));
+        let config = Arc::new(config);
         println!(
             "Serving repository {} as {} on {bound}",
             config.repo_id,
@@ -237,4 +243,20 @@ pub async fn discover_for(
     }
     let v = found.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok(v)
+}
+
+/// Parses a byte rate: a number with an optional k/M/G suffix (powers of 1024).
+fn parse_rate(s: &str) -> Result<u64, String> {
+    let (num, mul) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a rate (bytes per second, e.g. 20M)"))?;
+    n.checked_mul(mul)
+        .filter(|r| *r > 0)
+        .ok_or_else(|| format!("'{s}' is not a usable rate"))
 }

@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     drop(store);
     let (mut ok, mut failed) = (0, 0);
     for remote in peers.iter().filter(|r| !r.addrs.is_empty()) {
-        match rt.block_on(fetch_from(ctx.quiet, &me, remote, &dir)) {
+        match rt.block_on(fetch_from(ctx.quiet, false, &me, remote, &dir)) {
             Ok(_) => ok += 1,
             Err(e) => {
                 failed += 1;

@@ -19,6 +19,7 @@ use crate::store::{ObjectId, ObjectKind, Store, StoreError};
 
 use super::graph::missing_history;
 use super::members::MEMBERS_REF;
+use super::rate::RateLimiter;
 use super::wire::{self, Message, PeerInfo, Run, MAX_IDS, MAX_PEERS, MAX_REFS};
 
 /// File chunk lists kept per connection, so consecutive runs of one file do not
@@ -77,6 +78,7 @@ pub struct Served {
     dir: PathBuf,
     store: Mutex<Store>,
     files: Mutex<VecDeque<(ObjectId, Arc<Vec<ObjectId>>)>>,
+    rate: Option<Arc<RateLimiter>>,
 }
 
 impl Served {
@@ -87,7 +89,14 @@ impl Served {
             dir,
             store: Mutex::new(store),
             files: Mutex::new(VecDeque::new()),
+            rate: None,
         })
+    }
+
+    /// Limits what this connection sends with `rate` (shared by all connections).
+    pub fn with_rate(mut self, rate: Option<Arc<RateLimiter>>) -> Served {
+        self.rate = rate;
+        self
     }
 
     /// Runs `f` on the store. A poisoned lock (a panic in another stream) is taken
@@ -269,6 +278,9 @@ impl Served {
                     payload: r.payload,
                 };
                 wire::write_message(out, &msg).await?;
+                if let Some(r) = &self.rate {
+                    r.take(n).await;
+                }
                 return Ok(n);
             }
             Ok(None) => Message::Missing { id: *id },

@@ -23,6 +23,7 @@ pub mod fetch;
 pub mod graph;
 pub mod land;
 pub mod members;
+pub mod rate;
 pub mod remote;
 pub mod server;
 pub mod tls;

@@ -23,6 +23,7 @@ use super::answer::{Failure, Served};
 use super::client::{receive_push, PushRequest};
 use super::error::SyncError;
 use super::members;
+use super::rate::RateLimiter;
 use super::transport::{Connection, Endpoint, MemberPolicy};
 use super::wire::{self, Message, PROTOCOL_VERSION};
 
@@ -43,6 +44,8 @@ pub struct ServeConfig {
     pub chunking: (u32, u32, u32),
     /// Addresses announced to peers.
     pub listen: Vec<String>,
+    /// Upload limit shared by every connection (`None`: unlimited).
+    pub rate: Option<Arc<RateLimiter>>,
 }
 
 impl ServeConfig {
@@ -55,6 +58,7 @@ impl ServeConfig {
             chunking: (p.min, p.avg, p.max),
             store_dir: dir,
             listen,
+            rate: None,
         })
     }
 }
@@ -162,7 +166,7 @@ pub async fn serve_connection(
     keys: MemberKeys,
     server: bool,
 ) -> Result<(), SyncError> {
-    let served = Arc::new(Served::open(config.store_dir.clone())?);
+    let served = Arc::new(Served::open(config.store_dir.clone())?.with_rate(config.rate.clone()));
     let hello = Arc::new(AtomicBool::new(!server));
     loop {
         let (send, recv) = match conn.inner.accept_bi().await {

@@ -128,6 +128,21 @@ pub enum TransportError {
     },
 }
 
+/// Environment variable overriding [`MAX_IDLE_TIMEOUT`], in seconds (1–3600): how
+/// long a silent peer is waited for before the connection is given up.
+pub const IDLE_TIMEOUT_ENV: &str = "GADN_IDLE_TIMEOUT";
+
+/// The idle timeout in force: [`IDLE_TIMEOUT_ENV`] when set to a number of seconds
+/// from 1 to 3600, else [`MAX_IDLE_TIMEOUT`].
+pub fn idle_timeout() -> Duration {
+    std::env::var(IDLE_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .map(Duration::from_secs)
+        .unwrap_or(MAX_IDLE_TIMEOUT)
+}
+
 /// Transport parameters for bulk transfer; see the constants for the numbers.
 fn transport_config() -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
@@ -135,10 +150,10 @@ fn transport_config() -> Arc<quinn::TransportConfig> {
         .receive_window(VarInt::from_u32(RECEIVE_WINDOW))
         .send_window(SEND_WINDOW)
         .max_concurrent_bidi_streams(VarInt::from_u32(MAX_CONCURRENT_BIDI_STREAMS))
-        .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL))
+        .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL.min(idle_timeout() / 2)))
         .max_idle_timeout(Some(
-            quinn::IdleTimeout::try_from(MAX_IDLE_TIMEOUT)
-                .expect("30 s is far below QUIC's 2^62 ms limit"),
+            quinn::IdleTimeout::try_from(idle_timeout())
+                .expect("at most an hour, far below QUIC's 2^62 ms limit"),
         ));
     Arc::new(t)
 }
