@@ -262,13 +262,18 @@ pub async fn fetch(
     let plan = match result {
         Ok(plan) => plan,
         Err(e) => {
-            // Keep what arrived (verified); land no refs.
-            let _ = lander
+            // Keep what arrived (verified); land no refs. If the writer stopped on a
+            // record that failed verification, that is the real cause.
+            let landed = lander
                 .land(Plan {
                     why: format!("fetch {name} (interrupted)"),
                     ..Plan::default()
                 })
                 .await;
+            let e = match landed {
+                Err(l) if is_bad_record(&l) => as_bad_data(l, name),
+                _ => e,
+            };
             if matches!(e, SyncError::BadData { .. } | SyncError::Protocol { .. }) {
                 conn.close(super::server::CLOSE_PROTOCOL, e.to_string().as_bytes());
             }
@@ -280,23 +285,11 @@ pub async fn fetch(
     let peer = plan.tracking.clone();
     let landed = match lander.land(plan).await {
         Ok(l) => l,
-        Err(e) => {
-            if matches!(
-                e,
-                SyncError::Store(crate::store::StoreError::BadRecord { .. })
-            ) {
-                conn.close(super::server::CLOSE_PROTOCOL, b"bad data");
-                return Err(SyncError::BadData {
-                    peer: name.to_string(),
-                    id: match &e {
-                        SyncError::Store(crate::store::StoreError::BadRecord { id, .. }) => *id,
-                        _ => ObjectId::from_bytes([0; 32]),
-                    },
-                    reason: e.to_string(),
-                });
-            }
-            return Err(e);
+        Err(e) if is_bad_record(&e) => {
+            conn.close(super::server::CLOSE_PROTOCOL, b"bad data");
+            return Err(as_bad_data(e, name));
         }
+        Err(e) => return Err(e),
     };
     let wire_bytes = conn.inner.stats().udp_rx.bytes;
     Ok(FetchReport {
@@ -367,6 +360,28 @@ async fn fetch_into(
     plan.refs = tracking_changes(&store, &tracking, remote)?;
     plan.tracking = tracking;
     Ok(plan)
+}
+
+/// True if `e` is a received record that failed verification in the writer.
+fn is_bad_record(e: &SyncError) -> bool {
+    matches!(
+        e,
+        SyncError::Store(crate::store::StoreError::BadRecord { .. })
+    )
+}
+
+/// A record that failed verification, as the peer's fault.
+fn as_bad_data(e: SyncError, peer: &str) -> SyncError {
+    match e {
+        SyncError::Store(crate::store::StoreError::BadRecord { id, problem }) => {
+            SyncError::BadData {
+                peer: peer.to_string(),
+                id,
+                reason: problem.to_string(),
+            }
+        }
+        other => other,
+    }
 }
 
 fn bad(peer: &str, id: &ObjectId, reason: impl std::fmt::Display) -> SyncError {

@@ -348,3 +348,323 @@ async fn push_fast_forwards_refuses_the_rest_and_readers() {
     .await
     .expect("within the time limit");
 }
+
+/// A hostile peer: answers every request with what `respond` makes of it.
+fn fake_server(
+    k: &MachineKey,
+    respond: impl Fn(super::wire::Message) -> Vec<super::wire::Message> + Send + Sync + 'static,
+) -> SocketAddr {
+    let policy: super::transport::MemberPolicy = Arc::new(|_| true);
+    let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), k, policy).expect("bind");
+    let addr = ep.local_addr().expect("addr");
+    let respond = Arc::new(respond);
+    tokio::spawn(async move {
+        while let Some(Ok(conn)) = ep.accept().await {
+            let respond = respond.clone();
+            tokio::spawn(async move {
+                while let Ok((mut send, mut recv)) = conn.inner.accept_bi().await {
+                    let respond = respond.clone();
+                    tokio::spawn(async move {
+                        if let Ok(Some(m)) = super::wire::read_message(&mut recv).await {
+                            for out in respond(m) {
+                                if super::wire::write_message(&mut send, &out).await.is_err() {
+                                    return;
+                                }
+                            }
+                            let _ = send.finish();
+                        }
+                    });
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Answers like a real server from `dir`, passing each record through `tamper`.
+fn tampering_server(
+    k: &MachineKey,
+    dir: PathBuf,
+    tamper: impl Fn(super::wire::Message) -> super::wire::Message + Send + Sync + 'static,
+) -> SocketAddr {
+    use super::wire::Message;
+    let served = Arc::new(super::answer::Served::open(dir.clone()).expect("open"));
+    let repo_id = Store::open(&dir)
+        .expect("open")
+        .repository_id()
+        .expect("id");
+    fake_server(k, move |m| match m {
+        Message::Hello { .. } => vec![Message::Welcome {
+            version: 1,
+            repo: repo_id.clone(),
+            caps: Vec::new(),
+            listen: Vec::new(),
+            chunking: None,
+        }],
+        Message::ListRefs {} => vec![served.refs().expect("refs")],
+        Message::Commits {
+            wants,
+            haves,
+            limit,
+        } => served.history(&wants, &haves, limit).expect("history"),
+        Message::GetObjects { ids } => {
+            let mut out: Vec<Message> = ids
+                .iter()
+                .map(|id| {
+                    let r = served
+                        .with_store(|s| s.read_raw(id))
+                        .expect("read")
+                        .expect("present");
+                    tamper(Message::Record {
+                        id: r.id,
+                        kind: r.kind as u8,
+                        codec: r.codec as u8,
+                        raw_len: r.raw_len,
+                        payload: r.payload,
+                    })
+                })
+                .collect();
+            out.push(Message::End {});
+            out
+        }
+        Message::GetChunks { runs } => {
+            let mut out = Vec::new();
+            for run in runs {
+                let ids = served
+                    .with_store(|s| super::answer::file_chunk_ids(s, &run.file))
+                    .expect("chunks");
+                for id in &ids[run.start as usize..(run.start + u64::from(run.count)) as usize] {
+                    let r = served
+                        .with_store(|s| s.read_raw(id))
+                        .expect("read")
+                        .expect("present");
+                    out.push(tamper(Message::Record {
+                        id: r.id,
+                        kind: r.kind as u8,
+                        codec: r.codec as u8,
+                        raw_len: r.raw_len,
+                        payload: r.payload,
+                    }));
+                }
+            }
+            out.push(Message::End {});
+            out
+        }
+        _ => vec![Message::Error {
+            code: "no".into(),
+            message: "no".into(),
+        }],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_that_does_not_hash_to_its_id_is_discarded_and_the_peer_dropped() {
+    use super::wire::Message;
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = alice_repo(d.path());
+        put(&a, "big.bin", &noise(5, 3 << 20));
+        commit_all(&mut a, "c");
+        // Flip one byte of every chunk past the first few.
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = count.clone();
+        let addr = tampering_server(&key(1), store_dir(&a), move |m| match m {
+            Message::Record {
+                id,
+                kind: 0,
+                codec,
+                raw_len,
+                mut payload,
+            } if c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 3 => {
+                payload[0] ^= 0xff;
+                Message::Record {
+                    id,
+                    kind: 0,
+                    codec,
+                    raw_len,
+                    payload,
+                }
+            }
+            other => other,
+        });
+        let b = empty_like(d.path(), "bob", &a);
+        let e = fetch_from(addr, &key(1), &key(2), &b, true)
+            .await
+            .expect_err("bad data");
+        assert!(matches!(e, super::SyncError::BadData { .. }), "{e}");
+        assert!(e.to_string().contains("disconnected"), "{e}");
+        let bs = Store::open(b.store().dir()).expect("open");
+        assert!(
+            bs.db().list_refs("refs/").expect("refs").is_empty(),
+            "no ref lands"
+        );
+        assert!(
+            bs.fsck(&mut |_| {}).expect("fsck").is_ok(),
+            "only verified records were kept"
+        );
+
+        // A record other than the one asked for is refused too.
+        let addr = tampering_server(&key(1), store_dir(&a), |m| match m {
+            Message::Record {
+                kind: 0,
+                codec,
+                raw_len,
+                payload,
+                ..
+            } => Message::Record {
+                id: ObjectId::of_chunk(b"something else"),
+                kind: 0,
+                codec,
+                raw_len,
+                payload,
+            },
+            other => other,
+        });
+        let e = fetch_from(addr, &key(1), &key(2), &b, true)
+            .await
+            .expect_err("wrong record");
+        assert!(matches!(e, super::SyncError::Protocol { .. }), "{e}");
+    })
+    .await
+    .expect("within the time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_paths_in_received_trees_are_refused() {
+    use super::wire::Message;
+    use crate::store::object::{Commit, Person};
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let a = alice_repo(d.path());
+        for evil in ["..", "../etc", "/abs", "a/b", ""] {
+            let file = ObjectId::of_chunk(b"x");
+            // A tree encoded by hand: the store's encoder would refuse the name.
+            let tree = crate::store::object::encode(
+                crate::store::ObjectKind::Tree,
+                &(
+                    1u8,
+                    vec![(evil.to_string(), 0u8, file, 1u64, Option::<ObjectId>::None)],
+                ),
+            )
+            .expect("encode");
+            let tree_id = ObjectId::compute(crate::store::ObjectKind::Tree, &tree);
+            let who = Person {
+                name: "m".into(),
+                email: "m@x".into(),
+                time: 0,
+                tz_offset_min: 0,
+            };
+            let commit = Commit {
+                tree: tree_id,
+                parents: Vec::new(),
+                author: who.clone(),
+                committer: who,
+                message: "evil".into(),
+                notes: Vec::new(),
+                signature: None,
+            }
+            .encode()
+            .expect("commit");
+            let commit_id = ObjectId::compute(crate::store::ObjectKind::Commit, &commit);
+            let repo_id = a.store().repository_id().expect("id");
+            let records = Arc::new(vec![(commit_id, 4u8, commit), (tree_id, 3u8, tree)]);
+            let addr = fake_server(&key(1), move |m| match m {
+                Message::Hello { .. } => vec![Message::Welcome {
+                    version: 1,
+                    repo: repo_id.clone(),
+                    caps: Vec::new(),
+                    listen: Vec::new(),
+                    chunking: None,
+                }],
+                Message::ListRefs {} => vec![Message::Refs {
+                    refs: vec![("refs/heads/main".into(), commit_id)],
+                    head: None,
+                    members: None,
+                    locks: Vec::new(),
+                }],
+                Message::Commits { .. } => vec![Message::CommitIds {
+                    ids: vec![commit_id],
+                    done: true,
+                }],
+                Message::GetObjects { ids } => {
+                    let mut out: Vec<Message> = ids
+                        .iter()
+                        .map(|id| {
+                            let (_, kind, bytes) =
+                                records.iter().find(|(i, _, _)| i == id).expect("asked for");
+                            Message::Record {
+                                id: *id,
+                                kind: *kind,
+                                codec: 0,
+                                raw_len: bytes.len() as u32,
+                                payload: bytes.clone(),
+                            }
+                        })
+                        .collect();
+                    out.push(Message::End {});
+                    out
+                }
+                _ => Vec::new(),
+            });
+            let b = empty_like(d.path(), &format!("bob{}", evil.len()), &a);
+            let e = fetch_from(addr, &key(1), &key(2), &b, false)
+                .await
+                .expect_err("hostile tree");
+            assert!(
+                matches!(e, super::SyncError::BadData { .. }),
+                "{evil:?}: {e}"
+            );
+            assert!(Store::open(b.store().dir())
+                .expect("open")
+                .db()
+                .list_refs("refs/")
+                .expect("refs")
+                .is_empty());
+        }
+    })
+    .await
+    .expect("within the time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_close_only_that_connection() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = alice_repo(d.path());
+        put(&a, "f.bin", b"content");
+        let c1 = commit_all(&mut a, "c");
+        let (addr, _stop) = serve(&a, &key(1));
+        let hostile: [&[u8]; 5] = [
+            &[0xff, 0xff, 0xff, 0xff],            // a length over the bound
+            &[0, 0, 0, 0],                        // an empty frame
+            &[5, 0, 0, 0, 0xa1, 0x61, 0x74, 0x61, 0x58], // an unknown type "X"
+            &[3, 0, 0, 0, 0xff, 0xff, 0xff],      // not CBOR
+            &[10, 0, 0, 0, 1, 2],                 // truncated
+        ];
+        for bytes in hostile {
+            let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), &key(2), refuse_all()).expect("bind");
+            let conn = client::connect(&ep, key(1).public(), &[addr]).await.expect("connect");
+            let (mut send, mut recv) = conn.inner.open_bi().await.expect("stream");
+            send.write_all(bytes).await.expect("write");
+            let _ = send.finish();
+            // The server answers nothing and closes the connection with a reason.
+            let got = super::wire::read_message(&mut recv).await;
+            assert!(got.is_err() || matches!(got, Ok(None)), "{bytes:?}: {got:?}");
+            let closed = conn.inner.closed().await;
+            assert!(
+                matches!(closed, quinn::ConnectionError::ApplicationClosed(ref c) if c.error_code == quinn::VarInt::from_u32(super::server::CLOSE_PROTOCOL)),
+                "{bytes:?}: {closed:?}"
+            );
+        }
+        // A request before hello is refused the same way.
+        let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), &key(2), refuse_all()).expect("bind");
+        let conn = client::connect(&ep, key(1).public(), &[addr]).await.expect("connect");
+        assert!(client::list_refs(&conn, "alice").await.is_err());
+        // The server still serves well-behaved peers.
+        let b = empty_like(d.path(), "bob", &a);
+        fetch_from(addr, &key(1), &key(2), &b, true).await.expect("fetch");
+        assert_eq!(tracking(&b, "refs/remotes/alice/main"), Some(c1));
+    })
+    .await
+    .expect("within the time limit");
+}
