@@ -1,4 +1,30 @@
-//! Peer-to-peer sync over QUIC (`store-format.md` § *Sync protocol*).
+//! Peer-to-peer sync over QUIC (`store-format.md` §§ 14–16).
+//!
+//! # The protocol
+//!
+//! Peers are ed25519 keys. A connection is QUIC with TLS 1.3 and ALPN `gadn/1`; each
+//! side's certificate carries its key, the connector pins the key it expects, and the
+//! server admits only current members of its repository — during the handshake, so a
+//! stranger learns nothing. Each QUIC stream carries one exchange: one request frame,
+//! then the answer frames. A frame is `u32 LE length || CBOR map {"t": type, …}`, at
+//! most 16 MiB + 64 KiB, every list and string bounded ([`wire`]).
+//!
+//! ```text
+//! fetcher                                   server
+//!   Hello {versions, repo, caps, listen} ->  <- Welcome {version, repo, chunking, …}
+//!   ListRefs                           ->    <- Refs {branches, tags, HEAD, members, locks}
+//!   Commits {wants: tips, haves: ours} ->    <- CommitIds … {done}
+//!   GetObjects {ids} (per tree level)  ->    <- Record … End        (several streams)
+//!   GetChunks {runs: (file, start, n)} ->    <- Record … End        (8 streams in flight)
+//!   GetPeers                           ->    <- Peers               (peer exchange)
+//! pusher: Push {updates} -> the receiver fetches the pushed history back over the
+//!         same connection, then answers PushResult (fast-forward only unless forced)
+//! ```
+//!
+//! Every record is checked to be the one asked for and re-hashed before it is
+//! stored; a bad one ends the transfer and the connection. Only missing records are
+//! asked for, so an interrupted fetch resumes where it stopped. Refs land last,
+//! under the store lock: a peer's branches become `refs/remotes/NAME/…`.
 //!
 //! Layering: this module moves objects and chunks between stores and knows nothing of
 //! merge rules; `vcs` decides what to do with fetched refs.
