@@ -83,3 +83,38 @@ cmp assets/texture.png "$project/fixtures/texture.png"
 echo "assets/texture.png restored byte for byte"
 git status --short | wc -l | xargs echo "git status: changed files:"
 "$GADN" git fsck
+
+echo "== two peers on loopback: alice serves the repository, bob clones it over QUIC"
+cd "$work/repo"
+bob_home="$work/bob-home"
+bob_key=$(GADN_HOME="$bob_home" "$GADN" id)
+# The first `peer add` founds the member list, naming this machine after the author.
+GADN_AUTHOR_NAME=alice "$GADN" peer add bob "$bob_key"
+"$GADN" peer list
+"$GADN" serve --listen 127.0.0.1:0 --no-lan >"$work/serve.out" 2>"$work/serve.log" &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 50); do grep -q '^Serving' "$work/serve.out" && break; sleep 0.1; done
+addr=$(sed -n 's/^Serving .* on //p' "$work/serve.out")
+alice_key=$("$GADN" id)
+echo "alice serves at $addr as $alice_key"
+GADN_HOME="$bob_home" GADN_AUTHOR_NAME="Bob" "$GADN" clone "$alice_key@$addr" "$work/bob"
+cd "$work/bob"
+GADN_HOME="$bob_home" "$GADN" log --oneline -n 3
+echo "== bob edits the largest asset and pushes it to alice as a branch"
+head -c 4096 /dev/urandom >> "$big"
+GADN_HOME="$bob_home" GADN_AUTHOR_NAME="Bob" "$GADN" commit -a -m "Bob extends $big"
+GADN_HOME="$bob_home" "$GADN" push alice main:bob-main
+echo "== alice merges bob's branch; only the new chunks crossed the wire"
+cd "$work/repo"
+"$GADN" merge bob-main
+"$GADN" log --oneline -n 2
+echo "== bob fetches alice's metadata-only change back (incremental: a few objects)"
+"$GADN" meta set "$big" notes="reviewed by alice"
+"$GADN" commit -m "Review $big"
+cd "$work/bob"
+GADN_HOME="$bob_home" "$GADN" pull
+GADN_HOME="$bob_home" "$GADN" fsck
+kill -TERM "$serve_pid"
+wait "$serve_pid" || true
+tail -n 1 "$work/serve.log"

@@ -76,7 +76,9 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             announce.push(bound.to_string());
         }
         let mut config = ServeConfig::for_store(dir.clone(), announce)?;
-        config.rate = a.max_rate.map(|r| Arc::new(gadn::sync::rate::RateLimiter::new(r)));
+        config.rate = a
+            .max_rate
+            .map(|r| Arc::new(gadn::sync::rate::RateLimiter::new(r)));
         let config = Arc::new(config);
         println!(
             "Serving repository {} as {} on {bound}",

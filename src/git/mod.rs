@@ -3,7 +3,7 @@
 //! agent. The gadn store of a Git repository lives in `<git-dir>/gadn`.
 //!
 //! * [`pktline`] — Git's pkt-line framing.
-//! * [`pointer`] — LFS pointer files (spec v1) with gadn's extension keys.
+//! * [`pointer`](mod@pointer) — LFS pointer files (spec v1) with gadn's extension keys.
 //! * [`filter`] — the long-running filter protocol (clean, smudge, delay).
 //! * [`install`] — `gadn git install` / `uninstall`.
 //! * [`rules`] — which files this machine wants materialised (partial smudge).

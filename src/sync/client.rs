@@ -411,6 +411,9 @@ fn tracking_changes(
         if let Some(branch) = r.strip_prefix("refs/heads/") {
             let tracking = format!("{prefix}{branch}");
             theirs.insert(tracking.clone());
+            if matches!(db.read_ref(&tracking)?, Some(RefTarget::Id(have)) if have == *id) {
+                continue;
+            }
             changes.push(RefChange {
                 name: tracking,
                 expect: Expect::Any,

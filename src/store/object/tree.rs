@@ -36,7 +36,7 @@ type EntryRepr = (String, u8, ObjectId, u64, Option<ObjectId>);
 type Repr = (u8, Vec<EntryRepr>);
 
 /// Checks that `name` is a safe single path component: not empty, not `.` or `..`, no
-/// `/`, `\` or NUL, not the store directory, at most [`MAX_NAME_LEN`] bytes. Applied when
+/// `/`, `\` or NUL, not the store directory, at most `MAX_NAME_LEN` bytes. Applied when
 /// trees are written and again whenever one is read, so a hostile tree from a peer can
 /// never address a path outside the working tree.
 pub fn validate_name(name: &str) -> Result<(), ObjectError> {
