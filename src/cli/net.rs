@@ -127,7 +127,12 @@ pub async fn fetch_from(
     .await;
     bar.finish_and_clear();
     session.conn.close(0, b"");
-    let report = report?;
+    let report = report.map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "fetching from {} stopped; what arrived is kept and the next fetch resumes from there",
+            remote.name
+        ))
+    })?;
     if json {
         println!("{}", fetch_json(&report));
     } else {
