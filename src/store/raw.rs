@@ -38,23 +38,61 @@ impl RawRecord {
     /// Decodes the payload and re-hashes it: the bytes must be `raw_len` long (at most
     /// [`MAX_RAW_RECORD`]) and hash to `id` under `kind`. Returns the decoded bytes.
     pub fn verify(&self) -> Result<Vec<u8>, StoreError> {
-        let bad = |problem| StoreError::BadRecord {
+        let mut out = Vec::new();
+        self.verify_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`RawRecord::verify`] without keeping the decoded bytes: a raw payload is
+    /// hashed where it lies, a compressed one is decoded into a scratch buffer.
+    pub fn check(&self) -> Result<(), StoreError> {
+        if self.codec == Codec::Raw {
+            self.check_len()?;
+            if self.payload.len() != self.raw_len as usize {
+                return Err(
+                    self.bad(RecordProblem::Decode(super::pack::DecodeError::RawLength {
+                        expected: self.raw_len,
+                        actual: self.payload.len(),
+                    })),
+                );
+            }
+            return self.check_hash(&self.payload);
+        }
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with(|s| self.verify_into(&mut s.borrow_mut()))
+    }
+
+    fn bad(&self, problem: RecordProblem) -> StoreError {
+        StoreError::BadRecord {
             id: self.id,
             problem,
-        };
+        }
+    }
+
+    fn check_len(&self) -> Result<(), StoreError> {
         if self.raw_len > MAX_RAW_RECORD {
-            return Err(bad(RecordProblem::TooLarge {
+            return Err(self.bad(RecordProblem::TooLarge {
                 len: self.raw_len as usize,
             }));
         }
-        let mut out = Vec::new();
-        decode_payload_into(self.codec, &self.payload, self.raw_len, &mut out)
-            .map_err(|e| bad(RecordProblem::Decode(e)))?;
-        let actual = ObjectId::compute(self.kind, &out);
+        Ok(())
+    }
+
+    fn check_hash(&self, raw: &[u8]) -> Result<(), StoreError> {
+        let actual = ObjectId::compute(self.kind, raw);
         if actual != self.id {
-            return Err(bad(RecordProblem::HashMismatch { actual }));
+            return Err(self.bad(RecordProblem::HashMismatch { actual }));
         }
-        Ok(out)
+        Ok(())
+    }
+
+    fn verify_into(&self, out: &mut Vec<u8>) -> Result<(), StoreError> {
+        self.check_len()?;
+        decode_payload_into(self.codec, &self.payload, self.raw_len, out)
+            .map_err(|e| self.bad(RecordProblem::Decode(e)))?;
+        self.check_hash(out)
     }
 }
 
@@ -79,16 +117,19 @@ impl Store {
 }
 
 impl ObjectWriter<'_> {
-    /// Verifies `rec` ([`RawRecord::verify`]) and appends it with its payload as
-    /// received. Returns the decoded bytes and whether it was new (false: already
-    /// stored, nothing written).
-    pub fn put_raw(&mut self, rec: RawRecord) -> Result<(Vec<u8>, bool), StoreError> {
-        let raw = rec.verify()?;
+    /// Checks `rec` ([`RawRecord::check`]) and appends it with its payload as
+    /// received. Returns whether it was new (false: already stored, nothing written).
+    pub fn put_raw(&mut self, rec: RawRecord) -> Result<bool, StoreError> {
+        rec.check()?;
+        self.put_checked(rec)
+    }
+
+    /// Appends a record the caller has verified.
+    fn put_checked(&mut self, rec: RawRecord) -> Result<bool, StoreError> {
         if self.contains(&rec.id) {
-            return Ok((raw, false));
+            return Ok(false);
         }
-        let new = self.append_encoded(rec.id, rec.kind, rec.codec, rec.raw_len, rec.payload)?;
-        Ok((raw, new))
+        self.append_encoded(rec.id, rec.kind, rec.codec, rec.raw_len, rec.payload)
     }
 }
 
@@ -193,7 +234,8 @@ fn copy_record(
         });
     }
     let len = u64::from(rec.raw_len);
-    let (raw, new) = dst.put_raw(rec)?;
+    let raw = rec.verify()?;
+    let new = dst.put_checked(rec)?;
     if new {
         stats.records += 1;
         if kind == ObjectKind::Chunk {

@@ -10,11 +10,9 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::AsyncWrite;
-
 use crate::store::db::RefTarget;
 use crate::store::object::{ChunkListNode, FileObject};
-use crate::store::raw::RawRecord;
+use crate::store::pack::RECORD_HEADER_LEN;
 use crate::store::{ObjectId, ObjectKind, Store, StoreError};
 
 use super::graph::missing_history;
@@ -79,7 +77,14 @@ pub struct Served {
     store: Mutex<Store>,
     files: Mutex<VecDeque<(ObjectId, Arc<Vec<ObjectId>>)>>,
     rate: Option<Arc<RateLimiter>>,
+    /// When the store was last reopened for a record not found: at most once per
+    /// [`REOPEN_EVERY`], so requests for unknown ids cannot make the server reopen
+    /// its store over and over.
+    reopened: Mutex<std::time::Instant>,
 }
+
+/// Least time between two reopenings of a connection's store.
+pub const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Served {
     /// Opens the store at `dir` for one connection.
@@ -90,6 +95,12 @@ impl Served {
             store: Mutex::new(store),
             files: Mutex::new(VecDeque::new()),
             rate: None,
+            // The first miss may reopen at once.
+            reopened: Mutex::new(
+                std::time::Instant::now()
+                    .checked_sub(REOPEN_EVERY)
+                    .unwrap_or_else(std::time::Instant::now),
+            ),
         })
     }
 
@@ -118,15 +129,6 @@ impl Served {
         };
         *guard = fresh;
         Ok(())
-    }
-
-    /// The record `id`, reopening the store once if it is not found.
-    fn record(&self, id: &ObjectId) -> Result<Option<RawRecord>, StoreError> {
-        if let Some(r) = self.with_store(|s| s.read_raw(id))? {
-            return Ok(Some(r));
-        }
-        self.reopen()?;
-        self.with_store(|s| s.read_raw(id))
     }
 
     /// The refs offered, HEAD's target, the member list and the lock records.
@@ -210,10 +212,10 @@ impl Served {
 
     /// Answers [`Message::GetObjects`]: a record or [`Message::Missing`] per id, then
     /// [`Message::End`].
-    pub async fn send_objects<W: AsyncWrite + Unpin>(
+    pub async fn send_objects(
         &self,
         ids: &[ObjectId],
-        out: &mut W,
+        out: &mut quinn::SendStream,
     ) -> Result<u64, wire::WireError> {
         let mut bytes = 0;
         for id in ids {
@@ -225,10 +227,10 @@ impl Served {
 
     /// Answers [`Message::GetChunks`]: the chunks of each run in order, then
     /// [`Message::End`]; a run of an unknown file or past its end is an error frame.
-    pub async fn send_chunks<W: AsyncWrite + Unpin>(
+    pub async fn send_chunks(
         &self,
         runs: &[Run],
-        out: &mut W,
+        out: &mut quinn::SendStream,
     ) -> Result<u64, wire::WireError> {
         let mut bytes = 0;
         for run in runs {
@@ -261,36 +263,81 @@ impl Served {
         Ok(bytes)
     }
 
-    /// Sends one record (or Missing); returns the payload bytes sent.
-    async fn send_record<W: AsyncWrite + Unpin>(
+    /// Sends one record (or Missing); returns the payload bytes sent. The record is
+    /// read from its pack straight behind its frame header and handed to the stream
+    /// by ownership: the payload is copied once, from the page cache.
+    async fn send_record(
         &self,
         id: &ObjectId,
-        out: &mut W,
+        out: &mut quinn::SendStream,
     ) -> Result<u64, wire::WireError> {
-        let msg = match self.record(id) {
-            Ok(Some(r)) => {
-                let n = r.payload.len() as u64;
-                let msg = Message::Record {
-                    id: r.id,
-                    kind: r.kind as u8,
-                    codec: r.codec as u8,
-                    raw_len: r.raw_len,
-                    payload: r.payload,
+        let framed = match self.framed(id) {
+            Ok(Some(f)) => Some(f),
+            Ok(None) => {
+                // Not in the packs this connection opened with: look again once.
+                let may = {
+                    let mut last = self.reopened.lock().unwrap_or_else(|p| p.into_inner());
+                    let may = last.elapsed() >= REOPEN_EVERY;
+                    if may {
+                        *last = std::time::Instant::now();
+                    }
+                    may
                 };
-                wire::write_message(out, &msg).await?;
+                if may && self.reopen().is_ok() {
+                    self.framed(id).unwrap_or(None)
+                } else {
+                    None
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot read {id}: {e}");
+                None
+            }
+        };
+        match framed {
+            Some((frame, n)) => {
+                out.write_chunk(bytes::Bytes::from(frame))
+                    .await
+                    .map_err(|e| wire::WireError::Io(e.into()))?;
                 if let Some(r) = &self.rate {
                     r.take(n).await;
                 }
-                return Ok(n);
+                Ok(n)
             }
-            Ok(None) => Message::Missing { id: *id },
-            Err(e) => {
-                tracing::warn!("cannot read {id}: {e}");
-                Message::Missing { id: *id }
+            None => {
+                wire::write_message(out, &Message::Missing { id: *id }).await?;
+                Ok(0)
             }
-        };
-        wire::write_message(out, &msg).await?;
-        Ok(0)
+        }
+    }
+
+    /// The whole wire frame of record `id` and its payload length; `None` if the
+    /// packs do not hold it.
+    fn framed(&self, id: &ObjectId) -> Result<Option<(Vec<u8>, u64)>, String> {
+        self.with_store(|s| {
+            let Some(loc) = s.packs().locate(id) else {
+                return Ok(None);
+            };
+            let e = loc.entry;
+            let prefix = wire::record_prefix(
+                e.id,
+                e.kind as u8,
+                e.codec as u8,
+                e.raw_len,
+                e.stored_len as usize,
+            )
+            .map_err(|e| e.to_string())?;
+            // The record header lands on the tail of the prefix, which is then
+            // written over it: the payload ends up right behind the prefix.
+            let at = prefix.len() - RECORD_HEADER_LEN;
+            let mut frame = Vec::with_capacity(prefix.len() + e.stored_len as usize);
+            frame.extend_from_slice(&prefix[..at]);
+            s.packs()
+                .read_record_at(&loc, &mut frame, at)
+                .map_err(|e| e.to_string())?;
+            frame[..prefix.len()].copy_from_slice(&prefix);
+            Ok(Some((frame, u64::from(e.stored_len))))
+        })
     }
 
     /// The peers this side knows, for peer exchange.

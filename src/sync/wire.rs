@@ -343,6 +343,50 @@ pub fn encode(msg: &Message) -> Result<Vec<u8>, WireError> {
     Ok(out)
 }
 
+/// The bytes of the frame of a [`Message::Record`] up to its payload: length
+/// prefix, CBOR map, and the payload's byte-string header. The whole frame is this
+/// followed by the `payload_len` payload bytes, exactly as [`encode`] writes it, so a
+/// sender can read a record straight behind it and hand the buffer to the stream
+/// without copying the payload. Fails like [`encode`] for a payload over
+/// [`MAX_PAYLOAD`] or a `raw_len` over it.
+pub fn record_prefix(
+    id: ObjectId,
+    kind: u8,
+    codec: u8,
+    raw_len: u32,
+    payload_len: usize,
+) -> Result<Vec<u8>, WireError> {
+    let m = "Record";
+    bound(m, "payload", payload_len, MAX_PAYLOAD)?;
+    bound(m, "raw_len", raw_len as usize, MAX_PAYLOAD)?;
+    let mut out = encode(&Message::Record {
+        id,
+        kind,
+        codec,
+        raw_len,
+        payload: Vec::new(),
+    })?;
+    // The payload is the last field; its empty byte string is the last byte (0x40).
+    debug_assert_eq!(out.last(), Some(&0x40));
+    out.pop();
+    let n = payload_len;
+    if n < 24 {
+        out.push(0x40 | n as u8);
+    } else if n < 1 << 8 {
+        out.extend_from_slice(&[0x58, n as u8]);
+    } else if n < 1 << 16 {
+        out.push(0x59);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(0x5a);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+    let len = out.len() - 4 + n;
+    check_frame_len(len)?;
+    out[..4].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(out)
+}
+
 /// Decodes one frame body (without its length prefix) and checks every bound.
 pub fn decode(frame_body: &[u8]) -> Result<Message, WireError> {
     check_frame_len(frame_body.len())?;
@@ -1028,6 +1072,43 @@ impl<'de> Deserialize<'de> for Bytes {
 /// `serialize_with` for borrowed bytes: the same encoding as [`Bytes`] without a copy.
 fn ser_bytes<T: AsRef<[u8]>, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_bytes(v.as_ref())
+}
+
+#[cfg(test)]
+mod record_prefix_tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_and_the_payload_are_the_encoded_frame() {
+        let id = ObjectId::of_chunk(b"x");
+        for n in [
+            0usize,
+            1,
+            23,
+            24,
+            255,
+            256,
+            65_535,
+            65_536,
+            1 << 20,
+            MAX_PAYLOAD,
+        ] {
+            let payload = vec![7u8; n];
+            let mut framed = record_prefix(id, 0, 1, n as u32, n).unwrap();
+            framed.extend_from_slice(&payload);
+            let encoded = encode(&Message::Record {
+                id,
+                kind: 0,
+                codec: 1,
+                raw_len: n as u32,
+                payload,
+            })
+            .unwrap();
+            assert_eq!(framed, encoded, "payload of {n} bytes");
+        }
+        assert!(record_prefix(id, 0, 0, 0, MAX_PAYLOAD + 1).is_err());
+        assert!(record_prefix(id, 0, 0, MAX_PAYLOAD as u32 + 1, 0).is_err());
+    }
 }
 
 #[cfg(test)]

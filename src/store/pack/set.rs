@@ -50,15 +50,28 @@ impl LoadedPack {
     /// Reads the record of `e` (header and payload) into `buf` and checks that its
     /// header agrees with the index entry. Does not decode or hash.
     pub fn read_record(&self, e: &IndexEntry, buf: &mut Vec<u8>) -> Result<(), PackError> {
+        buf.clear();
+        self.read_record_at(e, buf, 0)
+    }
+
+    /// Like [`read_record`](Self::read_record), but keeps `buf[..at]` and reads the
+    /// record into `buf[at..]` (which is resized to fit): a caller framing the record
+    /// for the network reads it straight behind its own header, with no copy.
+    pub fn read_record_at(
+        &self,
+        e: &IndexEntry,
+        buf: &mut Vec<u8>,
+        at: usize,
+    ) -> Result<(), PackError> {
         let len = usize::try_from(e.record_len()).map_err(|_| {
             PackError::io(&self.pack_path)(std::io::Error::new(
                 std::io::ErrorKind::OutOfMemory,
                 format!("record of {} bytes does not fit in memory", e.record_len()),
             ))
         })?;
-        buf.clear();
-        buf.resize(len, 0);
-        if let Err(err) = read_exact_at(&self.file, buf, e.offset) {
+        buf.resize(at, 0);
+        buf.resize(at + len, 0);
+        if let Err(err) = read_exact_at(&self.file, &mut buf[at..], e.offset) {
             if err.kind() != std::io::ErrorKind::UnexpectedEof {
                 return Err(PackError::io(&self.pack_path)(err));
             }
@@ -73,7 +86,7 @@ impl LoadedPack {
             };
             return Err(self.record_error(e, problem));
         }
-        check_record_header(e, buf).map_err(|p| self.record_error(e, p))?;
+        check_record_header(e, &buf[at..]).map_err(|p| self.record_error(e, p))?;
         Ok(())
     }
 
@@ -315,6 +328,16 @@ impl PackSet {
         let mut out = Vec::new();
         pack.read_verified(e, &mut buf, &mut out)?;
         Ok(Some((e.kind, out)))
+    }
+
+    /// Reads the record at `loc` into `buf[at..]` ([`LoadedPack::read_record_at`]).
+    pub fn read_record_at(
+        &self,
+        loc: &Location,
+        buf: &mut Vec<u8>,
+        at: usize,
+    ) -> Result<(), PackError> {
+        self.loaded().packs[loc.pack].read_record_at(&loc.entry, buf, at)
     }
 
     /// The stored bytes of a record, header and payload, for copying it into another
