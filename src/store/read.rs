@@ -115,43 +115,79 @@ impl Store {
     }
 
     /// Streams a file's content to `out`, verifying every chunk; returns bytes written.
+    ///
+    /// Two stages overlap: a reader thread fetches, decodes and verifies the next
+    /// [`READ_AHEAD_CHUNKS`] chunks (in parallel) while this thread writes the
+    /// previous ones, so memory is two batches of chunks whatever the file's size.
     pub fn write_file(&self, file_id: &ObjectId, out: &mut dyn Write) -> Result<u64, StoreError> {
         let file = self.file(file_id)?;
-        let mut chunks = self.file_chunks(file_id, &file);
         let mut written = 0u64;
-        let mut batch = Vec::with_capacity(READ_AHEAD_CHUNKS);
-        loop {
-            batch.clear();
-            for c in chunks.by_ref().take(READ_AHEAD_CHUNKS) {
-                batch.push(c?);
-            }
-            if batch.is_empty() {
-                break;
-            }
-            let data: Vec<Result<Vec<u8>, StoreError>> = batch
-                .par_iter()
-                .map(|c| {
-                    let d = self.read_kind(&c.id, ObjectKind::Chunk)?;
-                    if d.len() as u64 != c.len {
-                        return Err(StoreError::BadFile {
-                            id: *file_id,
-                            reason: format!(
-                                "chunk {} holds {} bytes, the tree says {}",
-                                c.id,
-                                d.len(),
-                                c.len
-                            ),
-                        });
+        std::thread::scope(|scope| -> Result<(), StoreError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Vec<u8>>, StoreError>>(1);
+            let reader = scope.spawn(move || {
+                let mut chunks = self.file_chunks(file_id, &file);
+                let mut batch = Vec::with_capacity(READ_AHEAD_CHUNKS);
+                loop {
+                    batch.clear();
+                    for c in chunks.by_ref().take(READ_AHEAD_CHUNKS) {
+                        match c {
+                            Ok(c) => batch.push(c),
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                return;
+                            }
+                        }
                     }
-                    Ok(d)
-                })
-                .collect();
-            for d in data {
-                let d = d?;
-                out.write_all(&d).map_err(StoreError::io("<output>"))?;
-                written += d.len() as u64;
+                    if batch.is_empty() {
+                        return;
+                    }
+                    let data: Result<Vec<Vec<u8>>, StoreError> = batch
+                        .par_iter()
+                        .map(|c| {
+                            let d = self.read_kind(&c.id, ObjectKind::Chunk)?;
+                            if d.len() as u64 != c.len {
+                                return Err(StoreError::BadFile {
+                                    id: *file_id,
+                                    reason: format!(
+                                        "chunk {} holds {} bytes, the tree says {}",
+                                        c.id,
+                                        d.len(),
+                                        c.len
+                                    ),
+                                });
+                            }
+                            Ok(d)
+                        })
+                        .collect();
+                    let failed = data.is_err();
+                    // The writer stopped (an output error): nothing more to read.
+                    if tx.send(data).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            let mut result = Ok(());
+            for batch in rx {
+                match batch {
+                    Ok(batch) => {
+                        for d in batch {
+                            if let Err(e) = out.write_all(&d) {
+                                result = Err(StoreError::io("<output>")(e));
+                                break;
+                            }
+                            written += d.len() as u64;
+                        }
+                    }
+                    Err(e) => result = Err(e),
+                }
+                if result.is_err() {
+                    break;
+                }
             }
-        }
+            // Dropping the receiver (on error) stops the reader at its next send.
+            let _ = reader.join();
+            result
+        })?;
         // No separate check of the total is needed: `file_chunks` checked that the
         // root covers `file.size` and that each node covers what its parent says, and
         // each chunk was checked against its entry above, so the lengths add up.
