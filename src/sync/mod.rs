@@ -58,5 +58,7 @@ pub mod wire;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_edge;
 
 pub use error::SyncError;

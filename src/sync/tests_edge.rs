@@ -1,0 +1,1 @@
+//! More sync tests (being written).
