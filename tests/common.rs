@@ -151,3 +151,73 @@ pub fn isolate_git<'c>(
         .env("GIT_COMMITTER_NAME", "Test Artist")
         .env("GIT_COMMITTER_EMAIL", "test@example.org")
 }
+
+/// One person at the shared machine: their own gadn home (hence identity key) and
+/// author identity.
+pub struct User {
+    pub home: tempfile::TempDir,
+    pub name: &'static str,
+}
+
+impl User {
+    pub fn new(name: &'static str) -> User {
+        User {
+            home: tempfile::tempdir().expect("tempdir"),
+            name,
+        }
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.home.path().join("gadn/identity.key")
+    }
+
+    pub fn output_in(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut c = std_cmd(args, dir);
+        c.env("GADN_HOME", self.home.path().join("gadn"))
+            .env("GADN_AUTHOR_NAME", self.name)
+            .env(
+                "GADN_AUTHOR_EMAIL",
+                format!("{}@example.org", self.name.to_lowercase()),
+            );
+        c.output().expect("run gadn")
+    }
+
+    /// Runs in `dir` and asserts success; returns stdout.
+    pub fn ok_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.output_in(dir, args);
+        assert!(
+            out.status.success(),
+            "{} gadn {args:?} failed: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs in the repository and asserts success; returns stdout.
+    pub fn ok(&self, s: &Scratch, args: &[&str]) -> String {
+        self.ok_in(&s.repo(), args)
+    }
+
+    /// Runs in the repository and asserts exit status 1; returns stderr.
+    pub fn fails(&self, s: &Scratch, args: &[&str]) -> String {
+        let out = self.output_in(&s.repo(), args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{} gadn {args:?}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn json(&self, s: &Scratch, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(s, args)).expect("valid JSON")
+    }
+
+    /// This user's public key, from `gadn id` (run outside any repository).
+    pub fn key(&self) -> String {
+        self.ok_in(self.home.path(), &["id"]).trim().to_string()
+    }
+}

@@ -7,66 +7,6 @@ mod common;
 use common::*;
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Output;
-
-/// One person at the shared machine: their own gadn home and author identity.
-struct User {
-    home: tempfile::TempDir,
-    name: &'static str,
-}
-
-impl User {
-    fn new(name: &'static str) -> User {
-        User {
-            home: tempfile::tempdir().expect("tempdir"),
-            name,
-        }
-    }
-
-    fn key_file(&self) -> std::path::PathBuf {
-        self.home.path().join("gadn/identity.key")
-    }
-
-    fn output(&self, s: &Scratch, args: &[&str]) -> Output {
-        let mut c = s.std(args);
-        c.env("GADN_HOME", self.home.path().join("gadn"))
-            .env("GADN_AUTHOR_NAME", self.name)
-            .env(
-                "GADN_AUTHOR_EMAIL",
-                format!("{}@example.org", self.name.to_lowercase()),
-            );
-        c.output().expect("run gadn")
-    }
-
-    /// Runs and asserts success; returns stdout.
-    fn ok(&self, s: &Scratch, args: &[&str]) -> String {
-        let out = self.output(s, args);
-        assert!(
-            out.status.success(),
-            "{} gadn {args:?} failed: {}",
-            self.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs and asserts exit status 1; returns stderr.
-    fn fails(&self, s: &Scratch, args: &[&str]) -> String {
-        let out = self.output(s, args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{} gadn {args:?}: {}",
-            self.name,
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    fn json(&self, s: &Scratch, args: &[&str]) -> serde_json::Value {
-        serde_json::from_str(&self.ok(s, args)).expect("valid JSON")
-    }
-}
 
 fn head(u: &User, s: &Scratch) -> String {
     u.json(s, &["log", "--json"])[0]["id"]
@@ -223,8 +163,8 @@ fn stale_untracked_directory_and_detached_are_refused() {
     let locks = ada.json(&s, &["locks", "--json"]);
     assert_eq!(locks.as_array().unwrap().len(), 1, "{locks}");
     // No path is bad usage.
-    assert_eq!(ada.output(&s, &["lock"]).status.code(), Some(2));
-    assert_eq!(ada.output(&s, &["unlock"]).status.code(), Some(2));
+    assert_eq!(ada.output_in(&s.repo(), &["lock"]).status.code(), Some(2));
+    assert_eq!(ada.output_in(&s.repo(), &["unlock"]).status.code(), Some(2));
 }
 
 #[test]
@@ -270,7 +210,7 @@ fn fsck_and_gc_keep_lock_records_and_tampering_is_detected() {
         .contains("does not verify"));
     assert_eq!(head(&bo, &s), before);
     // fsck names the forged record, which is not in any pack.
-    let out = ada.output(&s, &["fsck"]);
+    let out = ada.output_in(&s.repo(), &["fsck"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("lock:hero.psd"));
     assert!(ada

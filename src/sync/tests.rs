@@ -381,6 +381,21 @@ fn fake_server(
     addr
 }
 
+/// Record `id` of the served store, as the wire carries it.
+fn stored_record(served: &super::answer::Served, id: &ObjectId) -> super::wire::Message {
+    let r = served
+        .with_store(|s| s.read_raw(id))
+        .expect("read")
+        .expect("present");
+    super::wire::Message::Record {
+        id: r.id,
+        kind: r.kind as u8,
+        codec: r.codec as u8,
+        raw_len: r.raw_len,
+        payload: r.payload,
+    }
+}
+
 /// Answers like a real server from `dir`, passing each record through `tamper`.
 fn tampering_server(
     k: &MachineKey,
@@ -410,19 +425,7 @@ fn tampering_server(
         Message::GetObjects { ids } => {
             let mut out: Vec<Message> = ids
                 .iter()
-                .map(|id| {
-                    let r = served
-                        .with_store(|s| s.read_raw(id))
-                        .expect("read")
-                        .expect("present");
-                    tamper(Message::Record {
-                        id: r.id,
-                        kind: r.kind as u8,
-                        codec: r.codec as u8,
-                        raw_len: r.raw_len,
-                        payload: r.payload,
-                    })
-                })
+                .map(|id| tamper(stored_record(&served, id)))
                 .collect();
             out.push(Message::End {});
             out
@@ -434,17 +437,7 @@ fn tampering_server(
                     .with_store(|s| super::answer::file_chunk_ids(s, &run.file))
                     .expect("chunks");
                 for id in &ids[run.start as usize..(run.start + u64::from(run.count)) as usize] {
-                    let r = served
-                        .with_store(|s| s.read_raw(id))
-                        .expect("read")
-                        .expect("present");
-                    out.push(tamper(Message::Record {
-                        id: r.id,
-                        kind: r.kind as u8,
-                        codec: r.codec as u8,
-                        raw_len: r.raw_len,
-                        payload: r.payload,
-                    }));
+                    out.push(tamper(stored_record(&served, id)));
                 }
             }
             out.push(Message::End {});
