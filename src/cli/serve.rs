@@ -166,7 +166,7 @@ fn start_lan(
     let key = me;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(PublicKey, SocketAddr)>(64);
     let announce = {
-        let (cfg, repo, stop) = (cfg.clone(), config.repo_id.clone(), stop.clone());
+        let (cfg, repo, stop) = (cfg, config.repo_id.clone(), stop.clone());
         tokio::spawn(async move {
             if let Err(e) = discovery::announce_loop(cfg, key, repo, port, stop).await {
                 tracing::warn!("LAN announcements off: {e}");

@@ -240,4 +240,188 @@ mod tests {
         assert_eq!(local_path("host:r"), None);
         assert_eq!(local_path("./a:b/c"), Some(PathBuf::from("./a:b/c")));
     }
+
+    use crate::store::chunker::ChunkParams;
+
+    fn git(dir: &Path, args: &[&str]) {
+        run_git(dir, args).expect("git");
+    }
+
+    fn new_store(dir: &Path) -> Store {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        Store::init(dir, ChunkParams::new(256, 1024, 4096).expect("params")).expect("init")
+    }
+
+    fn ingest(s: &mut Store, data: &[u8]) -> ObjectId {
+        let (lock, _) = s.lock().expect("lock");
+        let mut w = s.writer(&lock);
+        let id = w.ingest(data).expect("ingest").id;
+        w.finish().expect("finish");
+        drop(lock);
+        *s = Store::open(s.dir()).expect("reopen");
+        id
+    }
+
+    fn canon(p: PathBuf) -> PathBuf {
+        p.canonicalize().expect("canonical")
+    }
+
+    #[test]
+    fn sources_are_found_in_config_and_local_remotes() {
+        let d = tempfile::tempdir().expect("tmp");
+        let root = d.path();
+        let repo = root.join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        git(&repo, &["init", "-q"]);
+        let git_dir = repo.join(".git");
+        new_store(&super::super::store_dir(&git_dir));
+        // A plain store, a plain gadn repository, a bare repository and a working
+        // tree with a store.
+        new_store(&root.join("shared"));
+        new_store(&root.join("plain").join(STORE_DIR));
+        new_store(&root.join("bare.git").join("gadn"));
+        new_store(&root.join("other").join(".git").join("gadn"));
+        std::fs::create_dir_all(root.join("empty")).expect("mkdir");
+        let add = |v: &str| git(&repo, &["config", "--add", SOURCE_CONFIG_KEY, v]);
+        add(&root.join("shared").to_string_lossy());
+        add("../../plain"); // relative to the Git directory
+        add(&root.join("empty").to_string_lossy());
+        add(&repo.to_string_lossy()); // itself: never a source
+        add(&root.join("shared").to_string_lossy()); // listed twice
+        let remote = |name: &str, url: &str| git(&repo, &["remote", "add", name, url]);
+        remote(
+            "bare",
+            &format!("file://{}", root.join("bare.git").display()),
+        );
+        remote("other", &root.join("other").to_string_lossy());
+        remote("web", "https://example.org/r.git");
+        remote("scp", "host:team/r.git");
+        let s = Sources::discover(&git_dir);
+        assert_eq!(
+            s.dirs(),
+            &[
+                canon(root.join("shared")),
+                canon(root.join("plain").join(STORE_DIR)),
+                canon(root.join("bare.git").join("gadn")),
+                canon(root.join("other").join(".git").join("gadn")),
+            ],
+            "{:?}",
+            s.dirs()
+        );
+        // Not a Git directory: no sources.
+        assert!(Sources::discover(&root.join("empty")).dirs().is_empty());
+    }
+
+    #[test]
+    fn content_comes_from_the_first_source_that_has_it() {
+        let d = tempfile::tempdir().expect("tmp");
+        let root = d.path();
+        let mut src = new_store(&root.join("src"));
+        let mut dst = new_store(&root.join("dst"));
+        let own = dst.dir().to_path_buf();
+        let data = crate::store::pack::testutil::random_bytes(1, 20_000);
+        let id = ingest(&mut src, &data);
+        let sha = [7u8; 32];
+        src.db().lfs_put(&sha, &id, data.len() as u64).expect("lfs");
+        let mut sources = Sources::from_dirs(
+            vec![
+                root.join("not-a-store"),
+                own.clone(),
+                src.dir().to_path_buf(),
+            ],
+            own,
+        );
+        // Unknown content: no source has it.
+        let nothing = Pointer {
+            sha256: [1; 32],
+            size: 3,
+            gadn: Some(ObjectId::of_chunk(b"nowhere")),
+        };
+        assert_eq!(sources.fetch(&nothing, &mut dst).expect("fetch"), None);
+        // A recorded SHA-256 with another size is not the content either.
+        let wrong_size = Pointer {
+            sha256: sha,
+            size: 1,
+            gadn: None,
+        };
+        assert_eq!(sources.fetch(&wrong_size, &mut dst).expect("fetch"), None);
+
+        // By SHA-256: the packs are linked on first use, nothing copied.
+        let by_sha = Pointer {
+            sha256: sha,
+            size: data.len() as u64,
+            gadn: None,
+        };
+        let got = sources
+            .fetch(&by_sha, &mut dst)
+            .expect("fetch")
+            .expect("found");
+        assert_eq!((got.id, got.stats), (id, CopyStats::default()));
+        assert_eq!(got.from, src.dir().to_path_buf());
+        assert_eq!(dst.read_file_bytes(&id).expect("read"), data);
+        assert_eq!(
+            dst.db().lfs_get(&sha).expect("lfs"),
+            Some((id, data.len() as u64))
+        );
+
+        // Content added to the source later is copied (packs are linked once per
+        // source).
+        let more = crate::store::pack::testutil::random_bytes(2, 20_000);
+        let id2 = ingest(&mut src, &more);
+        let by_id = Pointer {
+            sha256: [9; 32],
+            size: more.len() as u64,
+            gadn: Some(id2),
+        };
+        // The sources opened before it was written do not see it; a fresh set
+        // whose source counts as linked already copies it.
+        assert_eq!(sources.fetch(&by_id, &mut dst).expect("fetch"), None);
+        let mut sources =
+            Sources::from_dirs(vec![src.dir().to_path_buf()], dst.dir().to_path_buf());
+        sources.linked.push(src.dir().to_path_buf());
+        let got = sources
+            .fetch(&by_id, &mut dst)
+            .expect("fetch")
+            .expect("found");
+        assert_eq!(got.id, id2);
+        assert!(
+            got.stats.records > 0 && got.stats.chunk_bytes == more.len() as u64,
+            "{got:?}"
+        );
+        assert_eq!(dst.read_file_bytes(&id2).expect("read"), more);
+        assert_eq!(
+            dst.db().lfs_get(&[9; 32]).expect("lfs"),
+            None,
+            "only a gadn id: no record"
+        );
+        // Again: already complete here, nothing copied.
+        let again = sources
+            .fetch(&by_id, &mut dst)
+            .expect("fetch")
+            .expect("found");
+        assert_eq!(again.stats, CopyStats::default());
+        assert!(dst.fsck(&mut |_| {}).expect("fsck").is_ok());
+    }
+
+    #[test]
+    fn an_incomplete_file_is_not_complete() {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut s = new_store(&d.path().join("s"));
+        let data = crate::store::pack::testutil::random_bytes(3, 50_000);
+        let id = ingest(&mut s, &data);
+        assert!(complete(&s, &id));
+        assert!(!complete(&s, &ObjectId::of_chunk(b"absent")));
+        // A file object whose chunks are elsewhere.
+        let file = s.file(&id).expect("file");
+        let mut t = new_store(&d.path().join("t"));
+        let (lock, _) = t.lock().expect("lock");
+        let mut w = t.writer(&lock);
+        let rec = s.read_raw(&id).expect("read").expect("present");
+        w.put_raw(rec).expect("put");
+        w.finish().expect("finish");
+        drop(lock);
+        let t = Store::open(t.dir()).expect("reopen");
+        assert!(file.height > 0);
+        assert!(!complete(&t, &id), "the root node is missing");
+    }
 }

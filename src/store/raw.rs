@@ -364,6 +364,29 @@ mod tests {
     }
 
     #[test]
+    fn raw_payloads_are_checked_where_they_lie() {
+        let data = b"plain bytes".to_vec();
+        let rec = RawRecord {
+            id: ObjectId::of_chunk(&data),
+            kind: ObjectKind::Chunk,
+            codec: Codec::Raw,
+            raw_len: data.len() as u32,
+            payload: data,
+        };
+        assert!(rec.check().is_ok());
+        let mut short = rec.clone();
+        short.raw_len -= 1;
+        let mut huge = rec.clone();
+        huge.raw_len = MAX_RAW_RECORD + 1;
+        let mut flipped = rec;
+        flipped.payload[0] ^= 1;
+        for (what, bad) in [("short", short), ("huge", huge), ("flipped", flipped)] {
+            let e = bad.check().expect_err(what);
+            assert!(matches!(e, StoreError::BadRecord { .. }), "{what}: {e}");
+        }
+    }
+
+    #[test]
     fn forged_records_are_refused_before_anything_is_stored() {
         let d = tempfile::tempdir().expect("tmp");
         let mut a = store(&d.path().join("a"));

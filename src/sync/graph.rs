@@ -114,3 +114,106 @@ pub fn missing_history(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::object::Person;
+    use crate::vcs::testutil::{commit_all, put, repo};
+
+    fn tag(store: &mut Store, target: ObjectId, target_kind: ObjectKind, name: &str) -> ObjectId {
+        let (lock, _) = store.lock().expect("lock");
+        let mut w = store.writer(&lock);
+        let id = w
+            .put_tag(&Tag {
+                target,
+                target_kind,
+                name: name.into(),
+                tagger: Person {
+                    name: "t".into(),
+                    email: "t@x".into(),
+                    time: 0,
+                    tz_offset_min: 0,
+                },
+                message: "m".into(),
+                signature: None,
+            })
+            .expect("tag");
+        w.finish().expect("finish");
+        drop(lock);
+        *store = Store::open(store.dir()).expect("reopen");
+        id
+    }
+
+    #[test]
+    fn wants_must_be_stored_history() {
+        let (_d, mut r) = repo();
+        put(&r, "a.txt", b"a");
+        let c = commit_all(&mut r, "one");
+        let s = r.store();
+        let unknown = ObjectId::of_chunk(b"nowhere");
+        assert!(matches!(
+            missing_history(s, &[unknown], &[], 10),
+            Err(GraphError::UnknownWant { id }) if id == unknown
+        ));
+        let tree = s.commit(&c).expect("commit").tree;
+        let e = missing_history(s, &[tree], &[], 10).expect_err("a tree");
+        assert!(
+            matches!(
+                e,
+                GraphError::NotHistory {
+                    kind: ObjectKind::Tree,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("not a commit or tag"), "{e}");
+        // Unknown haves are ignored.
+        assert_eq!(
+            missing_history(s, &[c], &[unknown], 10).expect("history"),
+            vec![c]
+        );
+    }
+
+    #[test]
+    fn tags_lead_to_their_targets_and_the_limit_is_kept() {
+        let (_d, mut r) = repo();
+        put(&r, "a.txt", b"a");
+        let c1 = commit_all(&mut r, "one");
+        put(&r, "a.txt", b"b");
+        let c2 = commit_all(&mut r, "two");
+        put(&r, "a.txt", b"c");
+        let c3 = commit_all(&mut r, "three");
+        let tree = r.store().commit(&c1).expect("commit").tree;
+        let on_commit = tag(r.store_mut(), c2, ObjectKind::Commit, "v2");
+        let on_tag = tag(r.store_mut(), on_commit, ObjectKind::Tag, "v2b");
+        let on_tree = tag(r.store_mut(), tree, ObjectKind::Tree, "t");
+        let s = r.store();
+        assert_eq!(
+            missing_history(s, &[on_tag], &[], 100).expect("history"),
+            vec![on_tag, on_commit, c2, c1]
+        );
+        // A tag of a tree has no further history.
+        assert_eq!(
+            missing_history(s, &[on_tree], &[], 100).expect("history"),
+            vec![on_tree]
+        );
+        // Haves cut the walk, through tags too.
+        assert_eq!(
+            missing_history(s, &[c3], &[on_tag], 100).expect("history"),
+            vec![c3]
+        );
+        let known = closure(s, &[on_tag, on_tree]).expect("closure");
+        assert!(known.contains(&c1) && known.contains(&on_tree) && !known.contains(&c3));
+        // The limit.
+        assert_eq!(
+            missing_history(s, &[c3], &[], 2).expect("history"),
+            vec![c3, c2]
+        );
+        assert_eq!(
+            missing_history(s, &[c3, c3], &[], 0).expect("history"),
+            Vec::<ObjectId>::new()
+        );
+    }
+}

@@ -77,6 +77,9 @@ enum Cmd {
 }
 
 /// Hands records to the writer thread, then the plan.
+///
+/// Drop every [`RecordSink`] before dropping a `Lander` that was not landed: the drop
+/// waits for the writer thread, which ends once no sender is left.
 #[derive(Debug)]
 pub struct Lander {
     tx: Option<mpsc::Sender<Cmd>>,
@@ -291,5 +294,254 @@ fn land_ref(store: &Store, c: &RefChange, log: &ReflogInfo) -> Result<(), String
             db.update_ref(&c.name, c.expect, new, log)
                 .map_err(|e| e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::MachineKey;
+    use crate::store::db::RefTarget;
+    use crate::store::object::Person;
+    use crate::store::pack::Codec;
+    use crate::store::ObjectKind;
+    use crate::vcs::testutil::{commit_all, put, repo};
+    use std::time::Duration;
+
+    const LIMIT: Duration = Duration::from_secs(30);
+
+    fn chunk(data: &[u8]) -> RawRecord {
+        RawRecord {
+            id: ObjectId::of_chunk(data),
+            kind: ObjectKind::Chunk,
+            codec: Codec::Raw,
+            raw_len: data.len() as u32,
+            payload: data.to_vec(),
+        }
+    }
+
+    fn change(name: &str, expect: Expect, new: Option<ObjectId>, ff: bool) -> RefChange {
+        RefChange {
+            name: name.into(),
+            expect,
+            new,
+            fast_forward_only: ff,
+        }
+    }
+
+    fn held(key: &MachineKey, path: &str, counter: u64) -> (ObjectId, Lock) {
+        let who = Person {
+            name: "k".into(),
+            email: "k@x".into(),
+            time: counter as i64,
+            tz_offset_min: 0,
+        };
+        let mut l = Lock::hold(
+            path.into(),
+            &who,
+            "main".into(),
+            ObjectId::of_chunk(b"rev"),
+            ObjectId::of_chunk(b"file"),
+            counter,
+        );
+        l.sign(key).expect("sign");
+        (l.id().expect("id"), l)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ref_changes_are_checked_one_by_one() {
+        tokio::time::timeout(LIMIT, async {
+            let (_d, mut r) = repo();
+            put(&r, "a.txt", b"a");
+            let c1 = commit_all(&mut r, "one");
+            put(&r, "a.txt", b"b");
+            let c2 = commit_all(&mut r, "two");
+            let dir = r.store().dir().to_path_buf();
+            let unknown = ObjectId::of_chunk(b"never sent");
+            let lander = Lander::start(&dir).expect("start");
+            let landed = lander
+                .land(Plan {
+                    refs: vec![
+                        change("refs/heads/x", Expect::Value(c1), Some(c2), false),
+                        change("refs/heads/main", Expect::Absent, Some(c1), false),
+                        change("refs/heads/main", Expect::Any, Some(c1), true),
+                        change("refs/heads/y", Expect::Absent, Some(unknown), false),
+                        change("refs/heads/z", Expect::Absent, Some(c1), false),
+                        change("refs/heads/z", Expect::Value(c1), Some(c2), true),
+                        change("refs/heads/w", Expect::Absent, Some(c1), true),
+                        change("refs/heads/w", Expect::Value(c1), None, false),
+                    ],
+                    why: "test".into(),
+                    ..Plan::default()
+                })
+                .await
+                .expect("land");
+            let reasons: Vec<Option<String>> = landed.refs.iter().map(|r| r.1.clone()).collect();
+            assert!(
+                reasons[0]
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("does not exist"),
+                "{reasons:?}"
+            );
+            assert!(
+                reasons[1]
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("now (fetch first)"),
+                "{reasons:?}"
+            );
+            assert!(
+                reasons[2]
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("not a fast-forward"),
+                "{reasons:?}"
+            );
+            assert!(
+                reasons[3]
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("was not received"),
+                "{reasons:?}"
+            );
+            assert_eq!(&reasons[4..], &[None, None, None, None], "{reasons:?}");
+            let s = Store::open(&dir).expect("open");
+            assert_eq!(
+                s.db().read_ref("refs/heads/z").expect("z"),
+                Some(RefTarget::Id(c2))
+            );
+            assert_eq!(s.db().read_ref("refs/heads/w").expect("w"), None);
+            assert_eq!(
+                s.db().read_ref("refs/heads/main").expect("main"),
+                Some(RefTarget::Id(c2))
+            );
+            assert_eq!(landed.stats.records, 0);
+            assert!(!landed.members_changed);
+        })
+        .await
+        .expect("within the time limit");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lock_records_merge_by_the_lock_rule() {
+        tokio::time::timeout(LIMIT, async {
+            let (_d, r) = repo();
+            let dir = r.store().dir().to_path_buf();
+            let k = MachineKey::from_seed([7; 32]);
+            let (id1, l1) = held(&k, "a.psd", 1);
+            let (id2, l2) = held(&k, "a.psd", 2);
+            let (id3, l3) = held(&k, "a.psd", 3);
+            let (idb, lb) = held(&k, "b.psd", 1);
+            r.store().db().lock_put(&id2, &l2).expect("put");
+            let lander = Lander::start(&dir).expect("start");
+            let landed = lander
+                .land(Plan {
+                    locks: vec![(id2, l2.clone()), (id1, l1), (idb, lb)],
+                    ..Plan::default()
+                })
+                .await
+                .expect("land");
+            // Same record: no change; an older one loses; a new path lands.
+            assert_eq!(landed.locks_changed, 1);
+            let s = Store::open(&dir).expect("open");
+            assert_eq!(
+                s.db().lock_record("a.psd").expect("a").map(|x| x.0),
+                Some(id2)
+            );
+            assert_eq!(
+                s.db().lock_record("b.psd").expect("b").map(|x| x.0),
+                Some(idb)
+            );
+            drop(s);
+            // A newer one wins.
+            let landed = Lander::start(&dir)
+                .expect("start")
+                .land(Plan {
+                    locks: vec![(id3, l3)],
+                    ..Plan::default()
+                })
+                .await
+                .expect("land");
+            assert_eq!(landed.locks_changed, 1);
+            let s = Store::open(&dir).expect("open");
+            assert_eq!(
+                s.db().lock_record("a.psd").expect("a").map(|x| x.0),
+                Some(id3)
+            );
+        })
+        .await
+        .expect("within the time limit");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_lander_seals_what_it_has_and_releases_the_lock() {
+        tokio::time::timeout(LIMIT, async {
+            let (_d, r) = repo();
+            let dir = r.store().dir().to_path_buf();
+            let lander = Lander::start(&dir).expect("start");
+            let sink = lander.sink();
+            sink.put(chunk(b"kept")).await.expect("put");
+            // Every sink must be gone before the lander is dropped: a live sink
+            // keeps the queue open and the drop would wait for it.
+            drop(sink);
+            drop(lander);
+            let s = Store::open(&dir).expect("open");
+            assert!(s.contains(&ObjectId::of_chunk(b"kept")));
+            // The lock is free again; a bad record stops the writer, and a drop
+            // after it is quiet.
+            let lander = Lander::start(&dir).expect("start again");
+            let mut bad = chunk(b"bad");
+            bad.payload[0] ^= 1;
+            lander.sink().put(bad).await.expect("queued");
+            drop(lander);
+        })
+        .await
+        .expect("within the time limit");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bad_record_is_what_land_reports_and_no_ref_moves() {
+        tokio::time::timeout(LIMIT, async {
+            let (_d, mut r) = repo();
+            put(&r, "a.txt", b"a");
+            let c1 = commit_all(&mut r, "one");
+            let dir = r.store().dir().to_path_buf();
+            let lander = Lander::start(&dir).expect("start");
+            let sink = lander.sink();
+            sink.put(chunk(b"good")).await.expect("put");
+            let mut bad = chunk(b"bad bytes");
+            bad.payload[0] ^= 1;
+            sink.put(bad).await.expect("queued");
+            // The writer stops at the bad record; later puts fail (eventually).
+            for _ in 0..(QUEUE_RECORDS * 2) {
+                if sink.put(chunk(b"after")).await.is_err() {
+                    break;
+                }
+            }
+            let e = lander
+                .land(Plan {
+                    refs: vec![change("refs/heads/new", Expect::Absent, Some(c1), false)],
+                    ..Plan::default()
+                })
+                .await
+                .expect_err("bad record");
+            assert!(
+                matches!(
+                    e,
+                    SyncError::Store(crate::store::StoreError::BadRecord { .. })
+                ),
+                "{e}"
+            );
+            let s = Store::open(&dir).expect("open");
+            assert!(
+                s.contains(&ObjectId::of_chunk(b"good")),
+                "verified records stay"
+            );
+            assert_eq!(s.db().read_ref("refs/heads/new").expect("read"), None);
+            assert!(format!("{:?}", Cmd::Record(chunk(b"x"))).starts_with("Record("));
+        })
+        .await
+        .expect("within the time limit");
     }
 }

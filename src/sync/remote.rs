@@ -221,3 +221,161 @@ pub async fn exchange_peers(conn: &Connection, peer: &str, store: &Store) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::chunker::ChunkParams;
+    use crate::store::object::Role;
+
+    fn key(n: u8) -> MachineKey {
+        MachineKey::from_seed([n; 32])
+    }
+
+    fn store(dir: &Path) -> Store {
+        Store::init(dir, ChunkParams::DEFAULT).expect("init")
+    }
+
+    /// A store whose member list has alice (key 1), bob (key 2) and carol (key 3).
+    fn with_members(dir: &Path) -> Store {
+        let mut s = store(dir);
+        members::add(
+            &mut s,
+            &key(1),
+            "alice",
+            "bob",
+            key(2).public(),
+            Role::Member,
+        )
+        .expect("bob");
+        members::add(
+            &mut s,
+            &key(1),
+            "alice",
+            "carol",
+            key(3).public(),
+            Role::Reader,
+        )
+        .expect("carol");
+        s
+    }
+
+    #[test]
+    fn key_at_specs_parse_with_a_default_port() {
+        let k = key(1).public();
+        let text = k.to_text();
+        assert_eq!(
+            parse_key_at(&format!("{text}@host:9")).expect("parse"),
+            (k, "host:9".to_string())
+        );
+        assert_eq!(
+            parse_key_at(&format!("{text}@host")).expect("parse").1,
+            format!("host:{DEFAULT_PORT}")
+        );
+        assert_eq!(
+            parse_key_at(&format!("{text}@[::1]")).expect("parse").1,
+            format!("[::1]:{DEFAULT_PORT}")
+        );
+        let e = parse_key_at("host:9").expect_err("no @");
+        assert!(e.to_string().contains("KEY@HOST:PORT"), "{e}");
+        assert!(parse_key_at("notakey@host:9").is_err());
+        let e = parse_key_at(&format!("{text}@")).expect_err("no host");
+        assert!(e.to_string().contains("names no host"), "{e}");
+    }
+
+    #[test]
+    fn unresolvable_addresses_are_skipped() {
+        let got = socket_addrs(&["127.0.0.1:5".to_string(), "no port here".to_string()]);
+        assert_eq!(
+            got,
+            vec!["127.0.0.1:5".parse::<SocketAddr>().expect("addr")]
+        );
+        assert!(socket_addrs(&[]).is_empty());
+    }
+
+    #[test]
+    fn members_resolve_by_name_and_key() {
+        let d = tempfile::tempdir().expect("tmp");
+        let bare = store(&d.path().join("bare"));
+        let e = resolve(&bare, "bob").expect_err("no members");
+        assert!(e.to_string().contains("no members yet"), "{e}");
+        assert!(others(&bare, &key(1).public()).expect("others").is_empty());
+        let e = default_remote(&bare, &key(1).public()).expect_err("nobody");
+        assert!(
+            e.to_string().contains("no peer with a known address"),
+            "{e}"
+        );
+
+        let s = with_members(&d.path().join("m"));
+        let e = resolve(&s, "mallory").expect_err("unknown");
+        assert!(e.to_string().contains("not a member"), "{e}");
+        let bob = resolve(&s, "bob").expect("bob");
+        assert_eq!((bob.key, bob.addrs.len()), (key(2).public(), 0));
+        assert_eq!(
+            resolve(&s, &key(2).public().to_text()).expect("by key"),
+            bob
+        );
+        let me = key(1).public();
+        let names: Vec<String> = others(&s, &me)
+            .expect("others")
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.contains(&"bob".to_string()) && names.contains(&"carol".to_string()));
+
+        // Nobody with an address, then one, then two.
+        assert!(default_remote(&s, &me).is_err());
+        s.db()
+            .peer_add_addr(&key(2).public(), "127.0.0.1:7", PeerSource::Config, None)
+            .expect("addr");
+        let one = default_remote(&s, &me).expect("one");
+        assert_eq!(
+            (one.name.as_str(), one.addrs.clone()),
+            ("bob", vec!["127.0.0.1:7".to_string()])
+        );
+        s.db()
+            .peer_add_addr(&key(3).public(), "127.0.0.1:8", PeerSource::Lan, Some(5))
+            .expect("addr");
+        let e = default_remote(&s, &me).expect_err("several");
+        assert!(e.to_string().contains("several peers"), "{e}");
+        // The configured default wins.
+        s.db().config_set(DEFAULT_PEER_KEY, "carol").expect("set");
+        assert_eq!(default_remote(&s, &me).expect("default").name, "carol");
+        s.db().config_set(DEFAULT_PEER_KEY, "gone").expect("set");
+        assert!(default_remote(&s, &me).is_err());
+    }
+
+    #[tokio::test]
+    async fn client_endpoints_follow_the_address_family() {
+        let v4 = client_endpoint(&key(1), &["127.0.0.1:5".parse().expect("addr")]).expect("v4");
+        assert!(v4.local_addr().expect("addr").is_ipv4());
+        let none = client_endpoint(&key(1), &[]).expect("default");
+        assert!(none.local_addr().expect("addr").is_ipv4());
+        // IPv6 may be disabled where the tests run; when it binds, it is IPv6.
+        if let Ok(v6) = client_endpoint(&key(1), &["[::1]:5".parse().expect("addr")]) {
+            assert!(v6.local_addr().expect("addr").is_ipv6());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn opening_a_peer_without_an_address_fails_at_once() {
+        let d = tempfile::tempdir().expect("tmp");
+        let s = with_members(&d.path().join("m"));
+        let dir = s.dir().to_path_buf();
+        drop(s);
+        let remote = Remote {
+            name: "bob".into(),
+            key: key(2).public(),
+            addrs: vec!["nowhere".into()],
+        };
+        let e = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            open(&key(1), &remote, &dir),
+        )
+        .await
+        .expect("within the time limit")
+        .expect_err("no address");
+        assert!(e.to_string().contains("no address known for bob"), "{e}");
+    }
+}
