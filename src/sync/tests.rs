@@ -20,22 +20,22 @@ use crate::vcs::testutil::{commit_all, put};
 use crate::vcs::Repo;
 
 /// Bounds every test: a hung transfer fails instead of hanging the suite.
-const LIMIT: Duration = Duration::from_secs(60);
+pub(super) const LIMIT: Duration = Duration::from_secs(60);
 
-fn key(n: u8) -> MachineKey {
+pub(super) fn key(n: u8) -> MachineKey {
     MachineKey::from_seed([n; 32])
 }
 
-fn noise(seed: u64, len: usize) -> Vec<u8> {
+pub(super) fn noise(seed: u64, len: usize) -> Vec<u8> {
     crate::store::pack::testutil::random_bytes(seed, len)
 }
 
-fn store_dir(repo: &Repo) -> PathBuf {
+pub(super) fn store_dir(repo: &Repo) -> PathBuf {
     repo.store().dir().to_path_buf()
 }
 
 /// A repository "alice" with `bob` (key 2) and `carol` (key 3) as members.
-fn alice_repo(dir: &Path) -> Repo {
+pub(super) fn alice_repo(dir: &Path) -> Repo {
     let mut r = Repo::init(&dir.join("alice"), ChunkParams::DEFAULT).expect("init");
     let me = key(1);
     super::members::add(
@@ -60,7 +60,7 @@ fn alice_repo(dir: &Path) -> Repo {
 }
 
 /// An empty store of the same repository (what a clone starts from).
-fn empty_like(dir: &Path, name: &str, of: &Repo) -> Repo {
+pub(super) fn empty_like(dir: &Path, name: &str, of: &Repo) -> Repo {
     let r = Repo::init(&dir.join(name), of.store().params()).expect("init");
     let id = of.store().repository_id().expect("id");
     r.store()
@@ -71,7 +71,7 @@ fn empty_like(dir: &Path, name: &str, of: &Repo) -> Repo {
 }
 
 /// A serving endpoint for `repo` with key `k`; returns its address and a stop switch.
-fn serve(repo: &Repo, k: &MachineKey) -> (SocketAddr, watch::Sender<bool>) {
+pub(super) fn serve(repo: &Repo, k: &MachineKey) -> (SocketAddr, watch::Sender<bool>) {
     let dir = store_dir(repo);
     let keys = MemberKeys::load(&dir).expect("members");
     let ep = Arc::new(

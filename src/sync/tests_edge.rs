@@ -7,84 +7,20 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::sync::watch;
 
 use super::answer::{Failure, Served};
 use super::client::{self, FetchOptions};
-use super::server::{self, MemberKeys, ServeConfig};
 use super::transport::{refuse_all, Connection, Endpoint};
 use super::wire::{self, Message, RefUpdate, Run};
 use super::SyncError;
 use crate::identity::MachineKey;
-use crate::store::chunker::ChunkParams;
 use crate::store::db::{Expect, RefTarget, ReflogInfo};
-use crate::store::object::{ChunkEntry, ChunkListNode, FileObject, Person, Role, Tag};
-use crate::store::{keys, ObjectId, ObjectKind, Store};
+use crate::store::object::{ChunkEntry, ChunkListNode, FileObject, Person, Tag};
+use crate::store::{ObjectId, ObjectKind, Store};
 use crate::vcs::testutil::{commit_all, put};
 use crate::vcs::Repo;
 
-/// Bounds every test: a hung transfer fails instead of hanging the suite.
-const LIMIT: Duration = Duration::from_secs(60);
-
-fn key(n: u8) -> MachineKey {
-    MachineKey::from_seed([n; 32])
-}
-
-fn store_dir(repo: &Repo) -> PathBuf {
-    repo.store().dir().to_path_buf()
-}
-
-/// A repository "alice" with `bob` (key 2) and `carol` (key 3) as members.
-fn alice_repo(dir: &Path) -> Repo {
-    let mut r = Repo::init(&dir.join("alice"), ChunkParams::DEFAULT).expect("init");
-    let me = key(1);
-    super::members::add(
-        r.store_mut(),
-        &me,
-        "alice",
-        "bob",
-        key(2).public(),
-        Role::Member,
-    )
-    .expect("bob");
-    super::members::add(
-        r.store_mut(),
-        &me,
-        "alice",
-        "carol",
-        key(3).public(),
-        Role::Reader,
-    )
-    .expect("carol");
-    r
-}
-
-/// An empty store of the same repository (what a clone starts from).
-fn empty_like(dir: &Path, name: &str, of: &Repo) -> Repo {
-    let r = Repo::init(&dir.join(name), of.store().params()).expect("init");
-    let id = of.store().repository_id().expect("id");
-    r.store()
-        .db()
-        .config_set(keys::REPO_ID, &id)
-        .expect("set id");
-    r
-}
-
-/// A serving endpoint for `repo` with key `k`; returns its address and a stop switch.
-fn serve(repo: &Repo, k: &MachineKey) -> (SocketAddr, watch::Sender<bool>) {
-    let dir = store_dir(repo);
-    let keys = MemberKeys::load(&dir).expect("members");
-    let ep = Arc::new(
-        server::bind("127.0.0.1:0".parse().expect("addr"), k, keys.clone()).expect("bind"),
-    );
-    let addr = ep.local_addr().expect("addr");
-    let config = Arc::new(ServeConfig::for_store(dir, vec![addr.to_string()]).expect("config"));
-    let (stop, stopped) = watch::channel(false);
-    tokio::spawn(server::serve(ep, config, keys, stopped));
-    (addr, stop)
-}
+use super::tests::{alice_repo, empty_like, key, serve, store_dir, LIMIT};
 
 /// Connects as `me` to `addr` (pinning `server_key`) and says hello for `repo`.
 async fn session(
