@@ -350,7 +350,7 @@ async fn push_fast_forwards_refuses_the_rest_and_readers() {
 }
 
 /// A hostile peer: answers every request with what `respond` makes of it.
-fn fake_server(
+pub(super) fn fake_server(
     k: &MachineKey,
     respond: impl Fn(super::wire::Message) -> Vec<super::wire::Message> + Send + Sync + 'static,
 ) -> SocketAddr {

@@ -20,7 +20,7 @@ use crate::store::{ObjectId, ObjectKind, Store};
 use crate::vcs::testutil::{commit_all, put};
 use crate::vcs::Repo;
 
-use super::tests::{alice_repo, empty_like, key, serve, store_dir, LIMIT};
+use super::tests::{alice_repo, empty_like, fake_server, key, serve, store_dir, LIMIT};
 
 /// Connects as `me` to `addr` (pinning `server_key`) and says hello for `repo`.
 async fn session(
@@ -121,38 +121,6 @@ fn tag(repo: &mut Repo, target: ObjectId, target_kind: ObjectKind, name: &str) -
     let id = put_raw_object(repo, ObjectKind::Tag, bytes);
     set_ref(repo, &format!("refs/tags/{name}"), id);
     id
-}
-
-/// A hostile peer: answers every request with what `respond` makes of it.
-fn fake_server(
-    k: &MachineKey,
-    respond: impl Fn(Message) -> Vec<Message> + Send + Sync + 'static,
-) -> SocketAddr {
-    let policy: super::transport::MemberPolicy = Arc::new(|_| true);
-    let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), k, policy).expect("bind");
-    let addr = ep.local_addr().expect("addr");
-    let respond = Arc::new(respond);
-    tokio::spawn(async move {
-        while let Some(Ok(conn)) = ep.accept().await {
-            let respond = respond.clone();
-            tokio::spawn(async move {
-                while let Ok((mut send, mut recv)) = conn.inner.accept_bi().await {
-                    let respond = respond.clone();
-                    tokio::spawn(async move {
-                        if let Ok(Some(m)) = wire::read_message(&mut recv).await {
-                            for out in respond(m) {
-                                if wire::write_message(&mut send, &out).await.is_err() {
-                                    return;
-                                }
-                            }
-                            let _ = send.finish();
-                        }
-                    });
-                }
-            });
-        }
-    });
-    addr
 }
 
 fn record(served: &Served, id: &ObjectId) -> Message {
