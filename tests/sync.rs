@@ -138,7 +138,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A running `gadn serve`, killed (SIGKILL) when dropped.
+/// A running `gadn serve`, stopped when dropped (SIGTERM, then SIGKILL after 5 s).
 struct Server {
     child: Child,
     /// `127.0.0.1:PORT` it listens on.
@@ -182,7 +182,17 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Stops it as a user would (SIGTERM: a clean shutdown), and kills it if it
+    /// has not exited within 5 s.
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            if wait_until(&mut self.child, Duration::from_secs(5)).is_some() {
+                return;
+            }
+        }
         kill_child(&mut self.child);
     }
 }
