@@ -661,3 +661,86 @@ async fn malformed_requests_close_only_that_connection() {
     .await
     .expect("within the time limit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_bad_hellos_and_out_of_place_requests() {
+    use super::fetch::{next, request};
+    use super::wire::Message;
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let a = alice_repo(d.path());
+        let (addr, _stop) = serve(&a, &key(1));
+        let repo_id = a.store().repository_id().expect("id");
+        let connect = || async {
+            let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), &key(2), refuse_all())
+                .expect("bind");
+            let conn = client::connect(&ep, key(1).public(), &[addr])
+                .await
+                .expect("connect");
+            (ep, conn)
+        };
+        let hello =
+            |versions: Vec<u32>, repo: Option<String>, listen: Vec<String>| Message::Hello {
+                versions,
+                repo,
+                caps: Vec::new(),
+                listen,
+            };
+        // An unknown protocol version and another repository: refused, with a code.
+        let (_ep, conn) = connect().await;
+        for (msg, code) in [
+            (
+                hello(vec![99], Some(repo_id.clone()), Vec::new()),
+                "version",
+            ),
+            (
+                hello(vec![1], Some("another".into()), Vec::new()),
+                "wrong-repository",
+            ),
+        ] {
+            let mut recv = request(&conn.inner, "alice", &msg).await.expect("request");
+            match next(&mut recv, "alice").await {
+                Err(super::SyncError::Refused { code: c, .. }) => assert_eq!(c, code),
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        // A good hello naming where we serve: the server notes the address.
+        let msg = hello(
+            vec![1],
+            Some(repo_id.clone()),
+            vec!["127.0.0.1:4567".into(), "junk".into()],
+        );
+        let mut recv = request(&conn.inner, "alice", &msg).await.expect("request");
+        assert!(matches!(
+            next(&mut recv, "alice").await,
+            Ok(Message::Welcome { .. })
+        ));
+        let row = Store::open(a.store().dir())
+            .expect("open")
+            .db()
+            .peer_get(&key(2).public())
+            .expect("peer")
+            .expect("row");
+        assert_eq!(row.addrs, vec!["127.0.0.1:4567".to_string()]);
+        // A response sent as a request closes the connection.
+        let mut recv = request(&conn.inner, "alice", &Message::End {})
+            .await
+            .expect("request");
+        assert!(next(&mut recv, "alice").await.is_err());
+        assert!(matches!(
+            conn.inner.closed().await,
+            quinn::ConnectionError::ApplicationClosed(_)
+        ));
+        // So does a stream that carries no request at all.
+        let (_ep, conn) = connect().await;
+        let (mut send, _recv) = conn.inner.open_bi().await.expect("stream");
+        send.write_all(&[]).await.expect("write");
+        let _ = send.finish();
+        assert!(matches!(
+            conn.inner.closed().await,
+            quinn::ConnectionError::ApplicationClosed(_)
+        ));
+    })
+    .await
+    .expect("within the time limit");
+}
