@@ -170,20 +170,9 @@ fn complete(store: &Store, id: &ObjectId) -> bool {
     let Ok(file) = store.file(id) else {
         return false;
     };
-    let mut stack = vec![(file.root, file.height)];
-    while let Some((node, level)) = stack.pop() {
-        if level == 0 {
-            if !store.contains(&node) {
-                return false;
-            }
-            continue;
-        }
-        let Ok(n) = store.chunk_list(&node) else {
-            return false;
-        };
-        stack.extend(n.entries.iter().map(|e| (e.id, level - 1)));
-    }
-    true
+    store
+        .file_chunks(id, &file)
+        .all(|c| c.is_ok_and(|c| store.contains(&c.id)))
 }
 
 /// The local path a Git remote URL names, if it names one: an absolute or relative

@@ -11,9 +11,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::store::db::RefTarget;
-use crate::store::object::{ChunkListNode, FileObject};
 use crate::store::pack::RECORD_HEADER_LEN;
-use crate::store::{ObjectId, ObjectKind, Store, StoreError};
+use crate::store::{ObjectId, Store, StoreError};
 
 use super::graph::missing_history;
 use super::members::MEMBERS_REF;
@@ -361,22 +360,11 @@ impl Served {
 
 /// The chunk ids of file `id`, in file order, read from the store.
 pub fn file_chunk_ids(store: &Store, id: &ObjectId) -> Result<Vec<ObjectId>, Failure> {
-    let bytes = store
-        .read_kind(id, ObjectKind::File)
+    let file = store
+        .file(id)
         .map_err(|e| Failure::new("not-found", format!("file {id}: {e}")))?;
-    let file = FileObject::decode(&bytes).map_err(Failure::store)?;
-    let mut out = Vec::new();
-    let mut stack = vec![(file.root, file.height)];
-    while let Some((node, level)) = stack.pop() {
-        if level == 0 {
-            out.push(node);
-            continue;
-        }
-        let bytes = store
-            .read_kind(&node, ObjectKind::ChunkList)
-            .map_err(Failure::store)?;
-        let n = ChunkListNode::decode(&bytes).map_err(Failure::store)?;
-        stack.extend(n.entries.iter().rev().map(|e| (e.id, level - 1)));
-    }
-    Ok(out)
+    store
+        .file_chunks(id, &file)
+        .map(|c| c.map(|c| c.id).map_err(Failure::store))
+        .collect()
 }
