@@ -382,7 +382,7 @@ pub(super) fn fake_server(
 }
 
 /// Record `id` of the served store, as the wire carries it.
-fn stored_record(served: &super::answer::Served, id: &ObjectId) -> super::wire::Message {
+pub(super) fn stored_record(served: &super::answer::Served, id: &ObjectId) -> super::wire::Message {
     let r = served
         .with_store(|s| s.read_raw(id))
         .expect("read")
@@ -396,10 +396,12 @@ fn stored_record(served: &super::answer::Served, id: &ObjectId) -> super::wire::
     }
 }
 
-/// Answers like a real server from `dir`, passing each record through `tamper`.
-fn tampering_server(
+/// Answers like a real server from `dir`, except that `hook` may answer a request
+/// first (`Some`), and every record passes through `tamper`.
+pub(super) fn scripted_server(
     k: &MachineKey,
     dir: PathBuf,
+    hook: impl Fn(&super::wire::Message) -> Option<Vec<super::wire::Message>> + Send + Sync + 'static,
     tamper: impl Fn(super::wire::Message) -> super::wire::Message + Send + Sync + 'static,
 ) -> SocketAddr {
     use super::wire::Message;
@@ -408,46 +410,66 @@ fn tampering_server(
         .expect("open")
         .repository_id()
         .expect("id");
-    fake_server(k, move |m| match m {
-        Message::Hello { .. } => vec![Message::Welcome {
-            version: 1,
-            repo: repo_id.clone(),
-            caps: Vec::new(),
-            listen: Vec::new(),
-            chunking: None,
-        }],
-        Message::ListRefs {} => vec![served.refs().expect("refs")],
-        Message::Commits {
-            wants,
-            haves,
-            limit,
-        } => served.history(&wants, &haves, limit).expect("history"),
-        Message::GetObjects { ids } => {
-            let mut out: Vec<Message> = ids
-                .iter()
-                .map(|id| tamper(stored_record(&served, id)))
-                .collect();
-            out.push(Message::End {});
-            out
+    fake_server(k, move |m| {
+        if let Some(out) = hook(&m) {
+            return out;
         }
-        Message::GetChunks { runs } => {
-            let mut out = Vec::new();
-            for run in runs {
-                let ids = served
-                    .with_store(|s| super::answer::file_chunk_ids(s, &run.file))
-                    .expect("chunks");
-                for id in &ids[run.start as usize..(run.start + u64::from(run.count)) as usize] {
-                    out.push(tamper(stored_record(&served, id)));
-                }
+        match m {
+            Message::Hello { .. } => vec![welcome(&repo_id)],
+            Message::ListRefs {} => vec![served.refs().expect("refs")],
+            Message::Commits {
+                wants,
+                haves,
+                limit,
+            } => served.history(&wants, &haves, limit).expect("history"),
+            Message::GetObjects { ids } => {
+                let mut out: Vec<Message> = ids
+                    .iter()
+                    .map(|id| tamper(stored_record(&served, id)))
+                    .collect();
+                out.push(Message::End {});
+                out
             }
-            out.push(Message::End {});
-            out
+            Message::GetChunks { runs } => {
+                let mut out = Vec::new();
+                for run in runs {
+                    let ids = served
+                        .with_store(|s| super::answer::file_chunk_ids(s, &run.file))
+                        .expect("chunks");
+                    for id in &ids[run.start as usize..(run.start + u64::from(run.count)) as usize]
+                    {
+                        out.push(tamper(stored_record(&served, id)));
+                    }
+                }
+                out.push(Message::End {});
+                out
+            }
+            _ => vec![Message::Error {
+                code: "no".into(),
+                message: "no".into(),
+            }],
         }
-        _ => vec![Message::Error {
-            code: "no".into(),
-            message: "no".into(),
-        }],
     })
+}
+
+/// Answers like a real server from `dir`, passing each record through `tamper`.
+fn tampering_server(
+    k: &MachineKey,
+    dir: PathBuf,
+    tamper: impl Fn(super::wire::Message) -> super::wire::Message + Send + Sync + 'static,
+) -> SocketAddr {
+    scripted_server(k, dir, |_| None, tamper)
+}
+
+/// The welcome of a server of repository `repo`.
+pub(super) fn welcome(repo: &str) -> super::wire::Message {
+    super::wire::Message::Welcome {
+        version: 1,
+        repo: repo.to_string(),
+        caps: Vec::new(),
+        listen: Vec::new(),
+        chunking: None,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

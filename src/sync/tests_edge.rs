@@ -4,7 +4,7 @@
 //! stores.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -20,7 +20,10 @@ use crate::store::{ObjectId, ObjectKind, Store};
 use crate::vcs::testutil::{commit_all, put};
 use crate::vcs::Repo;
 
-use super::tests::{alice_repo, empty_like, fake_server, key, serve, store_dir, LIMIT};
+use super::tests::{
+    alice_repo, empty_like, fake_server, key, scripted_server, serve, store_dir, stored_record,
+    welcome, LIMIT,
+};
 
 /// Connects as `me` to `addr` (pinning `server_key`) and says hello for `repo`.
 async fn session(
@@ -121,83 +124,6 @@ fn tag(repo: &mut Repo, target: ObjectId, target_kind: ObjectKind, name: &str) -
     let id = put_raw_object(repo, ObjectKind::Tag, bytes);
     set_ref(repo, &format!("refs/tags/{name}"), id);
     id
-}
-
-fn record(served: &Served, id: &ObjectId) -> Message {
-    let r = served
-        .with_store(|s| s.read_raw(id))
-        .expect("read")
-        .expect("present");
-    Message::Record {
-        id: r.id,
-        kind: r.kind as u8,
-        codec: r.codec as u8,
-        raw_len: r.raw_len,
-        payload: r.payload,
-    }
-}
-
-/// Answers like a real server from `dir`, except that `hook` may answer a request
-/// first (`Some`), and every record passes through `tamper`.
-fn scripted_server(
-    k: &MachineKey,
-    dir: PathBuf,
-    hook: impl Fn(&Message) -> Option<Vec<Message>> + Send + Sync + 'static,
-    tamper: impl Fn(Message) -> Message + Send + Sync + 'static,
-) -> SocketAddr {
-    let served = Arc::new(Served::open(dir.clone()).expect("open"));
-    let repo_id = Store::open(&dir)
-        .expect("open")
-        .repository_id()
-        .expect("id");
-    fake_server(k, move |m| {
-        if let Some(out) = hook(&m) {
-            return out;
-        }
-        match m {
-            Message::Hello { .. } => vec![welcome(&repo_id)],
-            Message::ListRefs {} => vec![served.refs().expect("refs")],
-            Message::Commits {
-                wants,
-                haves,
-                limit,
-            } => served.history(&wants, &haves, limit).expect("history"),
-            Message::GetObjects { ids } => {
-                let mut out: Vec<Message> =
-                    ids.iter().map(|id| tamper(record(&served, id))).collect();
-                out.push(Message::End {});
-                out
-            }
-            Message::GetChunks { runs } => {
-                let mut out = Vec::new();
-                for run in runs {
-                    let ids = served
-                        .with_store(|s| super::answer::file_chunk_ids(s, &run.file))
-                        .expect("chunks");
-                    for id in &ids[run.start as usize..(run.start + u64::from(run.count)) as usize]
-                    {
-                        out.push(tamper(record(&served, id)));
-                    }
-                }
-                out.push(Message::End {});
-                out
-            }
-            _ => vec![Message::Error {
-                code: "no".into(),
-                message: "no".into(),
-            }],
-        }
-    })
-}
-
-fn welcome(repo: &str) -> Message {
-    Message::Welcome {
-        version: 1,
-        repo: repo.to_string(),
-        caps: Vec::new(),
-        listen: Vec::new(),
-        chunking: None,
-    }
 }
 
 fn is_protocol(e: &SyncError, needle: &str) -> bool {
@@ -527,7 +453,7 @@ async fn an_answer_must_end_after_its_records() {
                 move |m| match m {
                     Message::GetObjects { ids } if !chunks => {
                         let mut out: Vec<Message> =
-                            ids.iter().map(|id| record(&served, id)).collect();
+                            ids.iter().map(|id| stored_record(&served, id)).collect();
                         out.push(Message::CommitIds {
                             ids: Vec::new(),
                             done: true,
@@ -543,7 +469,7 @@ async fn an_answer_must_end_after_its_records() {
                             for id in &ids
                                 [run.start as usize..(run.start + u64::from(run.count)) as usize]
                             {
-                                out.push(record(&served, id));
+                                out.push(stored_record(&served, id));
                             }
                         }
                         out.push(Message::CommitIds {
