@@ -12,6 +12,7 @@
 
 pub mod git;
 pub mod identity;
+pub mod preview;
 pub mod store;
 pub mod sync;
 pub mod vcs;

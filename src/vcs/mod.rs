@@ -9,7 +9,7 @@ mod checkout;
 mod commit;
 mod diff;
 mod error;
-mod facts;
+pub mod facts;
 mod find;
 mod histindex;
 mod history;
