@@ -7,6 +7,7 @@ mod cat;
 mod checkout;
 mod clone;
 mod commit;
+mod config;
 mod diff;
 mod fetch;
 mod find;
@@ -24,6 +25,7 @@ mod mv;
 mod net;
 mod output;
 mod peer;
+mod preview;
 mod pull;
 mod push;
 mod resolve;
@@ -104,6 +106,10 @@ enum Command {
     Meta(meta::Args),
     /// Find assets by type, size, author, tag or modification date.
     Find(find::Args),
+    /// Show or write an asset's previews (thumbnails, waveform, clip, low-poly mesh).
+    Preview(preview::Args),
+    /// Read and write repository settings (preview.*, user.*, sync.*).
+    Config(config::Args),
     /// Take an advisory lock on a file.
     Lock(lock::LockArgs),
     /// Release an advisory lock.
@@ -208,6 +214,8 @@ pub fn run() -> ExitCode {
         Command::Merge(a) => merge::run(&ctx, a),
         Command::Resolve(a) => resolve::run(&ctx, a),
         Command::Meta(a) => meta::run(&ctx, a),
+        Command::Preview(a) => preview::run(&ctx, a),
+        Command::Config(a) => config::run(&ctx, a),
         Command::Find(a) => find::run(&ctx, a),
         Command::Lock(a) => lock::run_lock(&ctx, a),
         Command::Unlock(a) => lock::run_unlock(&ctx, a),

@@ -65,6 +65,16 @@ pub enum PreviewError {
         /// What went wrong: exit status, stderr tail, missing output.
         detail: String,
     },
+    /// A preview setting in the config is malformed.
+    #[error("config {key} = {value:?}: {reason}")]
+    Config {
+        /// The config key.
+        key: String,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Reading the content from the store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

@@ -16,11 +16,15 @@
 //!   `max_input_bytes`, decoders get `max_alloc`.
 
 pub mod audio;
+pub mod batch;
 pub mod blend;
 pub mod card;
 mod error;
+pub mod external;
 pub mod mesh;
+pub mod recorded;
 mod output;
+pub mod settings;
 pub mod source;
 pub mod texture;
 pub mod thumbs;

@@ -48,6 +48,8 @@ impl Store {
         }
         let total = self.packs.entries().count() as u64;
         self.packs.rewrite(|id, _| live.ids.contains(id))?;
+        // Previews of files no longer reachable went with the rewrite; so do their rows.
+        self.db().previews_retain(|row| live.ids.contains(&row.3))?;
         let kept = self.packs.entries().count() as u64;
         Ok(Ok(GcReport {
             kept,

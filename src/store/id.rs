@@ -36,11 +36,13 @@ pub enum ObjectKind {
     Lock = 7,
     /// The repository's signed member list.
     Members = 8,
+    /// Previews of a file's content made by one generator version.
+    Preview = 9,
 }
 
 impl ObjectKind {
     /// All kinds, in numeric order.
-    pub const ALL: [ObjectKind; 9] = [
+    pub const ALL: [ObjectKind; 10] = [
         ObjectKind::Chunk,
         ObjectKind::File,
         ObjectKind::ChunkList,
@@ -50,6 +52,7 @@ impl ObjectKind {
         ObjectKind::AssetMeta,
         ObjectKind::Lock,
         ObjectKind::Members,
+        ObjectKind::Preview,
     ];
 
     /// Decodes the on-disk byte, `None` for an unknown kind.
@@ -69,6 +72,7 @@ impl ObjectKind {
             ObjectKind::AssetMeta => "assetmeta",
             ObjectKind::Lock => "lock",
             ObjectKind::Members => "members",
+            ObjectKind::Preview => "preview",
         }
     }
 
@@ -85,6 +89,7 @@ impl ObjectKind {
             ObjectKind::AssetMeta => Some("gadn 2026-11 object assetmeta"),
             ObjectKind::Lock => Some("gadn 2026-11 object lock"),
             ObjectKind::Members => Some("gadn 2026-11 object members"),
+            ObjectKind::Preview => Some("gadn 2026-11 object preview"),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Reachability: every record a ref, a reflog entry, the index or a lock row leads to.
+//! Reachability: every record a ref, a reflog entry, the index or a lock row leads to,
+//! and the previews of every file so reached (whether or not the file is present).
 //!
 //! Used by `gc` (what to keep) and `fsck` (what must exist and decode). The walk reads
 //! commits, trees, tags, file objects and chunk-list nodes, but never chunk payloads:
@@ -8,7 +9,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::error::StoreError;
 use super::id::{ObjectId, ObjectKind};
-use super::object::{AssetMeta, ChunkListNode, Commit, EntryKind, FileObject, Tag, Tree};
+use super::object::{
+    AssetMeta, ChunkListNode, Commit, EntryKind, FileObject, PreviewObject, Tag, Tree,
+};
 use super::pack::IndexEntry;
 use super::Store;
 
@@ -110,9 +113,33 @@ pub fn reachable(store: &Store) -> Result<Reachable, StoreError> {
     // Level and length of each decoded object (`None`: not a chunk-list node, or
     // unreadable); an object is expanded once, the first time a link fits its kind.
     let mut shapes: HashMap<ObjectId, Option<(u8, u64)>> = HashMap::new();
-    while let Some(link) = stack.pop() {
+    // Files referred to (present or not): their previews are kept, in a second pass.
+    let mut files: HashSet<ObjectId> = HashSet::new();
+    let mut previews_pushed = false;
+    loop {
+        let Some(link) = stack.pop() else {
+            if previews_pushed {
+                break;
+            }
+            previews_pushed = true;
+            for (file, generator, version, preview) in store.db().previews_all()? {
+                if files.contains(&file) {
+                    stack.push(Link {
+                        id: preview,
+                        kind: Some(ObjectKind::Preview),
+                        len: None,
+                        level: None,
+                        referrer: format!("preview index {} {generator} v{version}", file.short()),
+                    });
+                }
+            }
+            continue;
+        };
         if !checked.insert((link.id, link.kind, link.len, link.level)) {
             continue;
+        }
+        if link.kind == Some(ObjectKind::File) {
+            files.insert(link.id);
         }
         let problem = |reason: String| WalkProblem {
             id: link.id.to_hex(),
@@ -207,6 +234,15 @@ fn expand(
         // A member list references no other record; its signatures are checked.
         ObjectKind::Members => {
             crate::store::object::Members::decode_verified(&read()?).map_err(msg)?;
+        }
+        // A preview keeps its items' content alive, not the file it previews.
+        ObjectKind::Preview => {
+            let p = PreviewObject::decode(&read()?).map_err(msg)?;
+            for item in p.items {
+                let referrer = format!("{me} item {}", item.media_type);
+                let (id, size) = (item.content, Some(item.size));
+                stack.push(link(id, Some(ObjectKind::File), size, None, &referrer));
+            }
         }
         ObjectKind::Tag => {
             let t = Tag::decode(&read()?).map_err(msg)?;

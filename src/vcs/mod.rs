@@ -62,7 +62,7 @@ pub use scan::{Change, ChangeKind, Status};
 pub use sidecar::{asset_of, sidecars_of, SidecarRule, SIDECAR_RULES};
 pub use signing::{sign_commit, verify_commit, SignatureCheck, COMMIT_SIGNATURE_CONTEXT};
 pub use tag::TagInfo;
-pub use treeops::{FlatEntry, TreeDiff};
+pub use treeops::{flatten, FlatEntry, TreeDiff};
 
 use std::path::{Path, PathBuf};
 

@@ -8,7 +8,7 @@ use super::error::sql;
 use super::DbError;
 
 /// Schema version this build writes and reads (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// `PRAGMA application_id` of a gadn state database: "gadn" in ASCII.
 const APPLICATION_ID: i64 = 0x6761_646e;
@@ -56,9 +56,9 @@ CREATE TABLE state (
 ) WITHOUT ROWID;
 ";
 
-/// Versions 2 to 4 add tables, each owned by one module: the history and metadata
+/// Versions 2 to 5 add tables, each owned by one module: the history and metadata
 /// index (derived, rebuildable), content facts (derived), advisory locks (v2), the
-/// Git LFS object map (v3) and the peer address table (v4). Every statement is
+/// Git LFS object map (v3), the peer address table (v4) and the preview index (v5). Every statement is
 /// `CREATE … IF NOT EXISTS`, so an older database is upgraded in place.
 fn schema_v2() -> String {
     [
@@ -67,11 +67,12 @@ fn schema_v2() -> String {
         super::locks::SCHEMA,
         super::lfs::SCHEMA,
         super::peers::SCHEMA,
+        super::previews::SCHEMA,
     ]
     .concat()
 }
 
-/// Brings a version-1, -2 or -3 database up to [`SCHEMA_VERSION`], inside the caller's write
+/// Brings a version-1 to -4 database up to [`SCHEMA_VERSION`], inside the caller's write
 /// transaction.
 pub(super) fn upgrade(conn: &Connection, path: &Path) -> Result<(), DbError> {
     conn.execute_batch(&schema_v2())

@@ -13,6 +13,7 @@ mod file;
 mod kind;
 mod lock;
 mod members;
+pub mod preview;
 #[cfg(test)]
 mod proptests;
 mod tag;
@@ -28,6 +29,7 @@ pub use members::{
     member_name_problem, merge as merge_members, validate_member_name, MemberEntry, Members, Role,
     MAX_MEMBERS, MAX_NAME_LEN,
 };
+pub use preview::{PreviewItemRef, PreviewObject};
 pub use tag::Tag;
 pub use tree::{validate_name, Tree, TreeEntry};
 

@@ -1,0 +1,90 @@
+//! `gadn config`: read and write the repository's settings.
+
+use std::process::ExitCode;
+
+use super::Ctx;
+
+/// Arguments of `gadn config`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Print a setting's value (exit 1 when unset).
+    Get {
+        /// The key, e.g. preview.on-commit.
+        key: String,
+    },
+    /// Set a setting.
+    Set {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Remove a setting.
+    Unset {
+        /// The key.
+        key: String,
+    },
+    /// List every setting.
+    List,
+}
+
+/// Keys gadn reads, with a check of their values. Others are refused, so a typo
+/// does not silently do nothing.
+fn check(key: &str, value: &str) -> anyhow::Result<()> {
+    let known = [
+        "user.name",
+        "user.email",
+        "sync.default-peer",
+        "preview.on-commit",
+        "preview.levels",
+        "preview.timeout",
+        "preview.jobs",
+        "preview.max-input",
+    ];
+    if !known.contains(&key) && !key.starts_with("preview.tool.") && !key.starts_with("x-") {
+        anyhow::bail!(
+            "unknown key '{key}' (known: {}, preview.tool.TYPE; keys starting x- are free)",
+            known.join(", ")
+        );
+    }
+    if key.starts_with("preview.") {
+        // Validate by loading settings from a scratch store holding just this value.
+        let dir = tempfile::tempdir()?;
+        let store = gadn::store::Store::init(&dir.path().join("s"), Default::default())?;
+        store.db().config_set(key, value)?;
+        gadn::preview::settings::Settings::load(&store)?;
+    }
+    Ok(())
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    let repo = ctx.repo()?;
+    let db = repo.store().db();
+    match a.command {
+        Sub::Get { key } => match db.config_get(&key)? {
+            Some(v) => println!("{v}"),
+            None => return Ok(ExitCode::from(1)),
+        },
+        Sub::Set { key, value } => {
+            check(&key, &value)?;
+            db.config_set(&key, &value)?;
+        }
+        Sub::Unset { key } => {
+            if !db.config_unset(&key)? {
+                anyhow::bail!("'{key}' is not set");
+            }
+        }
+        Sub::List => {
+            for (k, v) in db.config_list()? {
+                println!("{k}={v}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,320 @@
+//! `gadn preview`: show, write out, or make the previews of assets.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use gadn::preview::batch::{jobs_for_tree, preview_files, Summary};
+use gadn::preview::recorded::{record, Job, Planner};
+use gadn::preview::settings::Settings;
+use gadn::preview::Role;
+use gadn::store::object::PreviewObject;
+use gadn::store::{ObjectId, Store};
+use gadn::vcs::{flatten, Repo, Resolved};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::output::{human_bytes, print_json};
+use super::Ctx;
+
+/// Arguments of `gadn preview`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The asset: a tracked PATH (as staged) or REV:PATH. With --all: the revision
+    /// whose files to preview (default HEAD).
+    spec: Option<String>,
+    /// Make the previews of every file of a revision that has none yet.
+    #[arg(long)]
+    all: bool,
+    /// Which item to write with --out: thumbnail, waveform, peaks, clip, lowpoly.
+    #[arg(long, default_value = "thumbnail")]
+    role: String,
+    /// Thumbnail level to write with --out (longest side in px; the nearest made).
+    #[arg(long, default_value_t = 256)]
+    level: u32,
+    /// Write the chosen item (PNG, WAV, GLB…) to this file.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Make the previews again even if they are recorded.
+    #[arg(long)]
+    force: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A preview as shown by `--json` and `meta show --json`.
+#[derive(Debug, serde::Serialize)]
+pub struct PreviewView {
+    /// Preview object id.
+    pub id: String,
+    /// File object previewed.
+    pub file: String,
+    /// Generator name and version.
+    pub generator: String,
+    /// Generator version.
+    pub version: u32,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// Extracted facts.
+    pub facts: serde_json::Value,
+    /// Items, in order.
+    pub items: Vec<ItemView>,
+}
+
+/// One item of a [`PreviewView`].
+#[derive(Debug, serde::Serialize)]
+pub struct ItemView {
+    /// `thumbnail`, `waveform`, `peaks`, `clip`, `lowpoly`, `lowres`.
+    pub role: String,
+    /// Level (px) or 0.
+    pub level: u32,
+    /// MIME type.
+    pub media_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// File object holding it.
+    pub content: String,
+}
+
+impl PreviewView {
+    /// The view of a stored preview object.
+    pub fn new(id: &ObjectId, p: &PreviewObject) -> PreviewView {
+        PreviewView {
+            id: id.to_hex(),
+            file: p.file.to_hex(),
+            generator: p.generator.clone(),
+            version: p.generator_version,
+            error: p.error.clone(),
+            facts: serde_json::from_str(&p.facts).unwrap_or(serde_json::Value::Null),
+            items: p
+                .items
+                .iter()
+                .map(|i| ItemView {
+                    role: Role::from_code(i.role).map_or("unknown", |r| r.name()).to_string(),
+                    level: i.level,
+                    media_type: i.media_type.clone(),
+                    size: i.size,
+                    content: i.content.to_hex(),
+                })
+                .collect(),
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    let mut repo = ctx.repo()?;
+    let planner = Planner::new(Settings::load(repo.store())?);
+    if a.all {
+        let rev = a.spec.as_deref().unwrap_or("HEAD");
+        let summary = preview_revision(&mut repo, &planner, rev, a.force, ctx.quiet)?;
+        if a.json {
+            print_json(&summary)?;
+        } else if !ctx.quiet {
+            print_summary(&summary);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let spec = a
+        .spec
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("name an asset (PATH or REV:PATH), or use --all"))?;
+    let (path, file) = resolve_file(ctx, &repo, spec)?;
+    let (id, preview) = ensure(&mut repo, &planner, &path, &file, a.force)?;
+    if let Some(out) = &a.out {
+        let role = Role::from_name(&a.role).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown role '{}': expected thumbnail, waveform, peaks, clip, lowpoly or lowres",
+                a.role
+            )
+        })?;
+        if let Some(e) = &preview.error {
+            anyhow::bail!("{path}: no preview: {e}");
+        }
+        let item = pick(&preview, role, a.level).ok_or_else(|| {
+            let have: Vec<String> = PreviewView::new(&id, &preview)
+                .items
+                .iter()
+                .map(|i| format!("{} {}", i.role, i.level))
+                .collect();
+            anyhow::anyhow!(
+                "{path}: the preview has no {} item (it has: {})",
+                role.name(),
+                if have.is_empty() { "none".into() } else { have.join(", ") }
+            )
+        })?;
+        write_item(repo.store(), &item.content, out)?;
+        if !ctx.quiet && !a.json {
+            eprintln!(
+                "wrote {} {} ({}, {}) to {}",
+                role.name(),
+                item.level,
+                item.media_type,
+                human_bytes(item.size),
+                out.display()
+            );
+        }
+    }
+    if a.json {
+        print_json(&PreviewView::new(&id, &preview))?;
+    } else if a.out.is_none() {
+        print_preview(&path, &PreviewView::new(&id, &preview));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The item of `role` nearest `level`: the smallest at or above it, else the
+/// largest below.
+fn pick(p: &PreviewObject, role: Role, level: u32) -> Option<&gadn::store::object::PreviewItemRef> {
+    let mut of_role: Vec<_> = p.items.iter().filter(|i| i.role == role.code()).collect();
+    of_role.sort_by_key(|i| i.level);
+    of_role
+        .iter()
+        .find(|i| i.level >= level)
+        .or_else(|| of_role.last())
+        .copied()
+}
+
+/// Writes stored file `content` to `out` (through a temporary file, so a failure
+/// never leaves half an output).
+fn write_item(store: &Store, content: &ObjectId, out: &std::path::Path) -> anyhow::Result<()> {
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    store.write_file(content, tmp.as_file_mut())?;
+    tmp.persist(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
+
+/// `(repository path, file id)` of a tracked PATH or a REV:PATH.
+fn resolve_file(ctx: &Ctx, repo: &Repo, spec: &str) -> anyhow::Result<(String, ObjectId)> {
+    if spec.contains(':') && !ctx.cwd.join(spec).exists() {
+        match repo.resolve(spec)? {
+            Resolved::Entry { path, entry, .. } => {
+                if entry.kind == gadn::store::object::EntryKind::Dir {
+                    anyhow::bail!("{spec} is a directory; name a file, or use --all REV");
+                }
+                Ok((path, entry.id))
+            }
+            Resolved::Commit(_) => anyhow::bail!("{spec}: expected REV:PATH naming a file"),
+        }
+    } else {
+        let path = ctx.repo_paths(repo, &[PathBuf::from(spec)])?.remove(0);
+        let view = repo.meta_show_index(&path)?;
+        Ok((path, view.file_id.parse()?))
+    }
+}
+
+/// The recorded preview of `file`, made (and recorded) first when there is none.
+pub fn ensure(
+    repo: &mut Repo,
+    planner: &Planner,
+    path: &str,
+    file: &ObjectId,
+    force: bool,
+) -> anyhow::Result<(ObjectId, PreviewObject)> {
+    let read = Arc::new(Store::open(repo.store().dir())?);
+    if !force {
+        if let Ok(Some([kind, ..])) = read.db().facts_get(file) {
+            if let Some((id, p)) = planner.existing(&read, file, &kind)? {
+                if !planner.is_stale(&read, &p) {
+                    return Ok((id, p));
+                }
+            }
+        }
+    }
+    let job = Job {
+        file: *file,
+        path: path.to_string(),
+    };
+    let made = planner.make(&read, job);
+    let store = repo.store_mut();
+    let (lock, _) = store.lock()?;
+    let mut recorded = record(store, &lock, vec![made])?;
+    drop(lock);
+    let r = recorded.remove(0);
+    match r.preview {
+        Some(p) => Ok(p),
+        None => anyhow::bail!(
+            "{path}: cannot preview: {}",
+            r.error.unwrap_or_else(|| "content not present".into())
+        ),
+    }
+}
+
+/// Makes the previews of every file of `rev` that has none yet.
+pub fn preview_revision(
+    repo: &mut Repo,
+    planner: &Planner,
+    rev: &str,
+    force: bool,
+    quiet: bool,
+) -> anyhow::Result<Summary> {
+    let commit = repo.resolve_commit(rev)?;
+    let tree = repo.store().commit(&commit)?.tree;
+    let entries = flatten(repo.store(), &tree)?;
+    let jobs: Vec<Job> = jobs_for_tree(&entries);
+    let bar = file_bar(quiet, jobs.len() as u64);
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let summary = preview_files(repo.store_mut(), planner, jobs, force, &progress)?;
+    bar.finish_and_clear();
+    Ok(summary)
+}
+
+fn file_bar(quiet: bool, total: u64) -> ProgressBar {
+    let target = if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    bar.set_style(
+        ProgressStyle::with_template("previews [{bar:30}] {pos}/{len} files, eta {eta}")
+            .expect("static template is valid")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn print_summary(s: &Summary) {
+    println!(
+        "{} file(s): {} preview(s) made ({} failed), {} already made, {} not present",
+        s.files, s.made, s.failed, s.existing, s.absent
+    );
+    for (path, why) in &s.failures {
+        println!("  {path}: {why}");
+    }
+}
+
+fn print_preview(path: &str, v: &PreviewView) {
+    println!("{path}: {} v{} (preview {})", v.generator, v.version, &v.id[..12]);
+    if let Some(e) = &v.error {
+        println!("  failed: {e}");
+    }
+    if let serde_json::Value::Object(facts) = &v.facts {
+        let width = facts.keys().map(|k| k.len()).max().unwrap_or(0) + 1;
+        for (k, val) in facts {
+            let text = match val {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            println!("  {:width$} {text}", format!("{k}:"));
+        }
+    }
+    for i in &v.items {
+        println!(
+            "  {} {} ({}, {})",
+            i.role,
+            if i.level > 0 { i.level.to_string() } else { String::new() },
+            i.media_type,
+            human_bytes(i.size)
+        );
+    }
+}
