@@ -107,6 +107,8 @@ pub fn std_cmd(args: &[&str], dir: &Path) -> std::process::Command {
         .env("GADN_AUTHOR_NAME", "Test Artist")
         .env("GADN_AUTHOR_EMAIL", "test@example.org")
         .env("GADN_LOCK_TIMEOUT", "5")
+        // No background preview process racing the test; preview tests opt in.
+        .env("GADN_PREVIEW_ON_COMMIT", "off")
         // Never the developer's own identity key; tests that need one set their own.
         .env(
             "GADN_HOME",

@@ -79,11 +79,44 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         }
     };
     if json {
-        print_json(&view)?;
+        // The extracted facts of the content's preview ride along (made on demand).
+        let (preview, preview_error) = match preview_of(&mut repo, &view) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
+        print_json(&WithPreview {
+            view: &view,
+            preview,
+            preview_error,
+        })?;
     } else {
         print!("{}", render(&view));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `meta show --json`: the metadata view plus the content's preview.
+#[derive(serde::Serialize)]
+struct WithPreview<'a> {
+    #[serde(flatten)]
+    view: &'a MetaView,
+    /// The preview (facts, items), `null` when it cannot be had.
+    preview: Option<super::preview::PreviewView>,
+    /// Why there is no preview, when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preview_error: Option<String>,
+}
+
+fn preview_of(
+    repo: &mut gadn::vcs::Repo,
+    view: &MetaView,
+) -> anyhow::Result<super::preview::PreviewView> {
+    let planner = gadn::preview::recorded::Planner::new(gadn::preview::settings::Settings::load(
+        repo.store(),
+    )?);
+    let file: gadn::store::ObjectId = view.file_id.parse()?;
+    let (id, p) = super::preview::ensure(repo, &planner, &view.path, &file, false)?;
+    Ok(super::preview::PreviewView::new(&id, &p))
 }
 
 fn one_path(ctx: &Ctx, repo: &gadn::vcs::Repo, path: PathBuf) -> anyhow::Result<String> {

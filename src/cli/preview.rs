@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use gadn::preview::batch::{jobs_for_tree, preview_files, Summary};
-use gadn::preview::recorded::{record, Job, Planner};
+use gadn::preview::recorded::{content_kind, record, Job, Planner};
 use gadn::preview::settings::Settings;
 use gadn::preview::Role;
 use gadn::store::object::PreviewObject;
@@ -36,8 +36,11 @@ pub struct Args {
     #[arg(long, short)]
     out: Option<PathBuf>,
     /// Make the previews again even if they are recorded.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cached")]
     force: bool,
+    /// Only show a recorded preview; never make one (exit 1 when there is none).
+    #[arg(long)]
+    cached: bool,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -91,7 +94,9 @@ impl PreviewView {
                 .items
                 .iter()
                 .map(|i| ItemView {
-                    role: Role::from_code(i.role).map_or("unknown", |r| r.name()).to_string(),
+                    role: Role::from_code(i.role)
+                        .map_or("unknown", |r| r.name())
+                        .to_string(),
                     level: i.level,
                     media_type: i.media_type.clone(),
                     size: i.size,
@@ -120,7 +125,19 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .ok_or_else(|| anyhow::anyhow!("name an asset (PATH or REV:PATH), or use --all"))?;
     let (path, file) = resolve_file(ctx, &repo, spec)?;
-    let (id, preview) = ensure(&mut repo, &planner, &path, &file, a.force)?;
+    let (id, preview) = if a.cached {
+        match cached(&repo, &planner, &file)? {
+            Some(found) => found,
+            None => {
+                if !ctx.quiet {
+                    eprintln!("{path}: no preview recorded yet");
+                }
+                return Ok(ExitCode::from(1));
+            }
+        }
+    } else {
+        ensure(&mut repo, &planner, &path, &file, a.force)?
+    };
     if let Some(out) = &a.out {
         let role = Role::from_name(&a.role).ok_or_else(|| {
             anyhow::anyhow!(
@@ -140,7 +157,11 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             anyhow::anyhow!(
                 "{path}: the preview has no {} item (it has: {})",
                 role.name(),
-                if have.is_empty() { "none".into() } else { have.join(", ") }
+                if have.is_empty() {
+                    "none".into()
+                } else {
+                    have.join(", ")
+                }
             )
         })?;
         write_item(repo.store(), &item.content, out)?;
@@ -209,6 +230,19 @@ fn resolve_file(ctx: &Ctx, repo: &Repo, spec: &str) -> anyhow::Result<(String, O
     }
 }
 
+/// The recorded preview of `file` by the current generator for its type, if any.
+fn cached(
+    repo: &Repo,
+    planner: &Planner,
+    file: &ObjectId,
+) -> anyhow::Result<Option<(ObjectId, PreviewObject)>> {
+    let read = Arc::new(Store::open(repo.store().dir())?);
+    let Some(kind) = content_kind(&read, file, "") else {
+        return Ok(None);
+    };
+    Ok(planner.existing(repo.store(), file, &kind)?)
+}
+
 /// The recorded preview of `file`, made (and recorded) first when there is none.
 pub fn ensure(
     repo: &mut Repo,
@@ -219,7 +253,7 @@ pub fn ensure(
 ) -> anyhow::Result<(ObjectId, PreviewObject)> {
     let read = Arc::new(Store::open(repo.store().dir())?);
     if !force {
-        if let Ok(Some([kind, ..])) = read.db().facts_get(file) {
+        if let Some(kind) = content_kind(&read, file, path) {
             if let Some((id, p)) = planner.existing(&read, file, &kind)? {
                 if !planner.is_stale(&read, &p) {
                     return Ok((id, p));
@@ -255,6 +289,9 @@ pub fn preview_revision(
     quiet: bool,
 ) -> anyhow::Result<Summary> {
     let commit = repo.resolve_commit(rev)?;
+    // One batch at a time per repository: a second one (say, after the next commit)
+    // waits, then finds most previews made and skips them.
+    let _serial = serial_lock(repo.store().dir())?;
     let tree = repo.store().commit(&commit)?.tree;
     let entries = flatten(repo.store(), &tree)?;
     let jobs: Vec<Job> = jobs_for_tree(&entries);
@@ -294,7 +331,12 @@ fn print_summary(s: &Summary) {
 }
 
 fn print_preview(path: &str, v: &PreviewView) {
-    println!("{path}: {} v{} (preview {})", v.generator, v.version, &v.id[..12]);
+    println!(
+        "{path}: {} v{} (preview {})",
+        v.generator,
+        v.version,
+        &v.id[..12]
+    );
     if let Some(e) = &v.error {
         println!("  failed: {e}");
     }
@@ -312,9 +354,32 @@ fn print_preview(path: &str, v: &PreviewView) {
         println!(
             "  {} {} ({}, {})",
             i.role,
-            if i.level > 0 { i.level.to_string() } else { String::new() },
+            if i.level > 0 {
+                i.level.to_string()
+            } else {
+                String::new()
+            },
             i.media_type,
             human_bytes(i.size)
         );
     }
+}
+
+/// An exclusive `flock` on `.gadn/preview.lock`, released when the file is dropped.
+fn serial_lock(store_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let path = store_dir.join("preview.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is involved.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("cannot lock {}", path.display()));
+    }
+    Ok(f)
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::recorded::{record, Job, Planner};
+use super::recorded::{content_kind, record, Job, Planner};
 use super::PreviewError;
 use crate::store::{ObjectId, Store};
 use crate::vcs::FlatEntry;
@@ -66,7 +66,7 @@ pub fn preview_files(
         }
         summary.files += 1;
         if !force {
-            if let Some(kind) = recorded_kind(&read, &job) {
+            if let Some(kind) = content_kind(&read, &job.file, &job.path) {
                 if let Some((_, p)) = planner.existing(&read, &job.file, &kind)? {
                     if !planner.is_stale(&read, &p) {
                         summary.existing += 1;
@@ -121,12 +121,4 @@ pub fn preview_files(
         }
     }
     Ok(summary)
-}
-
-/// The content type recorded for a job's file (from the facts table), if any.
-fn recorded_kind(store: &Store, job: &Job) -> Option<String> {
-    match store.db().facts_get(&job.file) {
-        Ok(Some([kind, ..])) => Some(kind),
-        _ => None,
-    }
 }

@@ -151,7 +151,10 @@ impl Generator for ExternalGenerator {
                 None if Instant::now() >= ctx.deadline => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(tool(format!("killed after {} s", ctx.timeout.as_secs())));
+                    return Err(tool(format!(
+                        "killed after {:.1} s",
+                        ctx.timeout.as_secs_f64()
+                    )));
                 }
                 None => std::thread::sleep(Duration::from_millis(20)),
             }
@@ -159,7 +162,15 @@ impl Generator for ExternalGenerator {
         let stderr = drain.join().unwrap_or_default();
         if !status.success() {
             let text = String::from_utf8_lossy(&stderr);
-            let tail: String = text.trim().chars().rev().take(300).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: String = text
+                .trim()
+                .chars()
+                .rev()
+                .take(300)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             return Err(tool(format!("{status}: {tail}")));
         }
         let len = std::fs::metadata(&out_path)
@@ -198,7 +209,8 @@ mod tests {
     fn templates_need_a_program_and_both_placeholders() {
         assert!(Template::parse("").is_err());
         assert!(Template::parse("tool {input}").is_err());
-        assert!(Template::parse("{input} {output}").is_ok());
+        assert!(Template::parse("{input} {output}").is_err());
+        assert!(Template::parse("tool {input} {output}").is_ok());
         let t = Template::parse("tool -i {input} --out={output}").unwrap();
         assert_eq!(
             t.args(Path::new("/a"), Path::new("/b")),
@@ -234,14 +246,22 @@ mod tests {
     fn tool_failures_are_reported() {
         let input = Input::from_bytes("scene.blend", b"not a picture".to_vec());
         let ctx = Ctx::default();
-        let err = |cmd: &str, ctx: &Ctx| generator(cmd).generate(&input, ctx).unwrap_err().to_string();
+        let err = |cmd: &str, ctx: &Ctx| {
+            generator(cmd)
+                .generate(&input, ctx)
+                .unwrap_err()
+                .to_string()
+        };
         assert!(err("gadn-no-such-tool {input} {output}", &ctx).contains("cannot start"));
-        assert!(err("sh -c exit\\ 3 {input} {output}", &ctx).contains("exit status: 3"));
+        assert!(err("false {input} {output}", &ctx).contains("exit status: 1"));
         assert!(err("true {input} {output}", &ctx).contains("wrote no output"));
         assert!(err("cp {input} {output}", &ctx).contains("not a picture"));
         let short = Ctx::with_timeout(Duration::from_millis(300));
         let start = Instant::now();
-        assert!(err("sleep 20 {input} {output}", &short).contains("killed after"));
+        let script = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(script.path(), "sleep 20\n").unwrap();
+        let cmd = format!("sh {} {{input}} {{output}}", script.path().display());
+        assert!(err(&cmd, &short).contains("killed after 0.3 s"));
         assert!(start.elapsed() < Duration::from_secs(10));
     }
 }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use super::external::{ExternalGenerator, Template};
 use super::settings::Settings;
-use super::{generator_for, run, Generated, Generator, Input, Mode, PreviewError, Source, StoreSource};
+use super::{
+    generator_for, run, Generated, Generator, Input, Mode, PreviewError, Source, StoreSource,
+};
 use crate::store::lock::StoreLock;
 use crate::store::object::{PreviewItemRef, PreviewObject};
 use crate::store::{ObjectId, ObjectKind, Store};
@@ -134,7 +136,11 @@ impl Planner {
         made.generator = self.generator(&made.kind);
         let complete = source.is_complete();
         made.partial = !complete;
-        let mode = if complete { Mode::Complete } else { Mode::Partial };
+        let mode = if complete {
+            Mode::Complete
+        } else {
+            Mode::Partial
+        };
         let input = Input {
             name: made.job.path.clone(),
             kind: made.kind.clone(),
@@ -147,13 +153,25 @@ impl Planner {
             if made.generator.name() != builtin.name() && !e.is_not_present() {
                 let why = e.to_string();
                 made.result = run(builtin, input, self.settings.ctx(), mode).map(|mut g| {
-                    g.fact("external_error", why).fact("fallback", builtin.name());
+                    g.fact("external_error", why)
+                        .fact("fallback", builtin.name());
                     g
                 });
             }
         }
         made
     }
+}
+
+/// The content type of stored file `file` (at `path`): from the facts table, else
+/// detected from the present head of its content; `None` when the file object is
+/// not stored.
+pub fn content_kind(store: &Arc<Store>, file: &ObjectId, path: &str) -> Option<String> {
+    if let Ok(Some([kind, ..])) = store.db().facts_get(file) {
+        return Some(kind);
+    }
+    let source = StoreSource::open(Arc::clone(store), file).ok()?;
+    Some(content_type(store, &source, path))
 }
 
 /// The content type of a stored file: from the facts table, else detected from the
@@ -232,7 +250,12 @@ pub fn record(
         };
         let bytes = object.encode().map_err(crate::store::StoreError::from)?;
         let id = writer.put_object(ObjectKind::Preview, bytes)?;
-        rows.push((m.job.file, object.generator.clone(), object.generator_version, id));
+        rows.push((
+            m.job.file,
+            object.generator.clone(),
+            object.generator_version,
+            id,
+        ));
         out.push(Recorded {
             job: m.job,
             preview: Some((id, object)),

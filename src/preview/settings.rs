@@ -2,7 +2,7 @@
 //!
 //! | key | meaning | default |
 //! |---|---|---|
-//! | `preview.on-commit` | `background` (a detached `gadn preview --all` after each commit), `wait` (generate before `commit` returns), `off` | `background` |
+//! | `preview.on-commit` (env `GADN_PREVIEW_ON_COMMIT` overrides) | `background` (a detached `gadn preview --all` after each commit), `wait` (generate before `commit` returns), `off` | `background` |
 //! | `preview.levels` | thumbnail levels, comma-separated px | `64,256,1024` |
 //! | `preview.timeout` | seconds one generation may take | `60` |
 //! | `preview.jobs` | generations run in parallel | cores |
@@ -56,6 +56,10 @@ impl Default for Settings {
     }
 }
 
+/// Environment variable overriding `preview.on-commit` (same values), e.g. for
+/// scripts and test suites that commit many times and want no background work.
+pub const ON_COMMIT_ENV: &str = "GADN_PREVIEW_ON_COMMIT";
+
 /// Largest thumbnail level accepted, px.
 pub const MAX_LEVEL: u32 = 4096;
 
@@ -74,12 +78,22 @@ impl Settings {
         let mut s = Settings::default();
         let db = store.db();
         let get = |key: &str| db.config_get(key).map_err(crate::store::StoreError::from);
-        if let Some(v) = get("preview.on-commit")? {
+        let on_commit = match std::env::var(ON_COMMIT_ENV) {
+            Ok(v) if !v.is_empty() => Some(v),
+            _ => get("preview.on-commit")?,
+        };
+        if let Some(v) = on_commit {
             s.on_commit = match v.as_str() {
                 "background" => OnCommit::Background,
                 "wait" => OnCommit::Wait,
                 "off" => OnCommit::Off,
-                _ => return Err(bad("preview.on-commit", &v, "expected background, wait or off")),
+                _ => {
+                    return Err(bad(
+                        "preview.on-commit",
+                        &v,
+                        "expected background, wait or off",
+                    ))
+                }
             };
         }
         if let Some(v) = get("preview.levels")? {
@@ -113,10 +127,7 @@ impl Settings {
                 .filter(|&n| n > 0)
                 .ok_or_else(|| bad("preview.max-input", &v, "expected a byte count"))?;
         }
-        for (key, value) in db
-            .config_list()
-            .map_err(crate::store::StoreError::from)?
-        {
+        for (key, value) in db.config_list().map_err(crate::store::StoreError::from)? {
             if let Some(kind) = key.strip_prefix("preview.tool.") {
                 super::external::Template::parse(&value).map_err(|e| bad(&key, &value, &e))?;
                 s.tools.insert(kind.to_string(), value);
@@ -139,7 +150,12 @@ impl Settings {
 pub fn parse_levels(text: &str) -> Option<Vec<u32>> {
     let mut levels = text
         .split(',')
-        .map(|p| p.trim().parse::<u32>().ok().filter(|&n| (1..=MAX_LEVEL).contains(&n)))
+        .map(|p| {
+            p.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|&n| (1..=MAX_LEVEL).contains(&n))
+        })
         .collect::<Option<Vec<u32>>>()?;
     levels.sort_unstable();
     levels.dedup();
@@ -172,7 +188,8 @@ mod tests {
         db.config_set("preview.timeout", "5").unwrap();
         db.config_set("preview.jobs", "3").unwrap();
         db.config_set("preview.max-input", "1000").unwrap();
-        db.config_set("preview.tool.blend", "blender -b {input} -o {output}").unwrap();
+        db.config_set("preview.tool.blend", "blender -b {input} -o {output}")
+            .unwrap();
         let s = Settings::load(&store).unwrap();
         assert_eq!(s.on_commit, OnCommit::Wait);
         assert_eq!(s.levels, vec![32, 128]);
@@ -180,7 +197,10 @@ mod tests {
         assert_eq!((s.jobs, s.max_input_bytes), (3, 1000));
         assert_eq!(s.tools.len(), 1);
         let ctx = s.ctx();
-        assert_eq!((ctx.levels.clone(), ctx.max_input_bytes), (vec![32, 128], 1000));
+        assert_eq!(
+            (ctx.levels.clone(), ctx.max_input_bytes),
+            (vec![32, 128], 1000)
+        );
         for (key, value) in [
             ("preview.on-commit", "sometimes"),
             ("preview.levels", "x"),

@@ -61,9 +61,7 @@ pub fn read_head(src: &dyn Source, max: u64) -> Result<Vec<u8>, PreviewError> {
 fn past_end(offset: u64, want: usize, len: u64) -> PreviewError {
     PreviewError::truncated(
         "file",
-        format!(
-            "wanted {want} bytes at offset {offset}, the file has {len} bytes"
-        ),
+        format!("wanted {want} bytes at offset {offset}, the file has {len} bytes"),
     )
 }
 
@@ -392,7 +390,10 @@ mod tests {
             max_input_bytes: 999,
             ..Ctx::default()
         };
-        assert!(matches!(read_all(&s, &ctx), Err(PreviewError::TooLarge { .. })));
+        assert!(matches!(
+            read_all(&s, &ctx),
+            Err(PreviewError::TooLarge { .. })
+        ));
         assert_eq!(read_all(&s, &Ctx::default()).unwrap().len(), 1000);
         assert_eq!(read_head(&s, 10).unwrap().len(), 10);
     }

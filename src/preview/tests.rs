@@ -81,7 +81,10 @@ fn ctx_limits() {
         ..Ctx::default()
     };
     assert!(ctx.alloc(10, "x").is_ok());
-    assert!(matches!(ctx.alloc(11, "x"), Err(PreviewError::TooLarge { .. })));
+    assert!(matches!(
+        ctx.alloc(11, "x"),
+        Err(PreviewError::TooLarge { .. })
+    ));
     assert_eq!(input().extension(), "bin");
     assert_eq!(Input::from_bytes("noext", vec![]).extension(), "");
     assert_eq!(Role::from_name("clip"), Some(Role::Clip));

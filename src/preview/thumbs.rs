@@ -129,7 +129,10 @@ mod tests {
                 (i.level, (d.width(), d.height()))
             })
             .collect();
-        assert_eq!(got, vec![(64, (64, 32)), (256, (256, 128)), (1024, (300, 150))]);
+        assert_eq!(
+            got,
+            vec![(64, (64, 32)), (256, (256, 128)), (1024, (300, 150))]
+        );
         let small = image::load_from_memory(&items[0].bytes).unwrap().to_rgb8();
         assert_eq!(small.get_pixel(10, 10).0, [255, 0, 0]);
         // Deterministic bytes.
@@ -154,6 +157,9 @@ mod tests {
             deadline: std::time::Instant::now(),
             ..Ctx::default()
         };
-        assert!(matches!(levels(&img, &ctx), Err(PreviewError::TimedOut { .. })));
+        assert!(matches!(
+            levels(&img, &ctx),
+            Err(PreviewError::TimedOut { .. })
+        ));
     }
 }

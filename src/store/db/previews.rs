@@ -105,7 +105,12 @@ impl Tx<'_> {
     }
 
     /// See [`Db::previews_delete`].
-    pub fn previews_delete(&self, file: &ObjectId, generator: &str, version: u32) -> Result<(), DbError> {
+    pub fn previews_delete(
+        &self,
+        file: &ObjectId,
+        generator: &str,
+        version: u32,
+    ) -> Result<(), DbError> {
         self.conn()
             .prepare_cached(
                 "DELETE FROM previews WHERE file_id = ?1 AND generator = ?2 AND version = ?3",
@@ -141,7 +146,11 @@ impl Db {
     /// Forgets rows whose preview object `keep` rejects (after gc dropped them);
     /// returns how many went.
     pub fn previews_retain(&self, keep: impl Fn(&PreviewRow) -> bool) -> Result<usize, DbError> {
-        let gone: Vec<PreviewRow> = self.previews_all()?.into_iter().filter(|r| !keep(r)).collect();
+        let gone: Vec<PreviewRow> = self
+            .previews_all()?
+            .into_iter()
+            .filter(|r| !keep(r))
+            .collect();
         if gone.is_empty() {
             return Ok(0);
         }
@@ -175,6 +184,9 @@ mod tests {
         assert_eq!(db.previews_all().unwrap().len(), 2);
         assert_eq!(db.previews_retain(|r| r.2 == 2).unwrap(), 1);
         assert_eq!(db.previews_retain(|_| true).unwrap(), 0);
-        assert_eq!(db.previews_all().unwrap(), vec![(f, "texture".to_string(), 2, p1)]);
+        assert_eq!(
+            db.previews_all().unwrap(),
+            vec![(f, "texture".to_string(), 2, p1)]
+        );
     }
 }

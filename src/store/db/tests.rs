@@ -162,14 +162,16 @@ fn newer_schema_is_refused() {
     let (dir, db) = temp_db();
     drop(db);
     let p = dir.path().join("gadn.db");
-    raw(&p).execute_batch("PRAGMA user_version = 5;").unwrap();
+    raw(&p)
+        .execute_batch(&format!("PRAGMA user_version = {};", SCHEMA_VERSION + 1))
+        .unwrap();
     let err = Db::open(&p).unwrap_err();
     assert!(
         matches!(
             err,
             DbError::TooNew {
-                found: 5,
-                supported: 4,
+                found: 6,
+                supported: 5,
                 ..
             }
         ),

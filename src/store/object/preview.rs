@@ -197,7 +197,10 @@ mod tests {
         let p = sample();
         let bytes = p.encode().unwrap();
         assert_eq!(PreviewObject::decode(&bytes).unwrap(), p);
-        assert_eq!(p.id().unwrap(), ObjectId::compute(ObjectKind::Preview, &bytes));
+        assert_eq!(
+            p.id().unwrap(),
+            ObjectId::compute(ObjectKind::Preview, &bytes)
+        );
         let failed = PreviewObject {
             error: Some("truncated png file".into()),
             items: vec![],
