@@ -268,3 +268,5 @@ fn quiet_panics() {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_store;
