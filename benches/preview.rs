@@ -6,7 +6,8 @@
 //! * `mesh/stl_500k` — a 500,000-triangle binary STL: load, render, decimate.
 //! * `card/any` — the generic card, for scale.
 //!
-//! Inputs are synthesised here (deterministic), so the bench needs no fixtures.
+//! Inputs are synthesised here (deterministic), so the bench needs no fixtures. Under
+//! `cargo test --all-targets` (each bench run once as a check) they are small.
 //! Run: `cargo bench --bench preview` (figures in README.md).
 
 use std::hint::black_box;
@@ -15,8 +16,14 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use gadn::preview::{generator_for, Ctx, Input};
 
+/// Whether criterion is measuring (`cargo bench`) rather than checking that the
+/// benches run (`cargo test --all-targets` runs each once): then inputs are small.
+fn measuring() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 fn texture_4096() -> Vec<u8> {
-    let n = 4096u32;
+    let n = if measuring() { 4096u32 } else { 256 };
     let img = image::RgbaImage::from_fn(n, n, |x, y| {
         // A gradient with a little structure; PNG compresses it as real art would.
         let v = ((x ^ y) & 0x3f) as u8;
@@ -37,7 +44,7 @@ fn wav_3min() -> Vec<u8> {
     };
     let mut out = std::io::Cursor::new(Vec::new());
     let mut w = hound::WavWriter::new(&mut out, spec).expect("wav");
-    let frames = 48_000 * 180;
+    let frames = if measuring() { 48_000 * 180 } else { 48_000 };
     for i in 0..frames {
         let t = i as f32 / 48_000.0;
         // A slow sweep with an envelope: every window differs.
@@ -53,7 +60,7 @@ fn wav_3min() -> Vec<u8> {
 
 /// A 500×500 height-field grid: 2 × 500 × 500 = 500,000 triangles, binary STL.
 fn stl_500k() -> Vec<u8> {
-    let n = 500usize;
+    let n = if measuring() { 500usize } else { 50 };
     let h = |x: usize, y: usize| ((x as f32 * 0.05).sin() * (y as f32 * 0.07).cos()) * 10.0;
     let p = |x: usize, y: usize| [x as f32, y as f32, h(x, y)];
     let tris = 2 * n * n;
