@@ -367,7 +367,7 @@ mod tests {
             assert_eq!(ObjectKind::from_u8(k as u8), Some(k));
             assert_eq!(k.to_string(), k.name());
         }
-        assert_eq!(ObjectKind::from_u8(9), None);
+        assert_eq!(ObjectKind::from_u8(10), None);
     }
 
     #[test]

@@ -100,7 +100,7 @@ mod tests {
         let mut raw = bytes.clone();
         // target kind sits after the 34-byte id: array header, version, id header+32.
         let pos = 1 + 1 + 2 + 32;
-        raw[pos] = 0x09;
+        raw[pos] = 0x0a;
         assert!(matches!(
             Tag::decode(&raw),
             Err(ObjectError::Invalid { .. })

@@ -172,7 +172,7 @@ mod tests {
             bad[at] = v;
             RecordHeader::decode(&bad)
         };
-        assert_eq!(with(0, 9), Err(RecordProblem::UnknownKind { kind: 9 }));
+        assert_eq!(with(0, 10), Err(RecordProblem::UnknownKind { kind: 10 }));
         assert_eq!(with(1, 7), Err(RecordProblem::UnknownCodec { codec: 7 }));
         assert_eq!(with(3, 1), Err(RecordProblem::NonZeroReserved));
         // Raw, but raw_len != stored_len.
