@@ -85,19 +85,24 @@ pub fn on_checkerboard(img: &RgbaImage) -> RgbImage {
 
 /// Encodes an RGB picture as PNG.
 pub fn png(img: &RgbImage) -> Result<Vec<u8>, PreviewError> {
-    let mut out = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .map_err(|e| PreviewError::Io {
-            path: "<png encoder>".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-    Ok(out)
+    encode(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
 }
 
 /// Encodes an RGBA picture as PNG (kept with its alpha channel).
 pub fn png_rgba(img: &RgbaImage) -> Result<Vec<u8>, PreviewError> {
+    encode(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgba8)
+}
+
+fn encode(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    color: image::ExtendedColorType,
+) -> Result<Vec<u8>, PreviewError> {
+    use image::ImageEncoder;
     let mut out = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(pixels, width, height, color)
         .map_err(|e| PreviewError::Io {
             path: "<png encoder>".into(),
             source: std::io::Error::other(e.to_string()),
