@@ -339,6 +339,27 @@ impl Served {
         })
     }
 
+    /// The preview objects held here of the files `ids` (rows whose object is
+    /// stored), at most [`wire::MAX_IDS`].
+    pub fn previews(&self, ids: &[ObjectId]) -> Result<Message, Failure> {
+        let found = self
+            .with_store(|s| -> Result<Vec<ObjectId>, crate::store::StoreError> {
+                let mut out = Vec::new();
+                for file in ids {
+                    for p in s.db().previews_of(file)? {
+                        if s.contains(&p) && !out.contains(&p) {
+                            out.push(p);
+                        }
+                    }
+                }
+                Ok(out)
+            })
+            .map_err(Failure::store)?;
+        Ok(Message::Previews {
+            ids: found.into_iter().take(wire::MAX_IDS).collect(),
+        })
+    }
+
     /// The peers this side knows, for peer exchange.
     pub fn peers(&self) -> Result<Message, Failure> {
         let rows = self

@@ -264,9 +264,11 @@ pub async fn fetch(
         Err(e) => {
             // Keep what arrived (verified); land no refs. If the writer stopped on a
             // record that failed verification, that is the real cause.
+            // Previews fetched ahead of the content are kept too.
             let landed = lander
                 .land(Plan {
                     why: format!("fetch {name} (interrupted)"),
+                    previews: std::mem::take(&mut f.preview_rows),
                     ..Plan::default()
                 })
                 .await;
@@ -321,6 +323,7 @@ async fn fetch_into(
 
     let mut plan = Plan {
         why: format!("fetch {name}"),
+        previews: std::mem::take(&mut f.preview_rows),
         ..Plan::default()
     };
     if let Some(m) = remote.members {
@@ -535,6 +538,7 @@ pub async fn receive_push(
         f.closure_of(&ids).await
     }
     .await;
+    let previews = std::mem::take(&mut f.preview_rows);
     drop(f);
     if let Err(e) = fetched {
         let _ = lander.land(Plan::default()).await;
@@ -558,6 +562,7 @@ pub async fn receive_push(
             })
             .collect(),
         why: format!("push from {peer}"),
+        previews,
         ..Plan::default()
     };
     let landed = lander.land(plan).await?;

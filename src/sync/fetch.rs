@@ -8,6 +8,8 @@
 //!    Directories and files reachable from our own ref tips are complete (refs only
 //!    ever name complete closures) and skipped.
 //! 3. **Files**: file objects and chunk-list nodes, level by level, the same way.
+//! 3b. **Previews** of those files ([`Message::GetPreviews`]): the preview objects
+//!    and their items' content, ahead of the files' own chunks.
 //! 4. **Chunks**: for every file, its chunks not stored here, as runs
 //!    `(file, start, count)` batched into requests of about [`BATCH_BYTES`], with
 //!    [`STREAMS_IN_FLIGHT`] requests on parallel streams.
@@ -24,7 +26,9 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::store::object::{ChunkListNode, Commit, EntryKind, FileObject, Tag, Tree};
+use crate::store::object::{
+    ChunkListNode, Commit, EntryKind, FileObject, PreviewObject, Tag, Tree,
+};
 use crate::store::pack::Codec;
 use crate::store::raw::RawRecord;
 use crate::store::{ObjectId, ObjectKind, Store};
@@ -71,6 +75,8 @@ pub struct Fetcher {
     complete: HashSet<ObjectId>,
     /// Totals so far.
     pub done: Transferred,
+    /// Index rows of the preview objects received, for the lander to record.
+    pub preview_rows: Vec<crate::store::db::PreviewRow>,
     progress: Option<Progress>,
 }
 
@@ -252,6 +258,7 @@ impl Fetcher {
             queued: HashSet::new(),
             complete: HashSet::new(),
             done: Transferred::default(),
+            preview_rows: Vec::new(),
             progress,
         })
     }
@@ -449,7 +456,70 @@ impl Fetcher {
                 }
             }
         }
+        self.previews(&files).await?;
         self.files(files).await
+    }
+
+    /// The previews the peer holds of `files` and their items' content, fetched
+    /// ahead of the files' own content (previews travel first, `store-format.md`
+    /// § 15). Previews are optional: a peer that does not answer the request, or
+    /// lacks a record it listed, costs the previews, never the fetch. A preview that
+    /// does not decode, or names a file not asked about, is bad data like any other.
+    async fn previews(&mut self, files: &[ObjectId]) -> Result<(), SyncError> {
+        let asked: HashSet<ObjectId> = files.iter().copied().collect();
+        let mut listed = Vec::new();
+        for batch in files.chunks(MAX_IDS) {
+            let msg = Message::GetPreviews {
+                ids: batch.to_vec(),
+            };
+            let answer = match request(&self.conn, &self.peer, &msg).await {
+                Ok(mut recv) => next(&mut recv, &self.peer).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(Message::Previews { ids }) => listed.extend(ids),
+                Ok(other) => {
+                    return Err(protocol(
+                        &self.peer,
+                        format!("sent {} where Previews was expected", other.kind_name()),
+                    ))
+                }
+                Err(SyncError::Refused { .. }) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        listed.sort_unstable();
+        listed.dedup();
+        if listed.is_empty() {
+            return Ok(());
+        }
+        let got = match self.objects(&listed).await {
+            Ok(got) => got,
+            Err(SyncError::PeerMissing { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut rows = Vec::new();
+        let mut items = Vec::new();
+        for id in &listed {
+            let p = self.decoded(&got, id, ObjectKind::Preview, PreviewObject::decode)?;
+            if !asked.contains(&p.file) {
+                return Err(self.bad(
+                    id,
+                    format!("previews {}, which was not asked about", p.file),
+                ));
+            }
+            items.extend(p.items.iter().map(|i| i.content));
+            rows.push((p.file, p.generator, p.generator_version, *id));
+        }
+        items.sort_unstable();
+        items.dedup();
+        match self.files(items).await {
+            Ok(()) => {}
+            Err(SyncError::PeerMissing { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        self.preview_rows.extend(rows);
+        Ok(())
     }
 
     /// File objects, their chunk-list nodes level by level, then the missing chunks.

@@ -56,6 +56,8 @@ pub struct Plan {
     pub why: String,
     /// The peer name the remote-tracking refs use (informational).
     pub tracking: String,
+    /// Preview index rows of preview objects received (records already queued).
+    pub previews: Vec<crate::store::db::PreviewRow>,
 }
 
 /// What landing did.
@@ -224,6 +226,13 @@ fn land_plan(
         if land_lock(store, &id, &incoming)? {
             landed.locks_changed += 1;
         }
+    }
+    // After the records are sealed: an index row never names an unsealed object.
+    for row in &plan.previews {
+        store
+            .db()
+            .previews_put(row)
+            .map_err(crate::store::StoreError::from)?;
     }
     let log = ReflogInfo {
         who: "gadn sync".into(),

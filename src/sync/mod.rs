@@ -15,6 +15,8 @@
 //!   ListRefs                           ->    <- Refs {branches, tags, HEAD, members, locks}
 //!   Commits {wants: tips, haves: ours} ->    <- CommitIds … {done}
 //!   GetObjects {ids} (per tree level)  ->    <- Record … End        (several streams)
+//!   GetPreviews {ids: new files}       ->    <- Previews {ids}      (then their records
+//!                                                 and item chunks, ahead of content)
 //!   GetChunks {runs: (file, start, n)} ->    <- Record … End        (8 streams in flight)
 //!   GetPeers                           ->    <- Peers               (peer exchange)
 //! pusher: Push {updates} -> the receiver fetches the pushed history back over the
@@ -60,5 +62,7 @@ pub mod wire;
 mod tests;
 #[cfg(test)]
 mod tests_edge;
+#[cfg(test)]
+mod tests_previews;
 
 pub use error::SyncError;

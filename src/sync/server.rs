@@ -265,6 +265,7 @@ async fn answer_stream(
             return Ok(());
         }
         Message::GetPeers {} => served.peers().map(|m| vec![m]),
+        Message::GetPreviews { ids } => served.previews(&ids).map(|m| vec![m]),
         Message::Push { updates } if server => match keys.role(&conn.peer) {
             Some(Role::Owner) | Some(Role::Member) => {
                 let req = PushRequest {

@@ -225,6 +225,12 @@ pub enum Message {
         /// The updates.
         updates: Vec<RefUpdate>,
     },
+    /// Asks for the preview objects (`store-format.md` § 5.9) the receiver holds of
+    /// the file objects `ids`; answered by [`Message::Previews`].
+    GetPreviews {
+        /// File object ids, at most [`MAX_IDS`].
+        ids: Vec<ObjectId>,
+    },
     /// Asks for the peers the receiver knows.
     GetPeers {},
     // ---- responses ----
@@ -286,6 +292,12 @@ pub enum Message {
         /// `(ref name, refusal)` pairs.
         results: Vec<(String, Option<String>)>,
     },
+    /// Answer to [`Message::GetPreviews`]: ids of preview objects the sender holds
+    /// of those files (any generator versions), at most [`MAX_IDS`].
+    Previews {
+        /// Preview object ids.
+        ids: Vec<ObjectId>,
+    },
     /// Answer to [`Message::GetPeers`].
     Peers {
         /// The peers, at most [`MAX_PEERS`].
@@ -310,6 +322,7 @@ impl Message {
             Message::GetObjects { .. } => "GetObjects",
             Message::GetChunks { .. } => "GetChunks",
             Message::Push { .. } => "Push",
+            Message::GetPreviews { .. } => "GetPreviews",
             Message::GetPeers {} => "GetPeers",
             Message::Welcome { .. } => "Welcome",
             Message::Refs { .. } => "Refs",
@@ -318,6 +331,7 @@ impl Message {
             Message::Missing { .. } => "Missing",
             Message::End {} => "End",
             Message::PushResult { .. } => "PushResult",
+            Message::Previews { .. } => "Previews",
             Message::Peers { .. } => "Peers",
             Message::Error { .. } => "Error",
         }
@@ -549,7 +563,10 @@ fn check(msg: &Message) -> Result<(), WireError> {
             bound(m, "wants", wants.len(), MAX_IDS)?;
             bound(m, "haves", haves.len(), MAX_IDS)?;
         }
-        Message::GetObjects { ids } | Message::CommitIds { ids, done: _ } => {
+        Message::GetObjects { ids }
+        | Message::CommitIds { ids, done: _ }
+        | Message::GetPreviews { ids }
+        | Message::Previews { ids } => {
             bound(m, "ids", ids.len(), MAX_IDS)?;
         }
         Message::GetChunks { runs } => {
@@ -693,6 +710,18 @@ fn decode_as(t: &str, body: &[u8]) -> Result<Message, WireError> {
             let b: f::Ids = cbor(body)?;
             Message::GetObjects {
                 ids: ids(b.ids.take("GetObjects", "ids")?)?,
+            }
+        }
+        "GetPreviews" => {
+            let b: f::Ids = cbor(body)?;
+            Message::GetPreviews {
+                ids: ids(b.ids.take("GetPreviews", "ids")?)?,
+            }
+        }
+        "Previews" => {
+            let b: f::Ids = cbor(body)?;
+            Message::Previews {
+                ids: ids(b.ids.take("Previews", "ids")?)?,
             }
         }
         "GetChunks" => {
@@ -1217,6 +1246,8 @@ mod tests {
                 }
             }),
             vec(id(), 0..8).prop_map(|ids| Message::GetObjects { ids }),
+            vec(id(), 0..8).prop_map(|ids| Message::GetPreviews { ids }),
+            vec(id(), 0..8).prop_map(|ids| Message::Previews { ids }),
             vec(run(), 0..8).prop_map(|runs| Message::GetChunks { runs }),
             vec(
                 (name(), proptest::option::of(id()), id(), any::<bool>()).prop_map(

@@ -104,6 +104,23 @@ impl Tx<'_> {
             .collect()
     }
 
+    /// See [`Db::previews_of`].
+    pub fn previews_of(&self, file: &ObjectId) -> Result<Vec<ObjectId>, DbError> {
+        let rows: Vec<Vec<u8>> = self
+            .conn()
+            .prepare_cached(
+                "SELECT preview_id FROM previews WHERE file_id = ?1 ORDER BY generator, version",
+            )
+            .and_then(|mut s| {
+                s.query_map([file.as_bytes()], |r| r.get(0))?
+                    .collect::<Result<_, _>>()
+            })
+            .map_err(self.err("list previews of a file"))?;
+        rows.iter()
+            .map(|id| stored_id(self.path, TABLE, &file.to_hex(), id))
+            .collect()
+    }
+
     /// See [`Db::previews_delete`].
     pub fn previews_delete(
         &self,
@@ -136,6 +153,11 @@ impl Db {
         version: u32,
     ) -> Result<Option<ObjectId>, DbError> {
         self.read(|tx| tx.previews_get(file, generator, version))
+    }
+
+    /// The preview objects recorded for `file`, any generator and version.
+    pub fn previews_of(&self, file: &ObjectId) -> Result<Vec<ObjectId>, DbError> {
+        self.read(|tx| tx.previews_of(file))
     }
 
     /// Every row, ordered by file id.
@@ -182,6 +204,8 @@ mod tests {
         db.previews_put(&(f, "texture".into(), 2, p1)).unwrap();
         assert_eq!(db.previews_get(&f, "card", 1).unwrap(), None);
         assert_eq!(db.previews_all().unwrap().len(), 2);
+        assert_eq!(db.previews_of(&f).unwrap(), vec![p2, p1]);
+        assert_eq!(db.previews_of(&p1).unwrap(), vec![]);
         assert_eq!(db.previews_retain(|r| r.2 == 2).unwrap(), 1);
         assert_eq!(db.previews_retain(|_| true).unwrap(), 0);
         assert_eq!(
