@@ -10,8 +10,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn fixture(rel: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel))
-        .expect("fixture")
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(rel),
+    )
+    .expect("fixture")
 }
 
 /// A repository with a red texture, a blend file, a truncated PNG and an unknown
@@ -19,7 +23,10 @@ fn fixture(rel: &str) -> Vec<u8> {
 fn assets() -> Scratch {
     let s = Scratch::init();
     s.write("art/red.png", &fixture("preview/texture/red.png"));
-    s.write("art/cube.blend", &fixture("preview/blend/red_cube_zstd.blend"));
+    s.write(
+        "art/cube.blend",
+        &fixture("preview/blend/red_cube_zstd.blend"),
+    );
     let png = fixture("preview/texture/red.png");
     s.write("art/broken.png", &png[..png.len() / 2]);
     s.write("data/blob.xyz", &noise(5000, 7));
@@ -51,7 +58,14 @@ fn a_texture_preview_is_shown_and_written() {
     assert_eq!(levels, vec![64, 256]);
 
     let out = s.dir.path().join("thumb.png");
-    s.run(&["preview", "art/red.png", "--level", "64", "--out", out.to_str().unwrap()]);
+    s.run(&[
+        "preview",
+        "art/red.png",
+        "--level",
+        "64",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let img = decode_png(&out);
     assert_eq!(img.dimensions(), (64, 32));
     assert_eq!(img.get_pixel(10, 10).0, [255, 0, 0]);
@@ -61,7 +75,10 @@ fn a_texture_preview_is_shown_and_written() {
     assert_eq!(again["id"], v["id"]);
     // Human output names the generator and the facts.
     let text = s.run(&["preview", "art/red.png"]);
-    assert!(text.contains("texture v") && text.contains("width:"), "{text}");
+    assert!(
+        text.contains("texture v") && text.contains("width:"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -78,7 +95,14 @@ fn blend_thumbnails_and_cards() {
     assert_eq!(card["generator"], "card");
     assert_eq!(card["facts"]["size"], 5000);
     let out = s.dir.path().join("card.png");
-    s.run(&["preview", "data/blob.xyz", "--level", "1024", "--out", out.to_str().unwrap()]);
+    s.run(&[
+        "preview",
+        "data/blob.xyz",
+        "--level",
+        "1024",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(decode_png(&out).dimensions(), (256, 256));
 }
 
@@ -91,7 +115,10 @@ fn a_corrupt_asset_gets_a_recorded_failure() {
     assert!(err.contains("png") || err.contains("truncated"), "{err}");
     assert_eq!(v["items"].as_array().unwrap().len(), 0);
     // Recorded: the second look is cached and the same object.
-    assert_eq!(s.json(&["preview", "art/broken.png", "--json", "--cached"])["id"], v["id"]);
+    assert_eq!(
+        s.json(&["preview", "art/broken.png", "--json", "--cached"])["id"],
+        v["id"]
+    );
     // Asking for the picture fails with the reason, and writes nothing.
     let out = s.dir.path().join("none.png");
     let e = s.fail(&["preview", "art/broken.png", "--out", out.to_str().unwrap()]);
@@ -107,7 +134,14 @@ fn bad_requests_are_refused_clearly() {
     let s = assets();
     let e = s.fail(&["preview"]);
     assert!(e.contains("PATH or REV:PATH"), "{e}");
-    let e = s.fail(&["preview", "art/red.png", "--role", "smell", "--out", "x.png"]);
+    let e = s.fail(&[
+        "preview",
+        "art/red.png",
+        "--role",
+        "smell",
+        "--out",
+        "x.png",
+    ]);
     assert!(e.contains("unknown role"), "{e}");
     let e = s.fail(&["preview", "art/red.png", "--role", "clip", "--out", "x.png"]);
     assert!(e.contains("no clip item"), "{e}");
@@ -133,7 +167,10 @@ fn all_previews_of_a_revision_are_made_once() {
     assert_eq!(v["failed"], 1);
     assert_eq!(v["failures"][0][0], "art/broken.png");
     let again = s.json(&["preview", "--all", "HEAD", "--json"]);
-    assert_eq!((again["made"].as_u64(), again["existing"].as_u64()), (Some(0), Some(4)));
+    assert_eq!(
+        (again["made"].as_u64(), again["existing"].as_u64()),
+        (Some(0), Some(4))
+    );
     let forced = s.json(&["preview", "--all", "--force", "--json"]);
     assert_eq!(forced["made"], 4);
 }
@@ -174,7 +211,10 @@ fn commit_makes_previews_in_the_background_by_default() {
         if a.status.success() && b.status.success() {
             break;
         }
-        assert!(Instant::now() < deadline, "no background previews after 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "no background previews after 60 s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(s.path(".gadn/preview.log").exists());
@@ -211,11 +251,19 @@ fn an_external_tool_is_used_and_falls_back_when_it_fails() {
     assert_eq!(decode_png(&out).get_pixel(5, 5).0, [0, 0, 255]);
 
     // A tool that is not installed: the built-in generator's preview, with the reason.
-    s.run(&["config", "set", "preview.tool.blend", "gadn-no-such-renderer {input} {output}"]);
+    s.run(&[
+        "config",
+        "set",
+        "preview.tool.blend",
+        "gadn-no-such-renderer {input} {output}",
+    ]);
     let v = s.json(&["preview", "art/cube.blend", "--json"]);
     assert!(v["generator"].as_str().unwrap().starts_with("external-"));
     assert_eq!(v["facts"]["fallback"], "blend");
-    assert!(v["facts"]["external_error"].as_str().unwrap().contains("cannot start"));
+    assert!(v["facts"]["external_error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot start"));
     assert_eq!(v["facts"]["thumbnail_width"], 128);
 }
 

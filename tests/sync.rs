@@ -468,6 +468,8 @@ fn clone_copies_files_history_and_address() {
     let alice = Peer::new("alice");
     let bob = Peer::new("bob");
     alice_repo(&alice, &[&bob]);
+    // Previews made on alice's side travel with the clone.
+    alice.ok(&["preview", "--all"]);
     let server = alice.serve(&[]);
 
     let moved = bob.clone_from(&server.source());
@@ -505,6 +507,10 @@ fn clone_copies_files_history_and_address() {
     let list = bob.json(&["peer", "list", "--json"]);
     assert_eq!(addrs_of(&list, "alice"), vec![server.addr.clone()]);
     assert_eq!(member(&list, "bob").expect("bob")["you"], true);
+    let theirs = alice.json(&["preview", "art/big.bin", "--cached", "--json"]);
+    let ours = bob.json(&["preview", "art/big.bin", "--cached", "--json"]);
+    assert_eq!(ours["id"], theirs["id"], "the preview came with the clone");
+    assert_eq!(ours["generator"], "card");
 }
 
 // 2

@@ -83,7 +83,13 @@ fn gc_keeps_previews_of_reachable_files_only() {
     let root = repo.root().to_path_buf();
     repo.add(&root, &[PathBuf::from("tmp.png")], false, &|_, _| {})
         .unwrap();
-    let staged = repo.store().db().index_get("tmp.png").unwrap().unwrap().file_id;
+    let staged = repo
+        .store()
+        .db()
+        .index_get("tmp.png")
+        .unwrap()
+        .unwrap()
+        .file_id;
     let job = Job {
         file: staged,
         path: "tmp.png".into(),
@@ -115,13 +121,18 @@ fn gc_keeps_previews_of_reachable_files_only() {
 fn a_partial_preview_is_made_again_once_the_file_is_complete() {
     let (_d, mut repo) = repo();
     // Big enough for several chunks; the card needs only the length.
-    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     put(&repo, "big.bin", &data);
     commit_all(&mut repo, "one");
     let file = jobs(&repo)[0].file;
     let store = repo.store();
     let f = store.file(&file).unwrap();
-    let chunks: Vec<_> = store.file_chunks(&file, &f).map(|c| c.unwrap().id).collect();
+    let chunks: Vec<_> = store
+        .file_chunks(&file, &f)
+        .map(|c| c.unwrap().id)
+        .collect();
     assert!(chunks.len() > 2);
 
     // A copy of the store without the last chunk stands in for a partly fetched one.
@@ -140,7 +151,13 @@ fn a_partial_preview_is_made_again_once_the_file_is_complete() {
     }
     let p = planner();
     let read = Arc::new(Store::open(&partial_dir.path().join("s")).unwrap());
-    let made = p.make(&read, Job { file, path: "big.bin".into() });
+    let made = p.make(
+        &read,
+        Job {
+            file,
+            path: "big.bin".into(),
+        },
+    );
     assert!(made.partial);
     let (lock, _) = partial.lock().unwrap();
     let recorded = record(&mut partial, &lock, vec![made]).unwrap();
@@ -159,7 +176,13 @@ fn absent_content_records_nothing() {
     let p = planner();
     let read = Arc::new(Store::open(repo.store().dir()).unwrap());
     let missing = crate::store::ObjectId::compute(ObjectKind::File, b"nothing");
-    let made = p.make(&read, Job { file: missing, path: "x.png".into() });
+    let made = p.make(
+        &read,
+        Job {
+            file: missing,
+            path: "x.png".into(),
+        },
+    );
     assert!(made.result.is_err());
     assert_eq!(content_kind(&read, &missing, "x.png"), None);
     let mut store = Store::open(repo.store().dir()).unwrap();

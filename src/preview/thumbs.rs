@@ -85,12 +85,22 @@ pub fn on_checkerboard(img: &RgbaImage) -> RgbImage {
 
 /// Encodes an RGB picture as PNG.
 pub fn png(img: &RgbImage) -> Result<Vec<u8>, PreviewError> {
-    encode(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+    encode(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::Rgb8,
+    )
 }
 
 /// Encodes an RGBA picture as PNG (kept with its alpha channel).
 pub fn png_rgba(img: &RgbaImage) -> Result<Vec<u8>, PreviewError> {
-    encode(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgba8)
+    encode(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::Rgba8,
+    )
 }
 
 fn encode(
