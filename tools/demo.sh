@@ -12,6 +12,9 @@ trap 'rm -rf "$work"' EXIT
 export GADN_AUTHOR_NAME="Demo Artist" GADN_AUTHOR_EMAIL="artist@example.org"
 # The identity key (made by the first `gadn lock`) lives with the demo, not in ~/.config.
 export GADN_HOME="$work/home"
+# Previews are made before `commit` returns (the default makes them in a background
+# process, which could outlive this script's temporary directory).
+export GADN_PREVIEW_ON_COMMIT=wait
 
 echo "== repository in $work"
 "$GADN" init "$work/repo"
@@ -66,6 +69,12 @@ echo "== an advisory lock on the texture"
 "$GADN" unlock assets/texture.png
 echo "== history of one asset"
 "$GADN" history assets/texture.png
+echo "== previews, made at commit: a texture, a mesh, a sound, a .blend thumbnail"
+"$GADN" preview assets/texture.png
+"$GADN" preview assets/preview/mesh/cube.glb
+"$GADN" preview assets/tone.wav --role waveform --out "$work/tone-waveform.png"
+"$GADN" preview assets/preview/blend/red_cube_zstd.blend --level 64 --out "$work/cube-64.png"
+"$GADN" preview assets/preview/texture/bc1_mips.dds
 "$GADN" fsck
 
 echo "== the same assets inside a Git repository, through gadn's filter"

@@ -190,3 +190,29 @@ fn absent_content_records_nothing() {
     let r = record(&mut store, &lock, vec![made]).unwrap();
     assert!(r[0].preview.is_none() && r[0].error.is_some());
 }
+
+#[test]
+fn a_batch_reports_absent_content_and_recorded_failures() {
+    let (_d, mut repo) = repo();
+    let png = red_png();
+    put(&repo, "broken.png", &png[..png.len() / 2]);
+    commit_all(&mut repo, "one");
+    let mut j = jobs(&repo);
+    j.push(Job {
+        file: crate::store::ObjectId::compute(ObjectKind::File, b"elsewhere"),
+        path: "missing.png".into(),
+    });
+    let s = preview_files(repo.store_mut(), &planner(), j, false, &|_, _| {}).unwrap();
+    assert_eq!((s.files, s.made, s.failed, s.absent), (2, 1, 1, 1));
+    let paths: Vec<&str> = s.failures.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, vec!["broken.png", "missing.png"]);
+    // The failure is recorded, so the next batch finds it made; the absent file is
+    // tried again (its content may have arrived).
+    let mut j = jobs(&repo);
+    j.push(Job {
+        file: crate::store::ObjectId::compute(ObjectKind::File, b"elsewhere"),
+        path: "missing.png".into(),
+    });
+    let s = preview_files(repo.store_mut(), &planner(), j, false, &|_, _| {}).unwrap();
+    assert_eq!((s.existing, s.absent, s.made), (1, 1, 0));
+}
