@@ -15,6 +15,7 @@ pub mod lock;
 pub mod object;
 mod open;
 pub mod pack;
+mod pool;
 pub mod raw;
 mod read;
 mod stats;

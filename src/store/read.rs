@@ -122,6 +122,7 @@ impl Store {
     pub fn write_file(&self, file_id: &ObjectId, out: &mut dyn Write) -> Result<u64, StoreError> {
         let file = self.file(file_id)?;
         let mut written = 0u64;
+
         std::thread::scope(|scope| -> Result<(), StoreError> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Vec<u8>>, StoreError>>(1);
             let reader = scope.spawn(move || {
@@ -141,24 +142,29 @@ impl Store {
                     if batch.is_empty() {
                         return;
                     }
-                    let data: Result<Vec<Vec<u8>>, StoreError> = batch
-                        .par_iter()
-                        .map(|c| {
-                            let d = self.read_kind(&c.id, ObjectKind::Chunk)?;
-                            if d.len() as u64 != c.len {
-                                return Err(StoreError::BadFile {
-                                    id: *file_id,
-                                    reason: format!(
-                                        "chunk {} holds {} bytes, the tree says {}",
-                                        c.id,
-                                        d.len(),
-                                        c.len
-                                    ),
-                                });
-                            }
-                            Ok(d)
-                        })
-                        .collect();
+                    let read = |c: &ChunkEntry| {
+                        let d = self.read_kind(&c.id, ObjectKind::Chunk)?;
+                        if d.len() as u64 != c.len {
+                            return Err(StoreError::BadFile {
+                                id: *file_id,
+                                reason: format!(
+                                    "chunk {} holds {} bytes, the tree says {}",
+                                    c.id,
+                                    d.len(),
+                                    c.len
+                                ),
+                            });
+                        }
+                        Ok(d)
+                    };
+                    // On the chunk pool, never the global one: callers are often
+                    // global-pool workers (files checked out in parallel) that block on
+                    // the channel below, and with every worker blocked here, reads
+                    // queued on the global pool would never run.
+                    let data: Result<Vec<Vec<u8>>, StoreError> = match super::pool::chunk_pool() {
+                        Some(pool) => pool.install(|| batch.par_iter().map(read).collect()),
+                        None => batch.iter().map(read).collect(),
+                    };
                     let failed = data.is_err();
                     // The writer stopped (an output error): nothing more to read.
                     if tx.send(data).is_err() || failed {
@@ -549,5 +555,36 @@ mod tests {
             "{err}"
         );
         assert!(Full.flush().is_ok());
+    }
+
+    /// Regression: files written from every worker of a rayon pool at once (a
+    /// parallel checkout) used to deadlock — each worker blocked on its reader
+    /// thread, whose parallel chunk reads waited for a free worker.
+    #[test]
+    fn files_written_from_every_worker_at_once_do_not_deadlock() {
+        use rayon::prelude::*;
+        let (dir, mut store) = new_store();
+        let data = random_bytes(11, 300_000);
+        let (lock, _) = store.lock().unwrap();
+        let mut w = store.writer(&lock);
+        let id = w.ingest(&data[..]).unwrap().id;
+        w.finish().unwrap();
+        drop(lock);
+        assert!(store.file(&id).unwrap().height > 0, "many chunks");
+        let store = Store::open(&dir.path().join(".gadn")).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // The global pool, as checkout uses it: more files than workers.
+            let n = 4 * rayon::current_num_threads();
+            let ok = (0..n).into_par_iter().all(|_| {
+                let mut out = Vec::new();
+                store.write_file(&id, &mut out).is_ok() && out == data
+            });
+            let _ = tx.send(ok);
+        });
+        let ok = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("no deadlock");
+        assert!(ok);
     }
 }

@@ -423,22 +423,26 @@ impl<'s> ObjectWriter<'s> {
             // Stage 2: hash, and compress what the sealed packs do not hold.
             scope.spawn(move || {
                 for batch in chunk_rx {
+                    let prepare = |raw: Vec<u8>| {
+                        let id = ObjectId::of_chunk(&raw);
+                        let len = raw.len() as u64;
+                        if packs.contains(&id) {
+                            return Ok((id, len, None));
+                        }
+                        Ok((
+                            id,
+                            len,
+                            Some(Prepared::new(id, ObjectKind::Chunk, raw, level)?),
+                        ))
+                    };
+                    // On the chunk pool: see `super::pool` for why not the global one.
                     let ready = batch.map_err(StoreError::io("<input>")).and_then(|batch| {
-                        batch
-                            .into_par_iter()
-                            .map(|raw| {
-                                let id = ObjectId::of_chunk(&raw);
-                                let len = raw.len() as u64;
-                                if packs.contains(&id) {
-                                    return Ok((id, len, None));
-                                }
-                                Ok((
-                                    id,
-                                    len,
-                                    Some(Prepared::new(id, ObjectKind::Chunk, raw, level)?),
-                                ))
-                            })
-                            .collect()
+                        match super::pool::chunk_pool() {
+                            Some(pool) => {
+                                pool.install(|| batch.into_par_iter().map(prepare).collect())
+                            }
+                            None => batch.into_iter().map(prepare).collect(),
+                        }
                     });
                     let failed = ready.is_err();
                     if ready_tx.send(ready).is_err() || failed {
@@ -726,5 +730,33 @@ mod tests {
         let mut w = store.writer(&lock);
         assert_eq!(w.put_tag(&tag).unwrap(), id);
         assert_eq!(w.finish().unwrap(), WriteStats::default());
+    }
+
+    /// Regression companion of `read::tests::files_written_from_every_worker…`:
+    /// ingesting from every worker of the global pool at once must not starve the
+    /// hashing stage.
+    #[test]
+    fn ingest_from_every_worker_at_once_does_not_deadlock() {
+        use rayon::prelude::*;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let n = 4 * rayon::current_num_threads();
+            let ok = (0..n).into_par_iter().all(|i| {
+                let dir = tempfile::tempdir().unwrap();
+                let params = ChunkParams::new(1024, 4096, 16384).unwrap();
+                let mut store = Store::init(&dir.path().join("s"), params).unwrap();
+                let data = crate::store::pack::testutil::random_bytes(i as u64, 200_000);
+                let (lock, _) = store.lock().unwrap();
+                let mut w = store.writer(&lock);
+                let id = w.ingest(&data[..]).unwrap().id;
+                w.finish().unwrap();
+                store.read_file_bytes(&id).unwrap() == data
+            });
+            let _ = tx.send(ok);
+        });
+        let ok = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("no deadlock");
+        assert!(ok);
     }
 }
