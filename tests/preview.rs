@@ -68,6 +68,10 @@ fn a_texture_preview_is_shown_and_written() {
     ]);
     let img = decode_png(&out);
     assert_eq!(img.dimensions(), (64, 32));
+    // An ordinary file, not owner-only like the temporary file it was written through.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+    assert_ne!(mode & 0o044, 0, "mode {mode:o}");
     assert_eq!(img.get_pixel(10, 10).0, [255, 0, 0]);
 
     // The same preview again, now recorded: `--cached` finds it, same id.

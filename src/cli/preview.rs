@@ -206,6 +206,20 @@ fn write_item(store: &Store, content: &ObjectId, out: &std::path::Path) -> anyho
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     store.write_file(content, tmp.as_file_mut())?;
+    // Temporary files are made owner-only; the output gets the usual mode.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: umask only swaps the process's file-mode mask; it is restored at once.
+        let mask = unsafe {
+            let m = libc::umask(0o022);
+            libc::umask(m);
+            m
+        };
+        let mode = 0o666 & !u32::from(mask);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set the mode of {}", out.display()))?;
+    }
     tmp.persist(out)
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
