@@ -30,6 +30,24 @@ pub fn human_bytes(n: u64) -> String {
 
 /// A byte progress bar on stderr; hidden when stderr is not a terminal or `quiet`.
 pub fn byte_bar(quiet: bool, total: u64, what: &str) -> ProgressBar {
+    let bar = bar(
+        quiet,
+        total,
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// A progress bar counting items on stderr (`{msg}` names them); hidden like
+/// [`byte_bar`].
+pub fn count_bar(quiet: bool, total: u64, what: &str) -> ProgressBar {
+    let bar = bar(quiet, total, "{msg} [{bar:30}] {pos}/{len}, eta {eta}");
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn bar(quiet: bool, total: u64, template: &'static str) -> ProgressBar {
     let target = if quiet {
         ProgressDrawTarget::hidden()
     } else {
@@ -37,13 +55,10 @@ pub fn byte_bar(quiet: bool, total: u64, what: &str) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(total), target);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .expect("static template is valid")
-        .progress_chars("=> "),
+        ProgressStyle::with_template(template)
+            .expect("static template is valid")
+            .progress_chars("=> "),
     );
-    bar.set_message(what.to_string());
     bar
 }
 

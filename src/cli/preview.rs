@@ -12,9 +12,8 @@ use gadn::preview::Role;
 use gadn::store::object::PreviewObject;
 use gadn::store::{ObjectId, Store};
 use gadn::vcs::{flatten, Repo, Resolved};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::output::{human_bytes, print_json};
+use super::output::{count_bar, human_bytes, print_json};
 use super::Ctx;
 
 /// Arguments of `gadn preview`.
@@ -215,7 +214,7 @@ fn write_item(store: &Store, content: &ObjectId, out: &std::path::Path) -> anyho
             libc::umask(m);
             m
         };
-        let mode = 0o666 & !u32::from(mask);
+        let mode = 0o666 & !mask;
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .with_context(|| format!("cannot set the mode of {}", out.display()))?;
@@ -309,7 +308,7 @@ pub fn preview_revision(
     let tree = repo.store().commit(&commit)?.tree;
     let entries = flatten(repo.store(), &tree)?;
     let jobs: Vec<Job> = jobs_for_tree(&entries);
-    let bar = file_bar(quiet, jobs.len() as u64);
+    let bar = count_bar(quiet, jobs.len() as u64, "previews of files");
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
@@ -317,21 +316,6 @@ pub fn preview_revision(
     let summary = preview_files(repo.store_mut(), planner, jobs, force, &progress)?;
     bar.finish_and_clear();
     Ok(summary)
-}
-
-fn file_bar(quiet: bool, total: u64) -> ProgressBar {
-    let target = if quiet {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    };
-    let bar = ProgressBar::with_draw_target(Some(total), target);
-    bar.set_style(
-        ProgressStyle::with_template("previews [{bar:30}] {pos}/{len} files, eta {eta}")
-            .expect("static template is valid")
-            .progress_chars("=> "),
-    );
-    bar
 }
 
 fn print_summary(s: &Summary) {

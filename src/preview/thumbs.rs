@@ -72,7 +72,7 @@ pub fn levels(img: &RgbaImage, ctx: &Ctx) -> Result<Vec<Item>, PreviewError> {
 pub fn on_checkerboard(img: &RgbaImage) -> RgbImage {
     RgbImage::from_fn(img.width(), img.height(), |x, y| {
         let p = img.get_pixel(x, y).0;
-        let bg = if ((x / CHECKER) + (y / CHECKER)) % 2 == 0 {
+        let bg = if ((x / CHECKER) + (y / CHECKER)).is_multiple_of(2) {
             LIGHT
         } else {
             DARK

@@ -8,9 +8,9 @@
 //!    Directories and files reachable from our own ref tips are complete (refs only
 //!    ever name complete closures) and skipped.
 //! 3. **Files**: file objects and chunk-list nodes, level by level, the same way.
-//! 3b. **Previews** of those files ([`Message::GetPreviews`]): the preview objects
+//! 4. **Previews** of those files ([`Message::GetPreviews`]): the preview objects
 //!    and their items' content, ahead of the files' own chunks.
-//! 4. **Chunks**: for every file, its chunks not stored here, as runs
+//! 5. **Chunks**: for every file, its chunks not stored here, as runs
 //!    `(file, start, count)` batched into requests of about [`BATCH_BYTES`], with
 //!    [`STREAMS_IN_FLIGHT`] requests on parallel streams.
 //!

@@ -15,15 +15,7 @@ fn err(input: &Input) -> PreviewError {
 
 /// Deterministic pseudo-random bytes.
 fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    crate::store::pack::testutil::random_bytes(seed, len)
 }
 
 /// The MP3 fixture without its first frame (the Xing "Info" frame with the LAME
