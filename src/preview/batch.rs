@@ -12,10 +12,15 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::recorded::{content_kind, record, Job, Planner};
+use super::recorded::{content_kind, record, Job, Made, Planner};
 use super::PreviewError;
 use crate::store::{ObjectId, Store};
 use crate::vcs::FlatEntry;
+
+/// Most previews recorded in one pack.
+const RECORD_FILES: usize = 1024;
+/// Item bytes held in memory before they are recorded.
+const RECORD_BYTES: usize = 64 << 20;
 
 /// What [`preview_files`] did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -88,8 +93,11 @@ pub fn preview_files(
             source: std::io::Error::other(e.to_string()),
         })?;
     let batch = planner.settings().jobs * 4;
-    for chunk in todo.chunks(batch.max(1)) {
-        let made: Vec<_> = pool.install(|| {
+    let mut pending: Vec<Made> = Vec::new();
+    let mut pending_bytes = 0usize;
+    let chunks: Vec<&[Job]> = todo.chunks(batch.max(1)).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let made: Vec<Made> = pool.install(|| {
             chunk
                 .par_iter()
                 .map(|job| {
@@ -100,25 +108,40 @@ pub fn preview_files(
                 })
                 .collect()
         });
-        let (lock, _) = store.lock()?;
-        let recorded = record(store, &lock, made)?;
-        drop(lock);
-        for r in recorded {
-            match (&r.preview, r.error) {
-                (Some(_), None) => summary.made += 1,
-                (Some(_), Some(e)) => {
-                    summary.made += 1;
-                    summary.failed += 1;
-                    summary.failures.push((r.job.path, e));
-                }
-                (None, e) => {
-                    summary.absent += 1;
-                    summary
-                        .failures
-                        .push((r.job.path, e.unwrap_or_else(|| "not present".into())));
-                }
-            }
+        pending_bytes += made.iter().map(Made::item_bytes).sum::<usize>();
+        pending.extend(made);
+        // Record in batches large enough that a big tree makes few packs, small
+        // enough that the items held in memory stay bounded.
+        let last = i + 1 == chunks.len();
+        if last || pending.len() >= RECORD_FILES || pending_bytes >= RECORD_BYTES {
+            let (lock, _) = store.lock()?;
+            let recorded = record(store, &lock, std::mem::take(&mut pending))?;
+            // Housekeeping as after a commit; a failure loses nothing.
+            let _ = store.consolidate_packs(&lock);
+            drop(lock);
+            pending_bytes = 0;
+            tally(&mut summary, recorded);
         }
     }
     Ok(summary)
+}
+
+/// Adds what [`record`] did to `summary`.
+fn tally(summary: &mut Summary, recorded: Vec<super::recorded::Recorded>) {
+    for r in recorded {
+        match (&r.preview, r.error) {
+            (Some(_), None) => summary.made += 1,
+            (Some(_), Some(e)) => {
+                summary.made += 1;
+                summary.failed += 1;
+                summary.failures.push((r.job.path, e));
+            }
+            (None, e) => {
+                summary.absent += 1;
+                summary
+                    .failures
+                    .push((r.job.path, e.unwrap_or_else(|| "not present".into())));
+            }
+        }
+    }
 }

@@ -45,6 +45,16 @@ pub struct Made {
     pub partial: bool,
 }
 
+impl Made {
+    /// Bytes of the items made (0 for a failure).
+    pub fn item_bytes(&self) -> usize {
+        match &self.result {
+            Ok(g) => g.items.iter().map(|i| i.bytes.len()).sum(),
+            Err(_) => 0,
+        }
+    }
+}
+
 /// Chooses generators: a configured external tool for a type, else the built-in one.
 pub struct Planner {
     settings: Settings,
@@ -231,12 +241,16 @@ pub fn record(
         };
         let mut refs = Vec::with_capacity(items.len());
         for item in items {
-            let ingested = writer.ingest(&item.bytes[..])?;
+            // Items are small and already in memory: chunked and hashed here, not
+            // through the streaming ingest pipeline (two threads per call).
+            let size = item.bytes.len() as u64;
+            let prepared = writer.prepare_bytes(item.bytes)?;
+            let ingested = writer.append_prepared(prepared)?;
             refs.push(PreviewItemRef {
                 role: item.role.code(),
                 level: item.level,
                 media_type: item.media_type,
-                size: item.bytes.len() as u64,
+                size,
                 content: ingested.id,
             });
         }
