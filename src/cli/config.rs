@@ -54,11 +54,7 @@ fn check(key: &str, value: &str) -> anyhow::Result<()> {
         );
     }
     if key.starts_with("preview.") {
-        // Validate by loading settings from a scratch store holding just this value.
-        let dir = tempfile::tempdir()?;
-        let store = gadn::store::Store::init(&dir.path().join("s"), Default::default())?;
-        store.db().config_set(key, value)?;
-        gadn::preview::settings::Settings::load(&store)?;
+        gadn::preview::settings::Settings::default().apply(key, value)?;
     }
     Ok(())
 }

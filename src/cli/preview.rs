@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use gadn::preview::batch::{jobs_for_tree, preview_files, Summary};
-use gadn::preview::recorded::{content_kind, record, Job, Planner};
+use gadn::preview::recorded::{Job, Planner};
 use gadn::preview::settings::Settings;
 use gadn::preview::Role;
 use gadn::store::object::PreviewObject;
@@ -125,7 +125,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         .ok_or_else(|| anyhow::anyhow!("name an asset (PATH or REV:PATH), or use --all"))?;
     let (path, file) = resolve_file(ctx, &repo, spec)?;
     let (id, preview) = if a.cached {
-        match cached(&repo, &planner, &file)? {
+        match cached(&repo, &planner, &file, &path)? {
             Some(found) => found,
             None => {
                 if !ctx.quiet {
@@ -248,15 +248,14 @@ fn cached(
     repo: &Repo,
     planner: &Planner,
     file: &ObjectId,
+    path: &str,
 ) -> anyhow::Result<Option<(ObjectId, PreviewObject)>> {
     let read = Arc::new(Store::open(repo.store().dir())?);
-    let Some(kind) = content_kind(&read, file, "") else {
-        return Ok(None);
-    };
-    Ok(planner.existing(repo.store(), file, &kind)?)
+    Ok(planner.recorded(&read, file, path)?)
 }
 
-/// The recorded preview of `file`, made (and recorded) first when there is none.
+/// The recorded preview of `file`, made (and recorded) first when there is none
+/// or it is stale (all of them made anew with `force`).
 pub fn ensure(
     repo: &mut Repo,
     planner: &Planner,
@@ -264,31 +263,19 @@ pub fn ensure(
     file: &ObjectId,
     force: bool,
 ) -> anyhow::Result<(ObjectId, PreviewObject)> {
-    let read = Arc::new(Store::open(repo.store().dir())?);
-    if !force {
-        if let Some(kind) = content_kind(&read, file, path) {
-            if let Some((id, p)) = planner.existing(&read, file, &kind)? {
-                if !planner.is_stale(&read, &p) {
-                    return Ok((id, p));
-                }
-            }
-        }
-    }
     let job = Job {
         file: *file,
         path: path.to_string(),
     };
-    let made = planner.make(&read, job);
-    let store = repo.store_mut();
-    let (lock, _) = store.lock()?;
-    let mut recorded = record(store, &lock, vec![made])?;
-    drop(lock);
-    let r = recorded.remove(0);
-    match r.preview {
-        Some(p) => Ok(p),
+    let summary = preview_files(repo.store_mut(), planner, vec![job], force, &|_, _| {})?;
+    match cached(repo, planner, file, path)? {
+        Some(found) => Ok(found),
         None => anyhow::bail!(
             "{path}: cannot preview: {}",
-            r.error.unwrap_or_else(|| "content not present".into())
+            summary
+                .failures
+                .first()
+                .map_or("content not present", |(_, why)| why.as_str())
         ),
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::recorded::{content_kind, record, Job, Made, Planner};
+use super::recorded::{record, Job, Made, Planner};
 use super::PreviewError;
 use crate::store::{ObjectId, Store};
 use crate::vcs::FlatEntry;
@@ -71,12 +71,10 @@ pub fn preview_files(
         }
         summary.files += 1;
         if !force {
-            if let Some(kind) = content_kind(&read, &job.file, &job.path) {
-                if let Some((_, p)) = planner.existing(&read, &job.file, &kind)? {
-                    if !planner.is_stale(&read, &p) {
-                        summary.existing += 1;
-                        continue;
-                    }
+            if let Some((_, p)) = planner.recorded(&read, &job.file, &job.path)? {
+                if !planner.is_stale(&read, &p) {
+                    summary.existing += 1;
+                    continue;
                 }
             }
         }

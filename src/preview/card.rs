@@ -174,7 +174,6 @@ fn glyph(c: char) -> [u8; 7] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preview::BytesSource;
     use std::sync::Arc;
 
     #[test]
@@ -213,7 +212,6 @@ mod tests {
             .unwrap()
             .to_rgb8();
         assert_eq!(img.get_pixel(5, 5).0, [196, 140, 40]);
-        let _ = BytesSource::new(vec![]);
     }
 
     #[test]

@@ -111,6 +111,20 @@ impl Planner {
         Ok(PreviewObject::decode(&bytes).ok().map(|p| (id, p)))
     }
 
+    /// The recorded preview of stored file `file` (at `path`) by the generator its
+    /// content type calls for, if any (stale or not, see [`Planner::is_stale`]).
+    pub fn recorded(
+        &self,
+        store: &Arc<Store>,
+        file: &ObjectId,
+        path: &str,
+    ) -> Result<Option<(ObjectId, PreviewObject)>, PreviewError> {
+        match content_kind(store, file, path) {
+            Some(kind) => self.existing(store, file, &kind),
+            None => Ok(None),
+        }
+    }
+
     /// Whether a recorded preview should be made again: it was made from part of the
     /// file, or timed out, and the file is now complete.
     pub fn is_stale(&self, store: &Arc<Store>, preview: &PreviewObject) -> bool {

@@ -72,68 +72,79 @@ fn bad(key: &str, value: &str, why: &str) -> PreviewError {
 }
 
 impl Settings {
-    /// Reads the settings from `store`'s config; a malformed value is an error naming
-    /// the key.
+    /// Reads the settings from `store`'s config (`preview.*` keys; the environment's
+    /// `GADN_PREVIEW_ON_COMMIT` overrides `preview.on-commit`); a malformed value is
+    /// an error naming the key.
     pub fn load(store: &Store) -> Result<Settings, PreviewError> {
         let mut s = Settings::default();
-        let db = store.db();
-        let get = |key: &str| db.config_get(key).map_err(crate::store::StoreError::from);
-        let on_commit = match std::env::var(ON_COMMIT_ENV) {
-            Ok(v) if !v.is_empty() => Some(v),
-            _ => get("preview.on-commit")?,
-        };
-        if let Some(v) = on_commit {
-            s.on_commit = match v.as_str() {
-                "background" => OnCommit::Background,
-                "wait" => OnCommit::Wait,
-                "off" => OnCommit::Off,
-                _ => {
-                    return Err(bad(
-                        "preview.on-commit",
-                        &v,
-                        "expected background, wait or off",
-                    ))
-                }
-            };
+        let rows = store
+            .db()
+            .config_list()
+            .map_err(crate::store::StoreError::from)?;
+        for (key, value) in &rows {
+            s.apply(key, value)?;
         }
-        if let Some(v) = get("preview.levels")? {
-            s.levels = parse_levels(&v).ok_or_else(|| {
-                bad(
-                    "preview.levels",
-                    &v,
-                    &format!("expected comma-separated sizes from 1 to {MAX_LEVEL} px"),
-                )
-            })?;
-        }
-        if let Some(v) = get("preview.timeout")? {
-            let secs: u64 = v
-                .parse()
-                .ok()
-                .filter(|&n| n > 0 && n <= 24 * 3600)
-                .ok_or_else(|| bad("preview.timeout", &v, "expected seconds, 1 to 86400"))?;
-            s.timeout = Duration::from_secs(secs);
-        }
-        if let Some(v) = get("preview.jobs")? {
-            s.jobs = v
-                .parse()
-                .ok()
-                .filter(|&n| (1..=256).contains(&n))
-                .ok_or_else(|| bad("preview.jobs", &v, "expected 1 to 256"))?;
-        }
-        if let Some(v) = get("preview.max-input")? {
-            s.max_input_bytes = v
-                .parse()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| bad("preview.max-input", &v, "expected a byte count"))?;
-        }
-        for (key, value) in db.config_list().map_err(crate::store::StoreError::from)? {
-            if let Some(kind) = key.strip_prefix("preview.tool.") {
-                super::external::Template::parse(&value).map_err(|e| bad(&key, &value, &e))?;
-                s.tools.insert(kind.to_string(), value);
+        if let Ok(v) = std::env::var(ON_COMMIT_ENV) {
+            if !v.is_empty() {
+                s.apply("preview.on-commit", &v)?;
             }
         }
         Ok(s)
+    }
+
+    /// Sets the one setting `key` (a `preview.*` config key) from `value`, or says
+    /// why the value is malformed; keys outside `preview.` are ignored. `gadn config
+    /// set` checks values with this before storing them.
+    pub fn apply(&mut self, key: &str, value: &str) -> Result<(), PreviewError> {
+        let v = value;
+        match key {
+            "preview.on-commit" => {
+                self.on_commit = match v {
+                    "background" => OnCommit::Background,
+                    "wait" => OnCommit::Wait,
+                    "off" => OnCommit::Off,
+                    _ => return Err(bad(key, v, "expected background, wait or off")),
+                }
+            }
+            "preview.levels" => {
+                self.levels = parse_levels(v).ok_or_else(|| {
+                    bad(
+                        key,
+                        v,
+                        &format!("expected comma-separated sizes from 1 to {MAX_LEVEL} px"),
+                    )
+                })?
+            }
+            "preview.timeout" => {
+                let secs: u64 = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0 && n <= 24 * 3600)
+                    .ok_or_else(|| bad(key, v, "expected seconds, 1 to 86400"))?;
+                self.timeout = Duration::from_secs(secs);
+            }
+            "preview.jobs" => {
+                self.jobs = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| (1..=256).contains(&n))
+                    .ok_or_else(|| bad(key, v, "expected 1 to 256"))?
+            }
+            "preview.max-input" => {
+                self.max_input_bytes = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| bad(key, v, "expected a byte count"))?
+            }
+            _ => {
+                if let Some(kind) = key.strip_prefix("preview.tool.") {
+                    super::external::Template::parse(v).map_err(|e| bad(key, v, &e))?;
+                    self.tools.insert(kind.to_string(), v.to_string());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A generation context with these limits, its deadline starting now.
