@@ -46,6 +46,13 @@ pub const RECEIVE_WINDOW: u32 = 64 << 20;
 /// Per-connection send buffer over all streams, in bytes (64 MiB).
 pub const SEND_WINDOW: u64 = 64 << 20;
 
+/// Kernel buffer asked for each endpoint's UDP socket, each way, in bytes (8 MiB).
+/// A bulk transfer delivers datagrams in bursts faster than the receiving task
+/// drains them; with the Linux default (208 KiB) the socket overflows, the drops
+/// read as congestion, and a loopback clone ran about 25 % slower. The kernel caps
+/// the size at `net.core.rmem_max` / `wmem_max`.
+pub const SOCKET_BUFFER: usize = 8 << 20;
+
 /// Bidirectional streams each side lets the other open at once. Both directions
 /// are used: the server opens streams back to the client during push.
 pub const MAX_CONCURRENT_BIDI_STREAMS: u32 = 128;
@@ -143,6 +150,27 @@ pub fn idle_timeout() -> Duration {
         .unwrap_or(MAX_IDLE_TIMEOUT)
 }
 
+/// The UDP socket of an endpoint, bound to `addr` with [`SOCKET_BUFFER`]-byte kernel
+/// buffers (or as much as the system allows; see [`SOCKET_BUFFER`]).
+fn bind_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: the kernel caps both at net.core.{r,w}mem_max without failing.
+    let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = s.set_send_buffer_size(SOCKET_BUFFER);
+    // Linux reports the doubled value it keeps for bookkeeping.
+    let got = s.recv_buffer_size().unwrap_or(0) / 2;
+    if got < SOCKET_BUFFER / 4 {
+        tracing::debug!(
+            bytes = got,
+            wanted = SOCKET_BUFFER,
+            "small UDP receive buffer (net.core.rmem_max); bulk transfers may drop packets"
+        );
+    }
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
 /// Transport parameters for bulk transfer; see the constants for the numbers.
 fn transport_config() -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
@@ -180,8 +208,17 @@ impl Endpoint {
             QuicServerConfig::try_from(tls).map_err(|e| TransportError::Config(e.to_string()))?;
         let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
         server.transport_config(transport_config());
-        let inner = quinn::Endpoint::server(server, addr)
-            .map_err(|source| TransportError::Bind { addr, source })?;
+        let bind_err = |source| TransportError::Bind { addr, source };
+        let socket = bind_socket(addr).map_err(bind_err)?;
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| bind_err(std::io::Error::other("no tokio runtime is running")))?;
+        let inner = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(server),
+            socket,
+            runtime,
+        )
+        .map_err(bind_err)?;
         Ok(Endpoint { inner, credentials })
     }
 
@@ -378,6 +415,22 @@ mod tests {
 
     fn only(k: PublicKey) -> MemberPolicy {
         Arc::new(move |p| *p == k)
+    }
+
+    #[test]
+    fn sockets_get_bulk_buffers_as_far_as_the_system_allows() {
+        let cap = |f: &str| {
+            std::fs::read_to_string(format!("/proc/sys/net/core/{f}"))
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        let s = socket2::Socket::from(bind_socket(loopback()).unwrap());
+        // Linux keeps (and reports) twice the size asked for.
+        let want = |max: usize| 2 * SOCKET_BUFFER.min(max);
+        assert!(s.recv_buffer_size().unwrap() >= want(cap("rmem_max")));
+        assert!(s.send_buffer_size().unwrap() >= want(cap("wmem_max")));
+        assert!(s.local_addr().unwrap().as_socket().unwrap().port() != 0);
     }
 
     #[tokio::test]
