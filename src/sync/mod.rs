@@ -52,6 +52,7 @@ pub mod graph;
 pub mod land;
 pub mod members;
 pub mod rate;
+mod record_tail;
 pub mod remote;
 pub mod server;
 pub mod tls;

@@ -424,8 +424,12 @@ pub async fn write_message<W: AsyncWrite + Unpin>(
 
 /// Reads one frame and decodes it. `Ok(None)`: the stream ended cleanly before the
 /// first byte of a frame; an end anywhere inside a frame is [`WireError::Truncated`].
-/// The length is checked before anything else is read, and the body buffer grows
-/// only as bytes arrive, to at most the frame length. Not cancel-safe.
+/// The length is checked before anything else is read, and buffers grow only as
+/// bytes arrive, to at most the frame length. Not cancel-safe.
+///
+/// A [`Message::Record`] in the shape [`encode`] writes has its payload read straight
+/// into the message's own buffer ([`super::record_tail`]); every other frame is read
+/// whole and decoded.
 pub async fn read_message<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Message>, WireError> {
     let mut prefix = [0u8; 4];
     let mut got = 0;
@@ -442,21 +446,78 @@ pub async fn read_message<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Mess
     }
     let len = u32::from_le_bytes(prefix) as usize;
     check_frame_len(len)?;
-    let mut body = Vec::new();
+    let mut head = [0u8; HEAD_PEEK];
+    let head = &mut head[..len.min(HEAD_PEEK)];
+    read_exact(r, head).await?;
+    if let Some(tail) = super::record_tail::record_tail(head, len) {
+        return read_record(r, head, tail, len).await.map(Some);
+    }
+    let mut body = head.to_vec();
     while body.len() < len {
         let start = body.len();
         let step = (len - start).min(start.max(READ_STEP));
         body.reserve_exact(step);
         body.resize(start + step, 0);
-        r.read_exact(&mut body[start..]).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                WireError::Truncated
-            } else {
-                WireError::Io(e)
-            }
-        })?;
+        read_exact(r, &mut body[start..]).await?;
     }
     decode(&body).map(Some)
+}
+
+/// Bytes of a frame read before choosing how to read the rest: enough for the
+/// fields of a [`Message::Record`] ahead of its payload (about 80 bytes).
+const HEAD_PEEK: usize = 128;
+
+/// The rest of a `Record` frame whose first bytes are `head`: the fields before the
+/// payload decoded (with an empty payload in its place), the payload read into a
+/// buffer that grows as it arrives, without being zeroed first.
+async fn read_record<R: AsyncRead + Unpin>(
+    r: &mut R,
+    head: &[u8],
+    tail: super::record_tail::Tail,
+    len: usize,
+) -> Result<Message, WireError> {
+    use bytes::BufMut;
+    let mut fields = head[..tail.header].to_vec();
+    fields.push(0x40);
+    let mut msg = decode(&fields)?;
+    let n = len - tail.start;
+    let mut payload = Vec::with_capacity(n.min(RECORD_STEP));
+    payload.extend_from_slice(&head[tail.start..]);
+    while payload.len() < n {
+        let want = n - payload.len();
+        if payload.capacity() == payload.len() {
+            payload.reserve_exact(want.min(payload.len().max(RECORD_STEP)));
+        }
+        let room = want.min(payload.capacity() - payload.len());
+        if r.read_buf(&mut (&mut payload).limit(room)).await? == 0 {
+            return Err(WireError::Truncated);
+        }
+    }
+    match &mut msg {
+        Message::Record { payload: p, .. } => *p = payload,
+        other => {
+            return Err(WireError::Cbor(format!(
+                "a Record frame decoded as {}",
+                other.kind_name()
+            )))
+        }
+    }
+    check(&msg)?;
+    Ok(msg)
+}
+
+/// A record payload's buffer is first given this much room (1 MiB, four times the
+/// largest default chunk), then doubles as bytes arrive.
+const RECORD_STEP: usize = 1 << 20;
+
+async fn read_exact<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> Result<(), WireError> {
+    r.read_exact(buf).await.map(|_| ()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            WireError::Truncated
+        } else {
+            WireError::Io(e)
+        }
+    })
 }
 
 fn check_frame_len(len: usize) -> Result<(), WireError> {
@@ -2052,6 +2113,78 @@ mod tests {
                 Err(WireError::EmptyFrame)
             ));
             drop(a);
+        })
+        .await;
+    }
+
+    /// Records take the payload-first read path (`record_tail`):
+    /// cut anywhere they are truncated, and bad fields ahead of the payload are
+    /// still refused; a record in another key order takes the generic path.
+    #[tokio::test]
+    async fn records_read_straight_into_their_payload_keep_every_check() {
+        bounded(async {
+            let payload: Vec<u8> = (0..(3 << 20) + 5).map(|i| (i % 249) as u8).collect();
+            let msg = Message::Record {
+                id: oid(4),
+                kind: 0,
+                codec: 0,
+                raw_len: payload.len() as u32,
+                payload,
+            };
+            let frame = encode(&msg).unwrap();
+            let mut r = &frame[..];
+            assert!(read_message(&mut r).await.unwrap() == Some(msg.clone()));
+            for cut in [5, 40, 84, 85, 200, 1 << 20, (1 << 20) + 1, frame.len() - 1] {
+                let (mut a, mut b) = tokio::io::duplex(1 << 16);
+                let part = frame[..cut].to_vec();
+                let writer = tokio::spawn(async move { a.write_all(&part).await.unwrap() });
+                let e = read_message(&mut b).await.unwrap_err();
+                assert!(matches!(e, WireError::Truncated), "cut at {cut}: {e}");
+                writer.await.unwrap();
+            }
+            // raw_len over the bound, with the payload in the encoder's place.
+            let cbor = |v: &ciborium::Value| {
+                let out = cbor_value(v);
+                let mut f = (out.len() as u32).to_le_bytes().to_vec();
+                f.extend(out);
+                f
+            };
+            let map = |raw_len: u64, id: Vec<u8>, payload_first: bool| {
+                let mut e = vec![
+                    (text("t"), text("Record")),
+                    (text("id"), ciborium::Value::Bytes(id)),
+                    (text("kind"), 0.into()),
+                    (text("codec"), 0.into()),
+                    (text("raw_len"), raw_len.into()),
+                ];
+                let p = (text("payload"), ciborium::Value::Bytes(vec![1, 2, 3]));
+                if payload_first {
+                    e.insert(0, p);
+                } else {
+                    e.push(p);
+                }
+                ciborium::Value::Map(e)
+            };
+            let mut r = &cbor(&map(MAX_PAYLOAD as u64 + 1, vec![4; 32], false))[..];
+            let e = read_message(&mut r).await.unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    WireError::Bound {
+                        field: "raw_len",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            let mut r = &cbor(&map(3, vec![4; 31], false))[..];
+            assert!(read_message(&mut r).await.is_err());
+            // Payload first: the generic path, the same message.
+            let mut r = &cbor(&map(3, vec![4; 32], true))[..];
+            let got = read_message(&mut r).await.unwrap().unwrap();
+            assert!(
+                matches!(got, Message::Record { payload, raw_len: 3, .. } if payload == [1, 2, 3])
+            );
         })
         .await;
     }
