@@ -307,6 +307,12 @@ impl Peer {
     /// `gadn clone SOURCE repo --json`; the parsed JSON line.
     fn clone_from(&self, source: &str) -> serde_json::Value {
         let s = self.ok_in(self.root.path(), &["clone", source, "repo", "--json"]);
+        // The files written as their chunks arrived were all taken by the checkout,
+        // or removed.
+        assert!(
+            !self.path(".gadn/prefill").exists(),
+            "clone left .gadn/prefill behind"
+        );
         json_line(&s)
     }
 

@@ -43,6 +43,9 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             .store()
             .dir()
             .to_path_buf();
+        // Prefilled files of an earlier, interrupted attempt are not trusted.
+        gadn::store::prefill::clear(&store_dir)
+            .with_context(|| format!("cannot clear {}", store_dir.display()))?;
         let (bar, progress) = transfer_bar(ctx.quiet || a.json, "receiving");
         let report = client::fetch(
             &conn,
@@ -51,6 +54,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             FetchOptions {
                 trust_peer: true,
                 progress: Some(progress),
+                prefill_checkout: true,
             },
         )
         .await;
@@ -73,29 +77,23 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         db.peer_upsert(&key, Some(&report.peer), PeerSource::Config)?;
         db.peer_add_addr(&key, &addr_text, PeerSource::Config, Some(chrono::Utc::now().timestamp()))?;
         db.config_set(DEFAULT_PEER_KEY, &report.peer)?;
-        let branch = report
-            .remote
-            .head
-            .as_deref()
-            .and_then(|h| h.strip_prefix("refs/heads/"))
-            .map(str::to_string)
-            .or_else(|| {
-                report
-                    .remote
-                    .refs
-                    .iter()
-                    .find_map(|(n, _)| n.strip_prefix("refs/heads/").map(str::to_string))
-            });
-        match branch {
+        let branch = report.remote.checkout_branch().map(|(b, _)| b);
+        let checked_out = match branch {
             Some(b) => {
                 if repo.store().db().resolve_ref(&format!("refs/heads/{b}"))?.and_then(|(_, id)| id).is_none() {
                     repo.create_branch(&b, Some(&format!("{}/{b}", report.peer)))?;
                 }
-                repo.switch(&b, false, true)?;
-                if !ctx.quiet && !a.json {
-                    println!("Cloned into {} (branch {b}, from {})", dir.display(), report.peer);
-                }
+                repo.switch(&b, false, true).map(|_| Some(b))
             }
+            None => Ok(None),
+        };
+        // What the checkout did not take (or all of it, if it failed) goes.
+        let _ = gadn::store::prefill::clear(&store_dir);
+        match checked_out? {
+            Some(b) if !ctx.quiet && !a.json => {
+                println!("Cloned into {} (branch {b}, from {})", dir.display(), report.peer)
+            }
+            Some(_) => {}
             None => eprintln!("warning: {} has no branches yet; nothing checked out", report.peer),
         }
         Ok::<_, anyhow::Error>(())

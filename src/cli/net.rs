@@ -122,6 +122,7 @@ pub async fn fetch_from(
         gadn::sync::client::FetchOptions {
             trust_peer: false,
             progress: Some(progress),
+            prefill_checkout: false,
         },
     )
     .await;

@@ -16,6 +16,7 @@ pub mod object;
 mod open;
 pub mod pack;
 mod pool;
+pub mod prefill;
 pub mod raw;
 mod read;
 mod stats;

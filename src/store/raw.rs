@@ -19,6 +19,11 @@ use super::Store;
 /// object, with room to spare.
 pub const MAX_RAW_RECORD: u32 = 16 << 20;
 
+thread_local! {
+    /// Decoded bytes of the compressed record being checked, reused per thread.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// One record as a pack stores it: kind, codec, raw length and the encoded payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecord {
@@ -57,9 +62,6 @@ impl RawRecord {
                 );
             }
             return self.check_hash(&self.payload);
-        }
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         SCRATCH.with(|s| self.verify_into(&mut s.borrow_mut()))
     }
@@ -121,6 +123,29 @@ impl ObjectWriter<'_> {
     /// received. Returns whether it was new (false: already stored, nothing written).
     pub fn put_raw(&mut self, rec: RawRecord) -> Result<bool, StoreError> {
         rec.check()?;
+        self.put_checked(rec)
+    }
+
+    /// [`put_raw`](Self::put_raw), handing the verified decoded bytes to `inspect`
+    /// before appending (a raw payload where it lies, a compressed one decoded into
+    /// a scratch buffer): one hash serves both the store and the caller's use of
+    /// the bytes. `inspect` is not called for a record that fails verification.
+    pub fn put_raw_inspect(
+        &mut self,
+        rec: RawRecord,
+        inspect: impl FnOnce(&RawRecord, &[u8]),
+    ) -> Result<bool, StoreError> {
+        if rec.codec == Codec::Raw {
+            rec.check()?;
+            inspect(&rec, &rec.payload);
+        } else {
+            SCRATCH.with(|s| -> Result<(), StoreError> {
+                let mut s = s.borrow_mut();
+                rec.verify_into(&mut s)?;
+                inspect(&rec, &s);
+                Ok(())
+            })?;
+        }
         self.put_checked(rec)
     }
 
@@ -296,6 +321,56 @@ mod tests {
         assert!(second.chunk_bytes < 20_000, "{second:?}");
         assert_eq!(b.read_file_bytes(&id2).expect("read"), edited);
         assert!(b.fsck(&mut |_| {}).expect("fsck").is_ok());
+    }
+
+    #[test]
+    fn inspect_sees_the_decoded_bytes_of_good_records_only() {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = store(&d.path().join("a"));
+        let mut b = store(&d.path().join("b"));
+        let mut data = text_like(3, 50_000);
+        data.extend(random_bytes(4, 50_000));
+        let id = ingest(&mut a, &data);
+        let mut recs = Vec::new();
+        for (_, e) in a.packs().entries() {
+            if e.kind == ObjectKind::Chunk {
+                recs.push(a.read_raw(&e.id).expect("read").expect("held"));
+            }
+        }
+        assert!(recs.iter().any(|r| r.codec == Codec::Raw));
+        assert!(recs.iter().any(|r| r.codec != Codec::Raw));
+        let (lock, _) = b.lock().expect("lock");
+        let mut w = b.writer(&lock);
+        // A compressed record with one payload byte changed: not inspected, not stored.
+        let mut bad = recs
+            .iter()
+            .find(|r| r.codec != Codec::Raw)
+            .expect("zstd")
+            .clone();
+        let last = bad.payload.len() - 2;
+        bad.payload[last] ^= 1;
+        let bad_id = bad.id;
+        let mut seen = 0;
+        assert!(w.put_raw_inspect(bad, |_, _| seen += 1).is_err());
+        assert_eq!(seen, 0);
+        let mut got = 0u64;
+        for rec in recs {
+            let expect = a.read(&rec.id).expect("read").1;
+            let fresh = w
+                .put_raw_inspect(rec, |r, raw| {
+                    assert_eq!(raw, &expect[..], "{}", r.id);
+                    got += raw.len() as u64;
+                })
+                .expect("put");
+            assert!(fresh);
+        }
+        w.finish().expect("finish");
+        drop(lock);
+        assert_eq!(got, data.len() as u64);
+        // The good copy of the bad record was stored afterwards.
+        let b = Store::open(b.dir()).expect("reopen");
+        assert!(b.contains(&bad_id));
+        assert!(!b.contains(&id), "only chunks were copied");
     }
 
     #[test]

@@ -52,6 +52,22 @@ pub struct RemoteRefs {
     pub locks: Vec<ObjectId>,
 }
 
+impl RemoteRefs {
+    /// The branch a clone checks out: the one the peer's `HEAD` names, or else its
+    /// first branch; its short name and commit.
+    pub fn checkout_branch(&self) -> Option<(String, ObjectId)> {
+        let branch = |name: &str| {
+            let short = name.strip_prefix("refs/heads/")?;
+            let id = self.refs.iter().find(|(n, _)| n == name)?.1;
+            Some((short.to_string(), id))
+        };
+        self.head
+            .as_deref()
+            .and_then(branch)
+            .or_else(|| self.refs.iter().find_map(|(n, _)| branch(n)))
+    }
+}
+
 /// Connects to the first of `addrs` that answers with `key`.
 pub async fn connect(
     endpoint: &Endpoint,
@@ -229,12 +245,17 @@ pub struct FetchOptions {
     pub trust_peer: bool,
     /// Progress callback.
     pub progress: Option<Progress>,
+    /// Write the files of the branch a clone checks out
+    /// ([`RemoteRefs::checkout_branch`]) as their chunks arrive, for the checkout
+    /// to take ([`crate::store::prefill`]).
+    pub prefill_checkout: bool,
 }
 
 impl std::fmt::Debug for FetchOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FetchOptions")
             .field("trust_peer", &self.trust_peer)
+            .field("prefill_checkout", &self.prefill_checkout)
             .finish()
     }
 }
@@ -258,6 +279,11 @@ pub async fn fetch(
         lander.sink(),
         opts.progress.clone(),
     )?;
+    if opts.prefill_checkout {
+        if let Some((_, commit)) = remote.checkout_branch() {
+            f.prefill_checkout_of(commit);
+        }
+    }
     let result = fetch_into(&mut f, conn, name, dir, &remote, opts.trust_peer).await;
     let plan = match result {
         Ok(plan) => plan,

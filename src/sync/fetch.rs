@@ -78,6 +78,18 @@ pub struct Fetcher {
     /// Index rows of the preview objects received, for the lander to record.
     pub preview_rows: Vec<crate::store::db::PreviewRow>,
     progress: Option<Progress>,
+    /// The checkout whose files are prefilled as their chunks arrive.
+    prefill: Option<PrefillPlan>,
+}
+
+/// The commit a clone will check out, and what of its tree the walk has reached.
+#[derive(Debug)]
+struct PrefillPlan {
+    commit: ObjectId,
+    /// Its root tree and the directories below it, as they are reached.
+    trees: HashSet<ObjectId>,
+    /// Its regular and executable files.
+    files: HashSet<ObjectId>,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -260,7 +272,21 @@ impl Fetcher {
             done: Transferred::default(),
             preview_rows: Vec::new(),
             progress,
+            prefill: None,
         })
+    }
+
+    /// Prefills the files of `commit`'s tree as their chunks arrive
+    /// ([`crate::store::prefill`]), when the commit is among those fetched. Only
+    /// files none of whose chunks are stored or on their way already qualify, and
+    /// a tree shared with another commit may be reached from that one first and
+    /// so not count: prefilling is a saving, never a requirement.
+    pub fn prefill_checkout_of(&mut self, commit: ObjectId) {
+        self.prefill = Some(PrefillPlan {
+            commit,
+            trees: HashSet::new(),
+            files: HashSet::new(),
+        });
     }
 
     /// True if the record is here or on its way to the store.
@@ -395,10 +421,15 @@ impl Fetcher {
         for id in history {
             let (kind, _) = got.get(id).ok_or_else(|| self.bad(id, "not received"))?;
             match kind {
-                ObjectKind::Commit => trees.push(
-                    self.decoded(&got, id, ObjectKind::Commit, Commit::decode)?
-                        .tree,
-                ),
+                ObjectKind::Commit => {
+                    let tree = self
+                        .decoded(&got, id, ObjectKind::Commit, Commit::decode)?
+                        .tree;
+                    if let Some(p) = self.prefill.as_mut().filter(|p| p.commit == *id) {
+                        p.trees.insert(tree);
+                    }
+                    trees.push(tree);
+                }
                 ObjectKind::Tag => {
                     let t = self.decoded(&got, id, ObjectKind::Tag, Tag::decode)?;
                     match t.target_kind {
@@ -427,6 +458,15 @@ impl Fetcher {
             let mut next_level = Vec::new();
             for t in &level {
                 let tree = self.decoded(&got, t, ObjectKind::Tree, Tree::decode)?;
+                if let Some(p) = self.prefill.as_mut().filter(|p| p.trees.contains(t)) {
+                    for e in &tree.entries {
+                        match e.kind {
+                            EntryKind::Dir => p.trees.insert(e.id),
+                            EntryKind::File | EntryKind::Executable => p.files.insert(e.id),
+                            EntryKind::Symlink => false,
+                        };
+                    }
+                }
                 for e in tree.entries {
                     if let Some(m) = e.meta {
                         if !self.have(&m) {
@@ -553,11 +593,28 @@ impl Fetcher {
             }
             level = next_level;
         }
+        let mut all_leaves = Vec::with_capacity(roots.len());
+        for (file, fo) in &roots {
+            all_leaves.push(leaves(fo, &nodes).map_err(|r| self.bad(file, r))?);
+        }
+        // Before any chunk is asked for, so none can arrive before its file is planned.
+        if let Some(p) = &self.prefill {
+            let mut prefill = Vec::new();
+            for ((file, fo), leaves) in roots.iter().zip(&all_leaves) {
+                if p.files.contains(file) && leaves.iter().all(|(c, _)| !self.have(c)) {
+                    prefill.push((*file, fo.size, leaves.clone()));
+                }
+            }
+            for (file, size, leaves) in prefill {
+                if self.sink.prefill(file, size, leaves).await.is_err() {
+                    return Err(SyncError::Local("the writer stopped".into()));
+                }
+            }
+        }
         // Runs of missing chunks, per file in file order.
         let mut requests: Vec<(Vec<Run>, Vec<ObjectId>)> = Vec::new();
         let (mut runs, mut expected, mut bytes) = (Vec::new(), Vec::new(), 0u64);
-        for (file, fo) in &roots {
-            let leaves = leaves(fo, &nodes).map_err(|r| self.bad(file, r))?;
+        for ((file, _), leaves) in roots.iter().zip(all_leaves) {
             let mut i = 0usize;
             while i < leaves.len() {
                 let (id, _) = leaves[i];

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::identity::PublicKey;
 use crate::store::db::{Expect, ReflogInfo};
 use crate::store::object::{merge_locks, Lock, Members};
+use crate::store::prefill::Prefill;
 use crate::store::raw::RawRecord;
 use crate::store::{ObjectId, Store, StoreLock, WriteStats};
 
@@ -75,6 +76,8 @@ pub struct Landed {
 
 enum Cmd {
     Record(RawRecord),
+    /// Prefill file `id` of `size` bytes from these chunks as they arrive.
+    Prefill(ObjectId, u64, Vec<(ObjectId, u64)>),
     Land(Plan, oneshot::Sender<Result<Landed, SyncError>>),
 }
 
@@ -92,6 +95,7 @@ impl std::fmt::Debug for Cmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Cmd::Record(r) => write!(f, "Record({})", r.id),
+            Cmd::Prefill(id, ..) => write!(f, "Prefill({id})"),
             Cmd::Land(..) => write!(f, "Land"),
         }
     }
@@ -109,6 +113,21 @@ impl RecordSink {
     /// stops and [`Lander::land`] reports why.
     pub async fn put(&self, rec: RawRecord) -> Result<(), ()> {
         self.tx.send(Cmd::Record(rec)).await.map_err(|_| ())
+    }
+
+    /// Asks the writer to prefill file `id` of `size` bytes, made of `chunks` (id,
+    /// length) in order, from the chunks queued after this
+    /// ([`crate::store::prefill`]). Fails like [`RecordSink::put`].
+    pub async fn prefill(
+        &self,
+        id: ObjectId,
+        size: u64,
+        chunks: Vec<(ObjectId, u64)>,
+    ) -> Result<(), ()> {
+        self.tx
+            .send(Cmd::Prefill(id, size, chunks))
+            .await
+            .map_err(|_| ())
     }
 }
 
@@ -171,17 +190,24 @@ impl Drop for Lander {
 }
 
 fn run(mut store: Store, lock: StoreLock, mut rx: mpsc::Receiver<Cmd>) -> Result<(), SyncError> {
+    let mut prefill = Prefill::new(store.dir());
     let mut writer = store.writer(&lock);
     let mut failure: Option<SyncError> = None;
     let mut plan = None;
     while let Some(cmd) = rx.blocking_recv() {
         match cmd {
             Cmd::Record(rec) => {
-                if let Err(e) = writer.put_raw(rec) {
+                let put = if prefill.wants(&rec.id) {
+                    writer.put_raw_inspect(rec, |r, raw| prefill.put(&r.id, raw))
+                } else {
+                    writer.put_raw(rec)
+                };
+                if let Err(e) = put {
                     failure = Some(e.into());
                     break;
                 }
             }
+            Cmd::Prefill(id, size, chunks) => prefill.add(id, size, &chunks),
             Cmd::Land(p, reply) => {
                 plan = Some((p, reply));
                 break;

@@ -64,6 +64,8 @@ mod tests;
 #[cfg(test)]
 mod tests_edge;
 #[cfg(test)]
+mod tests_prefill;
+#[cfg(test)]
 mod tests_previews;
 
 pub use error::SyncError;

@@ -102,6 +102,7 @@ async fn fetch_from(
         FetchOptions {
             trust_peer: trust,
             progress: None,
+            prefill_checkout: false,
         },
     )
     .await;

@@ -61,6 +61,7 @@ async fn fetch_from(
     let opts = FetchOptions {
         trust_peer: true,
         progress: None,
+        prefill_checkout: false,
     };
     fetch_opts(addr, server_key, me, into, opts).await
 }
@@ -535,6 +536,7 @@ async fn tags_of_trees_and_files_fetch_what_they_name() {
                 progress: Some(Arc::new(move |_| {
                     s2.fetch_add(1, Ordering::SeqCst);
                 })),
+                prefill_checkout: false,
             },
         )
         .await

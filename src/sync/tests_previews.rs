@@ -69,6 +69,7 @@ async fn fetch(
         super::client::FetchOptions {
             trust_peer: true,
             progress: None,
+            prefill_checkout: false,
         },
     )
     .await;

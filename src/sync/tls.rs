@@ -222,9 +222,19 @@ impl<'a> Tlv<'a> {
     }
 }
 
-/// The ring provider, used explicitly for every configuration.
+/// The ring provider, used explicitly for every configuration, with AES-128-GCM
+/// first among its TLS 1.3 suites (then AES-256-GCM, then ChaCha20-Poly1305): bulk
+/// transfers encrypt every byte on both ends, and AES-128's 10 rounds cost about 30 %
+/// less than AES-256's 14, at a security level TLS 1.3 makes mandatory.
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    use rustls::crypto::ring::cipher_suite;
+    let mut p = rustls::crypto::ring::default_provider();
+    p.cipher_suites = vec![
+        cipher_suite::TLS13_AES_128_GCM_SHA256,
+        cipher_suite::TLS13_AES_256_GCM_SHA384,
+        cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+    ];
+    Arc::new(p)
 }
 
 /// The signature schemes gadn offers and accepts: ed25519 only.

@@ -366,6 +366,32 @@ fn prune_empty_dirs(root: &Path, rel: &str) {
     }
 }
 
+/// Moves the prefilled copy of `t` ([`crate::store::prefill`], written from
+/// verified chunks as a clone received them) to `a`, with `t`'s mode, and returns
+/// its index entry; `None` if there is no such copy or it cannot be moved there
+/// (another file system): the caller then writes the file itself.
+fn take_prefilled(store: &Store, a: &Path, t: &FlatEntry) -> Result<Option<IndexEntry>, VcsError> {
+    let Some(p) = crate::store::prefill::take(store.dir(), &t.id, t.size) else {
+        return Ok(None);
+    };
+    let mode = if t.kind == EntryKind::Executable {
+        0o755
+    } else {
+        0o644
+    };
+    let moved = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
+        .and_then(|()| std::fs::rename(&p, a));
+    if moved.is_err() {
+        return Ok(None);
+    }
+    let m = std::fs::symlink_metadata(a).map_err(VcsError::io(a))?;
+    let w = WorkFile::from_meta(t.path.clone(), &m).ok_or_else(|| VcsError::BadPath {
+        path: t.path.clone(),
+        reason: "not a file after checkout".into(),
+    })?;
+    Ok(Some(w.to_index(t.id, t.meta)))
+}
+
 /// Counts bytes written across the files of one checkout, for a progress display.
 struct Meter<'a> {
     done: std::sync::atomic::AtomicU64,
@@ -433,6 +459,12 @@ fn materialize_metered(
             path: t.path.clone(),
             reason: "a directory with files in it is in the way".into(),
         })?;
+    }
+    if t.kind != EntryKind::Symlink {
+        if let Some(entry) = take_prefilled(store, &a, t)? {
+            meter.add(t.size);
+            return Ok(entry);
+        }
     }
     let dir = a.parent().unwrap_or(root);
     let mut tmp = tempfile::Builder::new()
