@@ -94,6 +94,7 @@ mod error;
 mod format;
 mod index;
 mod io;
+mod out;
 mod record;
 mod recover;
 mod rewrite;
@@ -120,7 +121,8 @@ pub use recover::{RecoveredPack, RecoveryOutcome, RecoveryReport};
 pub use rewrite::{RewriteReport, REWRITE_PACK_BYTES, SMALL_PACKS_MAX, SMALL_PACK_BYTES};
 pub use set::{Location, PackInfo, PackSet};
 pub use verify::Damage;
-pub use write::{PackWriter, SealedPack, WRITEBACK_STEP, WRITE_BUFFER_LEN};
+pub use out::{ALIGN, STAGE_LEN};
+pub use write::{PackWriter, SealedPack, WRITEBACK_STEP};
 
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::store::id::{ObjectId, ObjectKind};
@@ -13,11 +13,9 @@ use super::format::{
 };
 use super::index::{IndexEntry, PackIndex};
 use super::io::fsync_dir;
+use super::out::PackOut;
 use super::record::RecordHeader;
 use super::set::LoadedPack;
-
-/// Size of the writer's buffer: appends are memory copies until it fills.
-pub const WRITE_BUFFER_LEN: usize = 1 << 20;
 
 /// Appends records to a new pack file, then seals it with an index.
 ///
@@ -29,7 +27,7 @@ pub struct PackWriter {
     dir: PathBuf,
     stem: String,
     path: PathBuf,
-    out: BufWriter<File>,
+    out: PackOut,
     len: u64,
     entries: Vec<IndexEntry>,
     ids: HashSet<ObjectId>,
@@ -38,7 +36,8 @@ pub struct PackWriter {
     writeback_from: u64,
 }
 
-/// Every this many bytes appended, the writer asks the kernel to start writing the
+/// Where the pack cannot be written past the page cache ([`super::out`]), every
+/// this many bytes appended the writer asks the kernel to start writing the
 /// pack back to disk (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does not wait),
 /// so the fsync that seals the pack finds little left to do instead of a gigabyte of
 /// dirty pages. Durability still comes from that fsync alone.
@@ -56,7 +55,7 @@ impl PackWriter {
                 Err(e) => return Err(PackError::io(&path)(e)),
             }
         };
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER_LEN, file);
+        let mut out = PackOut::new(file, &path);
         out.write_all(&pack_header())
             .map_err(PackError::io(&path))?;
         Ok(PackWriter {
@@ -128,7 +127,7 @@ impl PackWriter {
         });
         self.ids.insert(id);
         self.len += header.record_len();
-        if self.len - self.writeback_from >= WRITEBACK_STEP {
+        if !self.out.is_direct() && self.len - self.writeback_from >= WRITEBACK_STEP {
             self.start_writeback()?;
         }
         Ok(true)
@@ -144,7 +143,7 @@ impl PackWriter {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
-            let fd = self.out.get_ref().as_raw_fd();
+            let fd = self.out.file().as_raw_fd();
             let from = self.writeback_from as libc::off64_t;
             let len = (self.len - self.writeback_from) as libc::off64_t;
             // SAFETY: fd is an open file descriptor owned by `self.out` for the whole
@@ -196,21 +195,18 @@ impl PackWriter {
             dir,
             stem,
             path,
-            out,
+            mut out,
             len,
             entries,
             ..
         } = self;
-        let file = out
-            .into_inner()
-            .map_err(|e| PackError::io(&path)(e.into_error()))?;
         if entries.is_empty() {
-            drop(file);
+            drop(out);
             super::io::remove_file(&path)?;
             return Ok(None);
         }
-        file.sync_all().map_err(PackError::io(&path))?;
-        drop(file);
+        out.sync_all().map_err(PackError::io(&path))?;
+        drop(out);
         let index = PackIndex::build(entries, len);
         let pack = seal(&dir, &stem, index)?;
         Ok(Some(SealedPack(pack)))

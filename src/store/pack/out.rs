@@ -1,0 +1,321 @@
+//! Where a [`PackWriter`](super::PackWriter)'s bytes go: an append-only file written
+//! past the page cache where the file system allows (`store-format.md` § 6.1).
+//!
+//! A pack is written once, front to back, and read later — often much later, or by
+//! another machine. Copying every byte into freshly allocated page-cache pages first
+//! (what `write(2)` does) costs about as much CPU as producing the bytes did, and
+//! leaves gigabytes of dirty pages for writeback to chase. So [`PackOut`] stages
+//! appends in an [`ALIGN`]-aligned buffer of [`STAGE_LEN`] bytes and writes each full
+//! buffer with `O_DIRECT`: the device reads it straight from the buffer.
+//!
+//! `O_DIRECT` needs offsets, lengths and memory aligned to the device's logical
+//! block. The stage's file offset is always a multiple of [`ALIGN`]; when the bytes
+//! appended so far must reach the file before the stage is full ([`PackOut::flush`],
+//! sealing, a writer dropped unsealed), the aligned part goes direct and the partial
+//! last block through a second, ordinary handle; those tail bytes stay at the front of
+//! the stage and are written again, with what follows them, by the next direct write.
+//! The kernel keeps the two handles coherent (a direct write first writes back and
+//! drops cached pages in its range).
+//!
+//! Invariant: after [`PackOut::flush`] the file holds exactly the bytes appended, in
+//! order. A file system that refuses `O_DIRECT` (at open, or at the first write)
+//! gets ordinary buffered writes from the same stage, like a `BufWriter`.
+
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+
+/// Alignment of direct writes, in bytes: offsets, lengths and the stage's address
+/// are multiples of it. 4 KiB covers every logical block size Linux file systems
+/// use for `O_DIRECT` (512 and 4096).
+pub const ALIGN: usize = 4096;
+
+/// Size of the stage, in bytes (4 MiB, a multiple of [`ALIGN`]): one direct write
+/// per this many bytes appended.
+pub const STAGE_LEN: usize = 4 << 20;
+
+/// An append-only output file with an aligned stage; see the module docs.
+#[derive(Debug)]
+pub struct PackOut {
+    /// The ordinary handle: tails, buffered mode, fsync.
+    file: File,
+    /// The `O_DIRECT` handle on the same file, while direct writes work.
+    direct: Option<File>,
+    /// `STAGE_LEN + ALIGN` bytes; the stage starts at `at`, the first aligned address.
+    mem: Box<[u8]>,
+    at: usize,
+    /// Bytes staged (from the stage's start).
+    staged: usize,
+    /// File offset of the stage's first byte; a multiple of [`ALIGN`] while direct.
+    base: u64,
+}
+
+impl PackOut {
+    /// Wraps `file`, just created empty at `path` (opened for writing), adding a
+    /// direct handle when the file system allows one.
+    pub fn new(file: File, path: &Path) -> PackOut {
+        let mem = vec![0u8; STAGE_LEN + ALIGN].into_boxed_slice();
+        let at = mem.as_ptr().align_offset(ALIGN);
+        PackOut {
+            file,
+            direct: open_direct(path),
+            mem,
+            at,
+            staged: 0,
+            base: 0,
+        }
+    }
+
+    /// True while writes go past the page cache.
+    pub fn is_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// Appends `data` (staged; written when the stage fills).
+    pub fn write_all(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        while !data.is_empty() {
+            let n = data.len().min(STAGE_LEN - self.staged);
+            let from = self.at + self.staged;
+            self.mem[from..from + n].copy_from_slice(&data[..n]);
+            self.staged += n;
+            data = &data[n..];
+            if self.staged == STAGE_LEN {
+                self.write_stage(STAGE_LEN)?;
+                self.base += STAGE_LEN as u64;
+                self.staged = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every byte appended so far to the file (not to stable storage: see
+    /// [`PackOut::sync_all`]).
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        if self.staged == 0 {
+            return Ok(());
+        }
+        let whole = if self.direct.is_some() {
+            self.staged & !(ALIGN - 1)
+        } else {
+            self.staged
+        };
+        if whole > 0 {
+            self.write_stage(whole)?;
+        }
+        let tail = self.staged - whole;
+        if tail > 0 {
+            // Only ever direct mode here: the partial last block, written
+            // ordinarily and kept staged for the next direct write.
+            let from = self.at + whole;
+            write_at(&self.file, &self.mem[from..from + tail], self.base + whole as u64)?;
+        }
+        if whole > 0 {
+            self.mem
+                .copy_within(self.at + whole..self.at + self.staged, self.at);
+            self.base += whole as u64;
+            self.staged = tail;
+        }
+        if self.direct.is_none() {
+            self.staged = 0;
+        }
+        Ok(())
+    }
+
+    /// [`flush`](Self::flush), then `fsync`: every byte appended is on stable storage.
+    pub fn sync_all(&mut self) -> std::io::Result<()> {
+        self.flush()?;
+        self.file.sync_all()
+    }
+
+    /// The ordinary handle, for `sync_file_range` hints in buffered mode.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Writes the first `len` staged bytes at the stage's offset: direct when that
+    /// works (`len` must then be a multiple of [`ALIGN`]), else through the
+    /// ordinary handle, for good once a direct write has been refused.
+    fn write_stage(&mut self, len: usize) -> std::io::Result<()> {
+        let bytes = &self.mem[self.at..self.at + len];
+        if let Some(d) = &self.direct {
+            match write_at(d, bytes, self.base) {
+                Ok(()) => return Ok(()),
+                // The file system took O_DIRECT at open but not this write (its
+                // block is larger than ALIGN, or it does not really support it).
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    tracing::debug!(error = %e, "direct pack writes refused; writing buffered");
+                    self.direct = None;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        write_at(&self.file, bytes, self.base)
+    }
+}
+
+impl Drop for PackOut {
+    /// Like a `BufWriter`, a dropped output writes what it holds (errors ignored): an
+    /// unsealed pack keeps every record appended, for recovery.
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// A second handle on `path` with `O_DIRECT`, where the platform and file system
+/// offer one.
+fn open_direct(path: &Path) -> Option<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path)
+            .map_err(|e| tracing::debug!(path = %path.display(), error = %e, "no O_DIRECT"))
+            .ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (path, OpenOptions::new());
+        None
+    }
+}
+
+fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let (mut buf, mut offset) = (buf, offset);
+        while !buf.is_empty() {
+            match std::os::windows::fs::FileExt::seek_write(file, buf, offset) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    buf = &buf[n..];
+                    offset += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(seed: u8, n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    }
+
+    fn create(dir: &Path) -> (PackOut, std::path::PathBuf) {
+        let path = dir.join("out.pack");
+        let f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .unwrap();
+        (PackOut::new(f, &path), path)
+    }
+
+    /// Appends of every size across stage and block boundaries, with flushes in
+    /// between (tails written ordinarily, then rewritten direct): the file is always
+    /// exactly what was appended.
+    #[test]
+    fn the_file_holds_exactly_what_was_appended_at_every_flush() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut out, path) = create(d.path());
+        let mut want = Vec::new();
+        let sizes = [
+            1,
+            ALIGN - 1,
+            ALIGN,
+            ALIGN + 1,
+            70_000,
+            STAGE_LEN - 3,
+            5,
+            STAGE_LEN + ALIGN,
+            2 * STAGE_LEN + 17,
+            12,
+        ];
+        for (i, n) in sizes.into_iter().enumerate() {
+            let data = pattern(i as u8, n);
+            out.write_all(&data).unwrap();
+            want.extend_from_slice(&data);
+            if i % 2 == 1 {
+                out.flush().unwrap();
+                assert_eq!(std::fs::read(&path).unwrap(), want, "after append {i}");
+            }
+        }
+        out.sync_all().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+        // Flushing twice writes nothing new; dropping writes what is staged.
+        out.flush().unwrap();
+        out.write_all(b"last words").unwrap();
+        want.extend_from_slice(b"last words");
+        drop(out);
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+    }
+
+    /// Where the file system does not take O_DIRECT the same calls write buffered.
+    #[test]
+    fn without_a_direct_handle_writes_are_buffered_and_complete() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut out, path) = create(d.path());
+        out.direct = None;
+        assert!(!out.is_direct());
+        let a = pattern(1, STAGE_LEN + 100);
+        out.write_all(&a).unwrap();
+        out.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), a);
+        out.write_all(b"xyz").unwrap();
+        out.sync_all().unwrap();
+        let mut want = a;
+        want.extend_from_slice(b"xyz");
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+    }
+
+    /// A direct write the file system refuses (EINVAL: a block larger than ALIGN)
+    /// falls back to buffered writes for good, losing nothing.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_refused_direct_write_falls_back_to_buffered() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut out, path) = create(d.path());
+        if !out.is_direct() {
+            return; // this file system refuses O_DIRECT at open: covered above
+        }
+        out.write_all(b"abc").unwrap();
+        // Misalign the stage in memory: the next direct write gets EINVAL.
+        let staged = out.mem[out.at..out.at + 3].to_vec();
+        out.at += 1;
+        out.mem[out.at..out.at + 3].copy_from_slice(&staged);
+        let big = pattern(7, STAGE_LEN);
+        out.write_all(&big).unwrap();
+        assert!(!out.is_direct());
+        out.sync_all().unwrap();
+        let mut want = b"abc".to_vec();
+        want.extend_from_slice(&big);
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+    }
+
+    /// Errors other than EINVAL are the caller's: here the file is closed for writing.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn other_write_errors_are_returned() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("ro.pack");
+        std::fs::write(&path, b"").unwrap();
+        let ro = File::open(&path).unwrap();
+        let mut out = PackOut::new(ro, &path);
+        out.direct = None;
+        out.write_all(b"abc").unwrap();
+        assert!(out.flush().is_err());
+        assert!(out.sync_all().is_err());
+        let big = pattern(3, STAGE_LEN);
+        assert!(out.write_all(&big).is_err());
+    }
+}
