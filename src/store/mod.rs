@@ -7,6 +7,7 @@
 
 pub mod chunker;
 pub mod db;
+pub mod direct_io;
 mod error;
 mod fsck;
 mod gc;

@@ -21,13 +21,11 @@
 //! order. A file system that refuses `O_DIRECT` (at open, or at the first write)
 //! gets ordinary buffered writes from the same stage, like a `BufWriter`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::Path;
 
-/// Alignment of direct writes, in bytes: offsets, lengths and the stage's address
-/// are multiples of it. 4 KiB covers every logical block size Linux file systems
-/// use for `O_DIRECT` (512 and 4096).
-pub const ALIGN: usize = 4096;
+pub use crate::store::direct_io::ALIGN;
+use crate::store::direct_io::{is_refusal, open_direct, write_at, AlignedBuf};
 
 /// Size of the stage, in bytes (4 MiB, a multiple of [`ALIGN`]): one direct write
 /// per this many bytes appended.
@@ -40,9 +38,8 @@ pub struct PackOut {
     file: File,
     /// The `O_DIRECT` handle on the same file, while direct writes work.
     direct: Option<File>,
-    /// `STAGE_LEN + ALIGN` bytes; the stage starts at `at`, the first aligned address.
-    mem: Box<[u8]>,
-    at: usize,
+    /// The stage, [`STAGE_LEN`] bytes.
+    stage: AlignedBuf,
     /// Bytes staged (from the stage's start).
     staged: usize,
     /// File offset of the stage's first byte; a multiple of [`ALIGN`] while direct.
@@ -53,13 +50,10 @@ impl PackOut {
     /// Wraps `file`, just created empty at `path` (opened for writing), adding a
     /// direct handle when the file system allows one.
     pub fn new(file: File, path: &Path) -> PackOut {
-        let mem = vec![0u8; STAGE_LEN + ALIGN].into_boxed_slice();
-        let at = mem.as_ptr().align_offset(ALIGN);
         PackOut {
             file,
             direct: open_direct(path),
-            mem,
-            at,
+            stage: AlignedBuf::new(STAGE_LEN),
             staged: 0,
             base: 0,
         }
@@ -74,8 +68,8 @@ impl PackOut {
     pub fn write_all(&mut self, mut data: &[u8]) -> std::io::Result<()> {
         while !data.is_empty() {
             let n = data.len().min(STAGE_LEN - self.staged);
-            let from = self.at + self.staged;
-            self.mem[from..from + n].copy_from_slice(&data[..n]);
+            let from = self.staged;
+            self.stage.as_mut_slice()[from..from + n].copy_from_slice(&data[..n]);
             self.staged += n;
             data = &data[n..];
             if self.staged == STAGE_LEN {
@@ -105,12 +99,13 @@ impl PackOut {
         if tail > 0 {
             // Only ever direct mode here: the partial last block, written
             // ordinarily and kept staged for the next direct write.
-            let from = self.at + whole;
-            write_at(&self.file, &self.mem[from..from + tail], self.base + whole as u64)?;
+            let bytes = &self.stage.as_slice()[whole..whole + tail];
+            write_at(&self.file, bytes, self.base + whole as u64)?;
         }
         if whole > 0 {
-            self.mem
-                .copy_within(self.at + whole..self.at + self.staged, self.at);
+            self.stage
+                .as_mut_slice()
+                .copy_within(whole..self.staged, 0);
             self.base += whole as u64;
             self.staged = tail;
         }
@@ -135,13 +130,13 @@ impl PackOut {
     /// works (`len` must then be a multiple of [`ALIGN`]), else through the
     /// ordinary handle, for good once a direct write has been refused.
     fn write_stage(&mut self, len: usize) -> std::io::Result<()> {
-        let bytes = &self.mem[self.at..self.at + len];
+        let bytes = &self.stage.as_slice()[..len];
         if let Some(d) = &self.direct {
             match write_at(d, bytes, self.base) {
                 Ok(()) => return Ok(()),
                 // The file system took O_DIRECT at open but not this write (its
                 // block is larger than ALIGN, or it does not really support it).
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                Err(e) if is_refusal(&e) => {
                     tracing::debug!(error = %e, "direct pack writes refused; writing buffered");
                     self.direct = None;
                 }
@@ -160,49 +155,6 @@ impl Drop for PackOut {
     }
 }
 
-/// A second handle on `path` with `O_DIRECT`, where the platform and file system
-/// offer one.
-fn open_direct(path: &Path) -> Option<File> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_DIRECT)
-            .open(path)
-            .map_err(|e| tracing::debug!(path = %path.display(), error = %e, "no O_DIRECT"))
-            .ok()
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (path, OpenOptions::new());
-        None
-    }
-}
-
-fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        let (mut buf, mut offset) = (buf, offset);
-        while !buf.is_empty() {
-            match std::os::windows::fs::FileExt::seek_write(file, buf, offset) {
-                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    buf = &buf[n..];
-                    offset += n as u64;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,7 +165,7 @@ mod tests {
 
     fn create(dir: &Path) -> (PackOut, std::path::PathBuf) {
         let path = dir.join("out.pack");
-        let f = OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
@@ -290,9 +242,7 @@ mod tests {
         }
         out.write_all(b"abc").unwrap();
         // Misalign the stage in memory: the next direct write gets EINVAL.
-        let staged = out.mem[out.at..out.at + 3].to_vec();
-        out.at += 1;
-        out.mem[out.at..out.at + 3].copy_from_slice(&staged);
+        out.stage.misalign_for_test();
         let big = pattern(7, STAGE_LEN);
         out.write_all(&big).unwrap();
         assert!(!out.is_direct());
