@@ -3,7 +3,8 @@
 # side in one run, plus the memory of both gadn ends while moving a big file.
 #
 #   sudo tools/bench-sync.sh        sizes by env: SIZE_A (default 1G), SIZE_B (2G),
-#                                   MEM_SIZE (10G); ROUNDS default 3; PARTS default abc
+#                                   MEM_SIZE (10G); ROUNDS default 3; WARMUP (untimed
+#                                   rounds first, default 1); PARTS default abc
 #
 # Runs as root: part (a) makes network namespaces and shapes a link; missing tools
 # (nginx, iproute2, curl, GNU time) are installed with apt-get. Inputs are random,
@@ -44,6 +45,8 @@ RATE_MBIT="${RATE_MBIT:-200}"
 RTT_MS="${RTT_MS:-20}"
 PARTS="${PARTS:-abc}"
 RSS_LIMIT_MIB=512
+WARMUP="${WARMUP:-1}"
+[[ "$WARMUP" =~ ^[0-9]+$ ]] || die "WARMUP must be a non-negative integer, got '$WARMUP'"
 [[ "$RATE_MBIT" =~ ^[1-9][0-9]*$ ]] || die "RATE_MBIT must be a positive integer (Mbit/s), got '$RATE_MBIT'"
 [[ "$RTT_MS" =~ ^[0-9]+$ ]] || die "RTT_MS must be a non-negative integer (ms), got '$RTT_MS'"
 [[ "$PARTS" =~ ^[abc]+$ ]] || die "PARTS must be letters out of 'abc', got '$PARTS'"
@@ -74,8 +77,8 @@ fi
 gib() { echo $((($1 + (1 << 30) - 1) >> 30)); }
 A_SECS=$((BYTES_A * 8 / (RATE_MBIT * 1000000) + 1))
 bound=300
-want a && bound=$((bound + 120 + ROUNDS * (3 * A_SECS + 60) + $(gib "$BYTES_A") * 30))
-want b && bound=$((bound + 60 + ROUNDS * $(gib "$BYTES_B") * 60))
+want a && bound=$((bound + 120 + (ROUNDS + WARMUP) * (3 * A_SECS + 60) + $(gib "$BYTES_A") * 30))
+want b && bound=$((bound + 60 + (ROUNDS + WARMUP) * $(gib "$BYTES_B") * 60))
 want c && bound=$((bound + 60 + $(gib "$BYTES_M") * 120))
 bench_start sync "$bound" "$@"
 
@@ -289,7 +292,7 @@ run_gadn() {
 	timed "$p-restore-$r" env GADN_HOME="$CLI_HOME" "$GADN" -C "$dest" restore asset.bin
 	local co="$T_WALL"
 	[[ "$(stat -c %s "$dest/asset.bin")" == "$(stat -c %s "$src")" ]] || die "($p) round $r: restored asset.bin has the wrong size"
-	eval "W_gadn_$p+=(\"\$w\"); W_co_$p+=(\"\$co\"); WIRE_$p+=(\"\$wire\"); RSS_$p+=(\"\$rss\"); CPU_$p+=(\"\$cpu\")"
+	[[ -n "$WARMING" ]] || eval "W_gadn_$p+=(\"\$w\"); W_co_$p+=(\"\$co\"); WIRE_$p+=(\"\$wire\"); RSS_$p+=(\"\$rss\"); CPU_$p+=(\"\$cpu\")"
 	log "($p) round $r gadn: clone ${w}s ($(mbps "$(stat -c %s "$src")" "$w") MB/s, CPU ${cpu}s, wire $wire B, peak RSS $(kib_to_mib "$rss") MiB), restore ${co}s"
 	rm -rf -- "$dest"
 }
@@ -303,14 +306,24 @@ run_curl() {
 	timed "$p-curl-$r" "${nsx[@]}" curl -sS --noproxy '*' --fail -o "$out" "$url"
 	local w="$T_WALL"
 	cmp -s -- "$src" "$out" || die "($p) round $r: curl's file differs from the served file"
-	eval "W_curl_$p+=(\"\$w\")"
+	[[ -n "$WARMING" ]] || eval "W_curl_$p+=(\"\$w\")"
 	log "($p) round $r curl: ${w}s ($(mbps "$(stat -c %s "$src")" "$w") MB/s)"
 	rm -f -- "$out"
 }
 
-# rounds P NS URL SRC: ROUNDS interleaved rounds of gadn and curl
+# rounds P NS URL SRC: WARMUP untimed rounds (not counted), then ROUNDS interleaved
+# rounds of gadn and curl. The warm-up matters on virtual machines: the first run after
+# boot writes gigabytes into guest memory the host has never backed, and pays several
+# times over for it, whichever tool happens to run first.
+WARMING=""
 rounds() {
 	local p="$1" ns="$2" url="$3" src="$4" r tool
+	WARMING=1
+	for ((r = 1; r <= WARMUP; r++)); do
+		run_gadn "$p" "warmup$r" "$ns" "$src"
+		run_curl "$p" "warmup$r" "$ns" "$url" "$src"
+	done
+	WARMING=""
 	for ((r = 1; r <= ROUNDS; r++)); do
 		while read -r tool; do
 			case "$tool" in
@@ -491,7 +504,7 @@ if [[ -z "$SKIP_a" ]]; then
 	row "  Mbit/s" "$ga_mbit" "$ca_mbit" "$r_a"
 	row "  % of the shaped rate" "$(pct "$ga_mbit" "$RATE_MBIT")" "$(pct "$ca_mbit" "$RATE_MBIT")" ""
 	row "  clone CPU user+sys, s" "$(median "${CPU_a[@]}")" "" ""
-	row "  serve CPU per clone, s" "$(ratio "$SERVE_CPU_a" "$ROUNDS")" "" ""
+	row "  serve CPU per clone, s" "$(ratio "$SERVE_CPU_a" "$((ROUNDS + WARMUP))")" "" ""
 	row "  checkout share (restore), s" "$(median "${W_co_a[@]}")" "" ""
 	row "  wire bytes / file bytes" "$(ratio "$(median "${WIRE_a[@]}")" "$BYTES_A" 4)" "" ""
 	row "  peak RSS serve, MiB" "$(kib_to_mib "$SERVE_RSS_a")" "" ""
@@ -518,7 +531,7 @@ if [[ -z "$SKIP_b" ]]; then
 	row "(b) loopback, $(human "$BYTES_B"): s" "$gb" "$cb" ""
 	row "  MB/s" "$(mbps "$BYTES_B" "$gb")" "$(mbps "$BYTES_B" "$cb")" "$r_b"
 	row "  clone CPU user+sys, s" "$(median "${CPU_b[@]}")" "" ""
-	row "  serve CPU per clone, s" "$(ratio "$SERVE_CPU_b" "$ROUNDS")" "" ""
+	row "  serve CPU per clone, s" "$(ratio "$SERVE_CPU_b" "$((ROUNDS + WARMUP))")" "" ""
 	row "  checkout share (restore), s" "$(median "${W_co_b[@]}")" "" ""
 	row "  wire bytes / file bytes" "$(ratio "$(median "${WIRE_b[@]}")" "$BYTES_B" 4)" "" ""
 	row "  peak RSS serve, MiB" "$(kib_to_mib "$SERVE_RSS_b")" "" ""
@@ -555,7 +568,7 @@ rule
 [[ -z "$SKIP_a" ]] && echo "  per-round wall s (a): gadn ${W_gadn_a[*]} | curl ${W_curl_a[*]}"
 [[ -z "$SKIP_b" ]] && echo "  per-round wall s (b): gadn ${W_gadn_b[*]} | curl ${W_curl_b[*]}"
 if [[ -z "$SKIP_a" || -z "$SKIP_b" ]]; then
-	echo "  clone CPU: user+sys of the clone process ($(nproc) cores); serve CPU: the serve process's total over the part / ROUNDS"
+	echo "  clone CPU: user+sys of the clone process ($(nproc) cores); serve CPU: the serve process's total over the part / (ROUNDS + WARMUP)"
 	echo "  checkout share: the cloned file deleted, then \`gadn restore\` from the clone's store (included in the clone's time)"
 fi
 for p in a b c; do
