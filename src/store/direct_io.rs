@@ -104,7 +104,8 @@ pub fn is_refusal(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(libc::EINVAL)
 }
 
-/// Writes all of `buf` at `offset` (positioned; the file's cursor is not used).
+/// Writes all of `buf` at `offset` (positioned; the file's cursor is not used), on a
+/// direct handle or an ordinary one (also [`super::prefill`]'s scattered writes).
 pub fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
     #[cfg(unix)]
     {

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use super::direct_io::write_at;
 use super::id::ObjectId;
 
 /// The directory under the store that holds prefilled files.
@@ -111,7 +112,7 @@ impl Prefill {
                 Some(_) if len != raw.len() as u64 => {
                     Err("a chunk's length differs from its file's chunk list".to_string())
                 }
-                Some(f) => write_all_at(f, raw, offset).map_err(|e| e.to_string()),
+                Some(f) => write_at(f, raw, offset).map_err(|e| e.to_string()),
             };
             if let Err(why) = written {
                 self.abandon(slot, &why);
@@ -179,29 +180,6 @@ pub fn clear(store_dir: &Path) -> std::io::Result<()> {
     match std::fs::remove_dir_all(store_dir.join(PREFILL_DIR)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
-    }
-}
-
-fn write_all_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        let (mut buf, mut offset) = (buf, offset);
-        while !buf.is_empty() {
-            match std::os::windows::fs::FileExt::seek_write(file, buf, offset) {
-                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    buf = &buf[n..];
-                    offset += n as u64;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
     }
 }
 
