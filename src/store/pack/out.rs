@@ -103,9 +103,7 @@ impl PackOut {
             write_at(&self.file, bytes, self.base + whole as u64)?;
         }
         if whole > 0 {
-            self.stage
-                .as_mut_slice()
-                .copy_within(whole..self.staged, 0);
+            self.stage.as_mut_slice().copy_within(whole..self.staged, 0);
             self.base += whole as u64;
             self.staged = tail;
         }
@@ -160,7 +158,9 @@ mod tests {
     use super::*;
 
     fn pattern(seed: u8, n: usize) -> Vec<u8> {
-        (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+        (0..n)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
     }
 
     fn create(dir: &Path) -> (PackOut, std::path::PathBuf) {
