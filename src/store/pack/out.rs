@@ -119,6 +119,13 @@ impl PackOut {
         self.file.sync_all()
     }
 
+    /// Writes the ordinary way from now on, as if the file system had refused
+    /// `O_DIRECT`: lets tests exercise buffered mode on any file system.
+    #[cfg(test)]
+    pub(crate) fn buffered_for_test(&mut self) {
+        self.direct = None;
+    }
+
     /// The ordinary handle, for `sync_file_range` hints in buffered mode.
     pub fn file(&self) -> &File {
         &self.file

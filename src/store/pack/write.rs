@@ -253,3 +253,68 @@ pub(crate) fn seal(dir: &Path, stem: &str, index: PackIndex) -> Result<LoadedPac
     fsync_dir(dir)?;
     LoadedPack::open(dir, stem, index)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::pack::testutil::random_bytes;
+    use crate::store::pack::{PackSet, STAGE_LEN};
+
+    fn append(w: &mut PackWriter, seed: u64, len: usize) -> Result<bool, PackError> {
+        let data = random_bytes(seed, len);
+        let id = ObjectId::compute(ObjectKind::Chunk, &data);
+        w.append(id, ObjectKind::Chunk, Codec::Raw, len as u32, &data)
+    }
+
+    /// Where the file system refuses `O_DIRECT` the writer buffers, hands the kernel
+    /// a writeback hint every [`WRITEBACK_STEP`] bytes, and seals the same pack.
+    #[test]
+    fn buffered_writers_start_writeback_and_seal_the_same_pack() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PackWriter::create(dir.path()).unwrap();
+        w.out.buffered_for_test();
+        assert!(w.is_empty());
+        let chunk = 1 << 20;
+        let n = WRITEBACK_STEP as usize / chunk + 2;
+        for i in 0..n {
+            assert!(append(&mut w, i as u64, chunk).unwrap());
+        }
+        assert!(!append(&mut w, 0, chunk).unwrap(), "held already");
+        assert_eq!(w.len(), n);
+        assert!(w.writeback_from >= WRITEBACK_STEP);
+        let on_disk = std::fs::metadata(w.path()).unwrap().len();
+        assert!(on_disk >= WRITEBACK_STEP, "{on_disk}");
+        let sealed = w.finish().unwrap().unwrap();
+        let mut set = PackSet::open(dir.path()).unwrap();
+        set.add_sealed(sealed).unwrap();
+        assert_eq!(set.entries().count(), n);
+        assert!(set.verify(|_| {}).unwrap().is_empty());
+    }
+
+    /// A write that fails marks the writer failed: later appends and sealing are
+    /// refused, and the pack stays unsealed for recovery.
+    #[test]
+    fn a_failed_write_refuses_everything_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PackWriter::create(dir.path()).unwrap();
+        assert!(append(&mut w, 1, 100).unwrap());
+        // Swap in a read-only handle on the same file: the next stage write fails.
+        let path = w.path().to_path_buf();
+        let ro = File::open(&path).unwrap();
+        let mut out = PackOut::new(ro, &path);
+        out.buffered_for_test();
+        w.out = out;
+        let e = append(&mut w, 2, STAGE_LEN).unwrap_err();
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        let again = append(&mut w, 3, 10).unwrap_err();
+        assert!(again.to_string().contains("earlier write"), "{again}");
+        assert!(w.finish().is_err());
+        assert!(!dir
+            .path()
+            .join(format!(
+                "{}.idx",
+                path.file_stem().unwrap().to_string_lossy()
+            ))
+            .exists());
+    }
+}

@@ -317,8 +317,9 @@ proptest! {
     }
 }
 
-/// Past [`WRITEBACK_STEP`] the writer hands its buffer to the kernel and starts
-/// writeback; the bytes must be exactly those a reader sees after sealing.
+/// Past [`WRITEBACK_STEP`] bytes most of the pack is already in the file before it
+/// is sealed (full stages written direct, or writeback started in buffered mode,
+/// `pack::write::tests`); the bytes must be exactly those a reader sees after sealing.
 #[test]
 fn writeback_ahead_keeps_every_record_intact() {
     use crate::store::pack::WRITEBACK_STEP;
