@@ -143,9 +143,25 @@ pub async fn serve(
                 Ok(conn) => {
                     tracing::info!(peer = %conn.peer.short(), %addr, "connected");
                     let peer = conn.peer;
-                    match serve_connection(conn, config, keys, true).await {
-                        Ok(()) => tracing::info!(peer = %peer.short(), "disconnected"),
-                        Err(e) => tracing::warn!(peer = %peer.short(), "connection ended: {e}"),
+                    let quic = conn.inner.clone();
+                    let ended = serve_connection(conn, config, keys, true).await;
+                    // What an operator wants to see of a transfer: bytes sent and how
+                    // the path behaved (losses, congestion, round trip, packet size).
+                    let s = quic.stats();
+                    let (sent, lost, events) = (
+                        s.udp_tx.bytes,
+                        s.path.lost_packets,
+                        s.path.congestion_events,
+                    );
+                    let (rtt_us, mtu) = (s.path.rtt.as_micros() as u64, s.path.current_mtu);
+                    match ended {
+                        Ok(()) => tracing::info!(
+                            peer = %peer.short(), sent, lost, events, rtt_us, mtu, "disconnected"
+                        ),
+                        Err(e) => tracing::warn!(
+                            peer = %peer.short(), sent, lost, events, rtt_us, mtu,
+                            "connection ended: {e}"
+                        ),
                     }
                 }
                 Err(e) => tracing::info!(%addr, "refused: {e}"),
