@@ -51,6 +51,11 @@ impl Store {
         // Previews of files no longer reachable went with the rewrite; so do their rows.
         self.db().previews_retain(|row| live.ids.contains(&row.3))?;
         let kept = self.packs.entries().count() as u64;
+        // Work-tree files an interrupted clone wrote ahead of its checkout (§ 2):
+        // nothing refers to them, and the next clone would clear them anyway.
+        let dir = self.dir().to_path_buf();
+        super::prefill::clear(&dir)
+            .map_err(StoreError::io(dir.join(super::prefill::PREFILL_DIR)))?;
         Ok(Ok(GcReport {
             kept,
             removed: total - kept,

@@ -217,3 +217,34 @@ async fn a_prefilled_file_of_the_wrong_size_is_ignored() {
     .await
     .expect("within the limit");
 }
+
+/// Prefilled files an interrupted clone left behind are dropped by `gc`; the
+/// checkout then writes the files from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_drops_prefilled_files_left_behind() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = alice_repo(d.path());
+        let data = noise(41, 1 << 20);
+        put(&a, "f.bin", &data);
+        let c = commit_all(&mut a, "one");
+        let (addr, _stop) = serve(&a, &key(1));
+        let b = empty_like(d.path(), "bob", &a);
+        clone_fetch(addr, &b).await;
+        let dir = store_dir(&b);
+        let mut s = Store::open(&dir).expect("open");
+        let (id, size) = entry(&s, &c, "f.bin");
+        assert!(prefill::take(&dir, &id, size).is_some());
+        let (lock, _) = s.lock().expect("lock");
+        s.gc(&lock).expect("gc").expect("not refused");
+        drop(lock);
+        drop(s);
+        assert!(!dir.join(PREFILL_DIR).exists());
+        let mut b = Repo::open(b.root()).expect("reopen");
+        b.create_branch("main", Some("alice/main")).expect("branch");
+        b.switch("main", false, true).expect("switch");
+        assert!(std::fs::read(b.root().join("f.bin")).expect("read") == data);
+    })
+    .await
+    .expect("within the limit");
+}
