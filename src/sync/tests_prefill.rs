@@ -1,7 +1,7 @@
 //! Prefilled checkouts (`store::prefill`): a clone's fetch writes the files of the
 //! branch it will check out as their chunks arrive, and the checkout takes them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::client::{self, FetchOptions};
 use super::tests::{alice_repo, empty_like, key, noise, serve, store_dir, LIMIT};
@@ -71,6 +71,14 @@ fn part_files(store_dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Checks out alice's `main` in the repository at `root`, as `gadn clone` does.
+fn check_out_main(root: &Path) -> Repo {
+    let mut b = Repo::open(root).expect("reopen");
+    b.create_branch("main", Some("alice/main")).expect("branch");
+    b.switch("main", false, true).expect("switch");
+    b
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clone_prefills_the_files_of_the_branch_it_checks_out_and_nothing_else() {
     tokio::time::timeout(LIMIT, async {
@@ -127,9 +135,7 @@ async fn a_clone_prefills_the_files_of_the_branch_it_checks_out_and_nothing_else
         drop(s);
 
         // The checkout takes them: the work tree is right, and they are gone.
-        let mut b = Repo::open(b.root()).expect("reopen");
-        b.create_branch("main", Some("alice/main")).expect("branch");
-        b.switch("main", false, true).expect("switch");
+        let mut b = check_out_main(b.root());
         for (path, data) in [
             ("assets/big.bin", &big[..]),
             ("assets/copy.bin", &big[..]),
@@ -175,13 +181,26 @@ async fn a_file_with_chunks_already_here_is_not_prefilled_and_checks_out_as_usua
         assert_eq!(prefill::take(&dir, &id, size), None);
         assert_eq!(part_files(&dir), 0);
         drop(s);
-        let mut b = Repo::open(b.root()).expect("reopen");
-        b.create_branch("main", Some("alice/main")).expect("branch");
-        b.switch("main", false, true).expect("switch");
+        let b = check_out_main(b.root());
         assert!(std::fs::read(b.root().join("big.bin")).expect("read") == edited);
     })
     .await
     .expect("within the limit");
+}
+
+/// alice commits `f.bin` (1 MiB of noise from `seed`) and bob clones it, prefilling:
+/// bob's repository and store directory, and the file's id, size and bytes.
+async fn clone_one_file(root: &Path, seed: u64) -> (Repo, PathBuf, ObjectId, u64, Vec<u8>) {
+    let mut a = alice_repo(root);
+    let data = noise(seed, 1 << 20);
+    put(&a, "f.bin", &data);
+    let c = commit_all(&mut a, "one");
+    let (addr, _stop) = serve(&a, &key(1));
+    let b = empty_like(root, "bob", &a);
+    clone_fetch(addr, &b).await;
+    let dir = store_dir(&b);
+    let (id, size) = entry(&Store::open(&dir).expect("open"), &c, "f.bin");
+    (b, dir, id, size, data)
 }
 
 /// A prefilled copy whose length is wrong (damaged after it was written) is not
@@ -190,18 +209,7 @@ async fn a_file_with_chunks_already_here_is_not_prefilled_and_checks_out_as_usua
 async fn a_prefilled_file_of_the_wrong_size_is_ignored() {
     tokio::time::timeout(LIMIT, async {
         let d = tempfile::tempdir().expect("tmp");
-        let mut a = alice_repo(d.path());
-        let data = noise(31, 1 << 20);
-        put(&a, "f.bin", &data);
-        let c = commit_all(&mut a, "one");
-        let (addr, _stop) = serve(&a, &key(1));
-        let b = empty_like(d.path(), "bob", &a);
-        clone_fetch(addr, &b).await;
-        let dir = store_dir(&b);
-        let s = Store::open(&dir).expect("open");
-        let (id, size) = entry(&s, &c, "f.bin");
-        drop(s);
-        // Damage the prefilled copy's length: it is no longer taken.
+        let (b, dir, id, size, data) = clone_one_file(d.path(), 31).await;
         let p = prefill::take(&dir, &id, size).expect("prefilled");
         std::fs::OpenOptions::new()
             .append(true)
@@ -209,9 +217,7 @@ async fn a_prefilled_file_of_the_wrong_size_is_ignored() {
             .and_then(|mut f| std::io::Write::write_all(&mut f, b"x"))
             .expect("append");
         assert_eq!(prefill::take(&dir, &id, size), None);
-        let mut b = Repo::open(b.root()).expect("reopen");
-        b.create_branch("main", Some("alice/main")).expect("branch");
-        b.switch("main", false, true).expect("switch");
+        let b = check_out_main(b.root());
         assert!(std::fs::read(b.root().join("f.bin")).expect("read") == data);
     })
     .await
@@ -224,25 +230,14 @@ async fn a_prefilled_file_of_the_wrong_size_is_ignored() {
 async fn gc_drops_prefilled_files_left_behind() {
     tokio::time::timeout(LIMIT, async {
         let d = tempfile::tempdir().expect("tmp");
-        let mut a = alice_repo(d.path());
-        let data = noise(41, 1 << 20);
-        put(&a, "f.bin", &data);
-        let c = commit_all(&mut a, "one");
-        let (addr, _stop) = serve(&a, &key(1));
-        let b = empty_like(d.path(), "bob", &a);
-        clone_fetch(addr, &b).await;
-        let dir = store_dir(&b);
-        let mut s = Store::open(&dir).expect("open");
-        let (id, size) = entry(&s, &c, "f.bin");
+        let (b, dir, id, size, data) = clone_one_file(d.path(), 41).await;
         assert!(prefill::take(&dir, &id, size).is_some());
+        let mut s = Store::open(&dir).expect("open");
         let (lock, _) = s.lock().expect("lock");
         s.gc(&lock).expect("gc").expect("not refused");
-        drop(lock);
-        drop(s);
+        drop((lock, s));
         assert!(!dir.join(PREFILL_DIR).exists());
-        let mut b = Repo::open(b.root()).expect("reopen");
-        b.create_branch("main", Some("alice/main")).expect("branch");
-        b.switch("main", false, true).expect("switch");
+        let b = check_out_main(b.root());
         assert!(std::fs::read(b.root().join("f.bin")).expect("read") == data);
     })
     .await
