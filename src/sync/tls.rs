@@ -619,6 +619,91 @@ mod tests {
         assert!(!format!("{creds:?}").contains("Pkcs8"));
     }
 
+    /// A handshake signature as it travels: scheme (u16), length (u16), signature.
+    fn dss(scheme: SignatureScheme, sig: &[u8]) -> DigitallySignedStruct {
+        use rustls::internal::msgs::codec::{Codec, Reader};
+        let mut wire = u16::from(scheme).to_be_bytes().to_vec();
+        wire.extend_from_slice(&(sig.len() as u16).to_be_bytes());
+        wire.extend_from_slice(sig);
+        DigitallySignedStruct::read(&mut Reader::init(&wire)).unwrap()
+    }
+
+    /// The verifiers' handshake-signature checks, called directly: TLS 1.2 is always
+    /// refused, TLS 1.3 takes an ed25519 signature by the certificate's key and
+    /// nothing else.
+    #[test]
+    fn handshake_signatures_must_be_tls13_ed25519_by_the_certificate_key() {
+        let key = MachineKey::from_seed([5; 32]);
+        let cert = cert_of(5);
+        let message = b"TLS 1.3, server CertificateVerify";
+        let good = dss(SignatureScheme::ED25519, &key.sign(message));
+        let server = PinnedServerVerifier::new(key.public());
+        let client = MemberClientVerifier::new(Arc::new(|_| true));
+        assert!(server.verify_tls13_signature(message, &cert, &good).is_ok());
+        assert!(client.verify_tls13_signature(message, &cert, &good).is_ok());
+        // Another message, another scheme, another signer's certificate.
+        assert!(server
+            .verify_tls13_signature(b"other", &cert, &good)
+            .is_err());
+        let ecdsa = dss(SignatureScheme::ECDSA_NISTP256_SHA256, &key.sign(message));
+        let err = client
+            .verify_tls13_signature(message, &cert, &ecdsa)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme.into()
+        );
+        assert!(server
+            .verify_tls13_signature(message, &cert_of(6), &good)
+            .is_err());
+        for err in [
+            server
+                .verify_tls12_signature(message, &cert, &good)
+                .unwrap_err(),
+            client
+                .verify_tls12_signature(message, &cert, &good)
+                .unwrap_err(),
+        ] {
+            assert!(err.to_string().contains("TLS 1.3 only"), "{err}");
+        }
+        assert_eq!(
+            server.supported_verify_schemes(),
+            vec![SignatureScheme::ED25519]
+        );
+        assert_eq!(
+            client.supported_verify_schemes(),
+            vec![SignatureScheme::ED25519]
+        );
+    }
+
+    /// The server's verifier asks every client for a certificate and admits exactly
+    /// the keys its policy accepts; a malformed certificate is refused before that.
+    #[test]
+    fn client_certificates_are_judged_by_the_member_policy() {
+        let member = MachineKey::from_seed([7; 32]).public();
+        let v = MemberClientVerifier::new(Arc::new(move |k| *k == member));
+        assert!(v.offer_client_auth() && v.client_auth_mandatory());
+        assert!(v.root_hint_subjects().is_empty());
+        let now = UnixTime::now();
+        assert!(v.verify_client_cert(&cert_of(7), &[], now).is_ok());
+        let stranger = v.verify_client_cert(&cert_of(8), &[], now).unwrap_err();
+        assert_eq!(
+            stranger,
+            rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure)
+        );
+        let junk = CertificateDer::from(vec![0x30, 0x03, 1, 2, 3]);
+        let bad = v.verify_client_cert(&junk, &[], now).unwrap_err();
+        assert_eq!(
+            bad,
+            rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
+        );
+        assert!(format!("{v:?}").starts_with("MemberClientVerifier"));
+        let pinned = PinnedServerVerifier::new(member);
+        assert!(format!("{pinned:?}").contains("expected"));
+        assert_eq!(pinned.expected(), member);
+        assert_eq!(pinned.presented(), None);
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
