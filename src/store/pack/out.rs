@@ -93,21 +93,22 @@ impl PackOut {
             self.staged
         };
         if whole > 0 {
+            // May meet a refusal and turn this output buffered.
             self.write_stage(whole)?;
         }
         let tail = self.staged - whole;
         if tail > 0 {
-            // Only ever direct mode here: the partial last block, written
-            // ordinarily and kept staged for the next direct write.
+            // Direct mode only: the partial last block, written ordinarily.
             let bytes = &self.stage.as_slice()[whole..whole + tail];
             write_at(&self.file, bytes, self.base + whole as u64)?;
         }
-        if whole > 0 {
+        if self.direct.is_some() {
+            // The tail stays staged, for the next direct write to cover again.
             self.stage.as_mut_slice().copy_within(whole..self.staged, 0);
             self.base += whole as u64;
             self.staged = tail;
-        }
-        if self.direct.is_none() {
+        } else {
+            self.base += self.staged as u64;
             self.staged = 0;
         }
         Ok(())
@@ -256,6 +257,29 @@ mod tests {
         out.sync_all().unwrap();
         let mut want = b"abc".to_vec();
         want.extend_from_slice(&big);
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+    }
+
+    /// A refusal met while flushing (the aligned part refused, the partial last block
+    /// written ordinarily) leaves nothing staged that is already in the file: bytes
+    /// appended afterwards land after it, not over it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_refusal_during_a_flush_keeps_later_appends_in_place() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut out, path) = create(d.path());
+        if !out.is_direct() {
+            return;
+        }
+        let first = pattern(2, ALIGN + 904);
+        out.write_all(&first).unwrap();
+        out.stage.misalign_for_test();
+        out.flush().unwrap();
+        assert!(!out.is_direct());
+        out.write_all(b"after").unwrap();
+        out.flush().unwrap();
+        let mut want = first;
+        want.extend_from_slice(b"after");
         assert_eq!(std::fs::read(&path).unwrap(), want);
     }
 
