@@ -51,6 +51,12 @@ impl RawRecord {
     /// [`RawRecord::verify`] without keeping the decoded bytes: a raw payload is
     /// hashed where it lies, a compressed one is decoded into a scratch buffer.
     pub fn check(&self) -> Result<(), StoreError> {
+        self.check_with(|_| ())
+    }
+
+    /// [`RawRecord::check`], then hands the verified decoded bytes to `use_bytes`
+    /// (not called for a record that fails): one decode and one hash serve both.
+    pub fn check_with<R>(&self, use_bytes: impl FnOnce(&[u8]) -> R) -> Result<R, StoreError> {
         if self.codec == Codec::Raw {
             self.check_len()?;
             if self.payload.len() != self.raw_len as usize {
@@ -61,9 +67,14 @@ impl RawRecord {
                     })),
                 );
             }
-            return self.check_hash(&self.payload);
+            self.check_hash(&self.payload)?;
+            return Ok(use_bytes(&self.payload));
         }
-        SCRATCH.with(|s| self.verify_into(&mut s.borrow_mut()))
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            self.verify_into(&mut s)?;
+            Ok(use_bytes(&s))
+        })
     }
 
     fn bad(&self, problem: RecordProblem) -> StoreError {
@@ -127,25 +138,14 @@ impl ObjectWriter<'_> {
     }
 
     /// [`put_raw`](Self::put_raw), handing the verified decoded bytes to `inspect`
-    /// before appending (a raw payload where it lies, a compressed one decoded into
-    /// a scratch buffer): one hash serves both the store and the caller's use of
-    /// the bytes. `inspect` is not called for a record that fails verification.
+    /// before appending ([`RawRecord::check_with`]). `inspect` is not called for a
+    /// record that fails verification.
     pub fn put_raw_inspect(
         &mut self,
         rec: RawRecord,
         inspect: impl FnOnce(&RawRecord, &[u8]),
     ) -> Result<bool, StoreError> {
-        if rec.codec == Codec::Raw {
-            rec.check()?;
-            inspect(&rec, &rec.payload);
-        } else {
-            SCRATCH.with(|s| -> Result<(), StoreError> {
-                let mut s = s.borrow_mut();
-                rec.verify_into(&mut s)?;
-                inspect(&rec, &s);
-                Ok(())
-            })?;
-        }
+        rec.check_with(|raw| inspect(&rec, raw))?;
         self.put_checked(rec)
     }
 

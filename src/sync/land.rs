@@ -197,12 +197,9 @@ fn run(mut store: Store, lock: StoreLock, mut rx: mpsc::Receiver<Cmd>) -> Result
     while let Some(cmd) = rx.blocking_recv() {
         match cmd {
             Cmd::Record(rec) => {
-                let put = if prefill.wants(&rec.id) {
-                    writer.put_raw_inspect(rec, |r, raw| prefill.put(&r.id, raw))
-                } else {
-                    writer.put_raw(rec)
-                };
-                if let Err(e) = put {
+                // Verifying decodes the record anyway: prefilling takes the bytes
+                // if a planned file awaits them.
+                if let Err(e) = writer.put_raw_inspect(rec, |r, raw| prefill.put(&r.id, raw)) {
                     failure = Some(e.into());
                     break;
                 }
