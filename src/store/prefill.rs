@@ -27,7 +27,7 @@ pub const PREFILL_DIR: &str = "prefill";
 /// Files being prefilled, and where each awaited chunk goes.
 #[derive(Debug)]
 pub struct Prefill {
-    store_dir: PathBuf,
+    /// The store's [`PREFILL_DIR`].
     dir: PathBuf,
     files: Vec<Slot>,
     /// Chunk id → (file slot, offset in bytes, length in bytes) for every place the
@@ -49,7 +49,6 @@ impl Prefill {
     /// before the first [`Prefill::add`].
     pub fn new(store_dir: &Path) -> Prefill {
         Prefill {
-            store_dir: store_dir.to_path_buf(),
             dir: store_dir.join(PREFILL_DIR),
             files: Vec::new(),
             places: HashMap::new(),
@@ -67,7 +66,7 @@ impl Prefill {
         if size == 0 || total != Some(size) || self.files.iter().any(|s| s.id == id) {
             return;
         }
-        if take(&self.store_dir, &id, size).is_some() {
+        if complete(self.done_path(&id), size).is_some() {
             return;
         }
         let part = self.part_path(&id);
@@ -138,20 +137,23 @@ impl Prefill {
         self.dir.join(format!("{id}.part"))
     }
 
+    fn done_path(&self, id: &ObjectId) -> PathBuf {
+        self.dir.join(id.to_string())
+    }
+
     fn finish(&mut self, slot: usize) {
         let id = self.files[slot].id;
         self.files[slot].file = None;
         let part = self.part_path(&id);
-        if let Err(e) = std::fs::rename(&part, self.dir.join(id.to_string())) {
+        if let Err(e) = std::fs::rename(&part, self.done_path(&id)) {
             tracing::debug!(path = %part.display(), error = %e, "cannot finish a prefilled file");
             let _ = std::fs::remove_file(&part);
         }
     }
 
     fn abandon(&mut self, slot: usize, why: &str) {
-        let s = &mut self.files[slot];
-        if s.file.take().is_some() {
-            let part = self.dir.join(format!("{}.part", s.id));
+        if self.files[slot].file.take().is_some() {
+            let part = self.part_path(&self.files[slot].id);
             tracing::debug!(path = %part.display(), reason = why, "prefill abandoned");
             let _ = std::fs::remove_file(&part);
         }
@@ -170,7 +172,11 @@ impl Drop for Prefill {
 /// The complete prefilled copy of file `id` (`size` bytes) in the store at
 /// `store_dir`, if there is one. The caller takes it by renaming it.
 pub fn take(store_dir: &Path, id: &ObjectId, size: u64) -> Option<PathBuf> {
-    let path = store_dir.join(PREFILL_DIR).join(id.to_string());
+    complete(store_dir.join(PREFILL_DIR).join(id.to_string()), size)
+}
+
+/// `path` if it is a regular file of `size` bytes.
+fn complete(path: PathBuf, size: u64) -> Option<PathBuf> {
     let m = std::fs::symlink_metadata(&path).ok()?;
     (m.is_file() && m.len() == size).then_some(path)
 }

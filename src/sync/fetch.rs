@@ -599,14 +599,12 @@ impl Fetcher {
         }
         // Before any chunk is asked for, so none can arrive before its file is planned.
         if let Some(p) = &self.prefill {
-            let mut prefill = Vec::new();
             for ((file, fo), leaves) in roots.iter().zip(&all_leaves) {
-                if p.files.contains(file) && leaves.iter().all(|(c, _)| !self.have(c)) {
-                    prefill.push((*file, fo.size, leaves.clone()));
+                if !p.files.contains(file) || leaves.iter().any(|(c, _)| self.have(c)) {
+                    continue;
                 }
-            }
-            for (file, size, leaves) in prefill {
-                if self.sink.prefill(file, size, leaves).await.is_err() {
+                let planned = self.sink.prefill(*file, fo.size, leaves.clone()).await;
+                if planned.is_err() {
                     return Err(SyncError::Local("the writer stopped".into()));
                 }
             }

@@ -367,29 +367,25 @@ fn prune_empty_dirs(root: &Path, rel: &str) {
 }
 
 /// Moves the prefilled copy of `t` ([`crate::store::prefill`], written from
-/// verified chunks as a clone received them) to `a`, with `t`'s mode, and returns
-/// its index entry; `None` if there is no such copy or it cannot be moved there
-/// (another file system): the caller then writes the file itself.
-fn take_prefilled(store: &Store, a: &Path, t: &FlatEntry) -> Result<Option<IndexEntry>, VcsError> {
+/// verified chunks as a clone received them) to `a` with `t`'s mode; false if there
+/// is no such copy or it cannot be moved there (another file system): the caller
+/// then writes the file itself.
+fn place_prefilled(store: &Store, a: &Path, t: &FlatEntry) -> bool {
     let Some(p) = crate::store::prefill::take(store.dir(), &t.id, t.size) else {
-        return Ok(None);
+        return false;
     };
-    let mode = if t.kind == EntryKind::Executable {
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(file_mode(t.kind)))
+        .and_then(|()| std::fs::rename(&p, a))
+        .is_ok()
+}
+
+/// The permission bits a checked-out file of `kind` gets.
+fn file_mode(kind: EntryKind) -> u32 {
+    if kind == EntryKind::Executable {
         0o755
     } else {
         0o644
-    };
-    let moved = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
-        .and_then(|()| std::fs::rename(&p, a));
-    if moved.is_err() {
-        return Ok(None);
     }
-    let m = std::fs::symlink_metadata(a).map_err(VcsError::io(a))?;
-    let w = WorkFile::from_meta(t.path.clone(), &m).ok_or_else(|| VcsError::BadPath {
-        path: t.path.clone(),
-        reason: "not a file after checkout".into(),
-    })?;
-    Ok(Some(w.to_index(t.id, t.meta)))
 }
 
 /// Counts bytes written across the files of one checkout, for a progress display.
@@ -460,13 +456,28 @@ fn materialize_metered(
             reason: "a directory with files in it is in the way".into(),
         })?;
     }
-    if t.kind != EntryKind::Symlink {
-        if let Some(entry) = take_prefilled(store, &a, t)? {
-            meter.add(t.size);
-            return Ok(entry);
-        }
+    if t.kind != EntryKind::Symlink && place_prefilled(store, &a, t) {
+        meter.add(t.size);
+    } else {
+        write_new(store, &a, a.parent().unwrap_or(root), t, meter)?;
     }
-    let dir = a.parent().unwrap_or(root);
+    let m = std::fs::symlink_metadata(&a).map_err(VcsError::io(&a))?;
+    let w = WorkFile::from_meta(t.path.clone(), &m).ok_or_else(|| VcsError::BadPath {
+        path: t.path.clone(),
+        reason: "not a file after checkout".into(),
+    })?;
+    Ok(w.to_index(t.id, t.meta))
+}
+
+/// Writes entry `t` at `a` from the store: through a temporary file in `dir`
+/// renamed into place, never through a symbolic link.
+fn write_new(
+    store: &Store,
+    a: &Path,
+    dir: &Path,
+    t: &FlatEntry,
+    meter: &Meter<'_>,
+) -> Result<(), VcsError> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".gadn-tmp-")
         .tempfile_in(dir)
@@ -476,42 +487,31 @@ fn materialize_metered(
         let target: &std::ffi::OsStr = std::os::unix::ffi::OsStrExt::from_bytes(&target[..]);
         let link = tmp.path().with_extension("lnk");
         std::os::unix::fs::symlink(target, &link).map_err(VcsError::io(&link))?;
-        std::fs::rename(&link, &a).map_err(VcsError::io(&a))?;
-    } else {
-        {
-            let metered = Metered {
-                inner: tmp.as_file_mut(),
-                meter,
-            };
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, metered);
-            store.write_file(&t.id, &mut w).map_err(|e| match e {
-                crate::store::StoreError::Io { source, .. } => VcsError::Io {
-                    path: a.clone(),
-                    source,
-                },
-                other => other.into(),
-            })?;
-            w.flush().map_err(VcsError::io(&a))?;
-        }
-        let mode = if t.kind == EntryKind::Executable {
-            0o755
-        } else {
-            0o644
-        };
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(VcsError::io(&a))?;
-        tmp.persist(&a).map_err(|e| VcsError::Io {
-            path: a.clone(),
-            source: e.error,
-        })?;
+        return std::fs::rename(&link, a).map_err(VcsError::io(a));
     }
-    let m = std::fs::symlink_metadata(&a).map_err(VcsError::io(&a))?;
-    let w = WorkFile::from_meta(t.path.clone(), &m).ok_or_else(|| VcsError::BadPath {
-        path: t.path.clone(),
-        reason: "not a file after checkout".into(),
+    {
+        let metered = Metered {
+            inner: tmp.as_file_mut(),
+            meter,
+        };
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, metered);
+        store.write_file(&t.id, &mut w).map_err(|e| match e {
+            crate::store::StoreError::Io { source, .. } => VcsError::Io {
+                path: a.to_path_buf(),
+                source,
+            },
+            other => other.into(),
+        })?;
+        w.flush().map_err(VcsError::io(a))?;
+    }
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(file_mode(t.kind)))
+        .map_err(VcsError::io(a))?;
+    tmp.persist(a).map_err(|e| VcsError::Io {
+        path: a.to_path_buf(),
+        source: e.error,
     })?;
-    Ok(w.to_index(t.id, t.meta))
+    Ok(())
 }
 
 #[cfg(test)]
