@@ -91,21 +91,27 @@ async fn fetch_from(
     into: &Repo,
     trust: bool,
 ) -> Result<client::FetchReport, super::SyncError> {
+    let opts = FetchOptions {
+        trust_peer: trust,
+        progress: None,
+        prefill_checkout: false,
+    };
+    fetch_with(addr, server_key, me, into, opts).await
+}
+
+/// Connects to `addr` as `me`, says hello, and fetches everything into `into`.
+pub(super) async fn fetch_with(
+    addr: SocketAddr,
+    server_key: &MachineKey,
+    me: &MachineKey,
+    into: &Repo,
+    opts: FetchOptions,
+) -> Result<client::FetchReport, super::SyncError> {
     let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), me, refuse_all())?;
     let conn = client::connect(&ep, server_key.public(), &[addr]).await?;
     let repo_id = into.store().repository_id()?;
     client::hello(&conn, "alice", Some(repo_id), Vec::new()).await?;
-    let r = client::fetch(
-        &conn,
-        "alice",
-        &store_dir(into),
-        FetchOptions {
-            trust_peer: trust,
-            progress: None,
-            prefill_checkout: false,
-        },
-    )
-    .await;
+    let r = client::fetch(&conn, "alice", &store_dir(into), opts).await;
     conn.close(0, b"done");
     r
 }

@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::client::{self, FetchOptions};
-use super::tests::{alice_repo, empty_like, key, noise, serve, store_dir, LIMIT};
-use super::transport::{refuse_all, Endpoint};
+use super::tests::{alice_repo, empty_like, fetch_with, key, noise, serve, store_dir, LIMIT};
 use crate::store::object::EntryKind;
 use crate::store::prefill::{self, PREFILL_DIR};
 use crate::store::{ObjectId, Store};
@@ -34,29 +33,14 @@ fn entry(store: &Store, commit: &ObjectId, path: &str) -> (ObjectId, u64) {
 
 /// Fetches everything from alice at `addr` into `into`, prefilling its checkout.
 async fn clone_fetch(addr: std::net::SocketAddr, into: &Repo) -> client::FetchReport {
-    let ep =
-        Endpoint::bind("127.0.0.1:0".parse().expect("addr"), &key(2), refuse_all()).expect("bind");
-    let conn = client::connect(&ep, key(1).public(), &[addr])
+    let opts = FetchOptions {
+        trust_peer: true,
+        progress: None,
+        prefill_checkout: true,
+    };
+    fetch_with(addr, &key(1), &key(2), into, opts)
         .await
-        .expect("connect");
-    let id = into.store().repository_id().expect("id");
-    client::hello(&conn, "alice", Some(id), Vec::new())
-        .await
-        .expect("hello");
-    let r = client::fetch(
-        &conn,
-        "alice",
-        &store_dir(into),
-        FetchOptions {
-            trust_peer: true,
-            progress: None,
-            prefill_checkout: true,
-        },
-    )
-    .await
-    .expect("fetch");
-    conn.close(0, b"done");
-    r
+        .expect("fetch")
 }
 
 fn part_files(store_dir: &Path) -> usize {
