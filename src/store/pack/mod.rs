@@ -116,13 +116,13 @@ pub use index::{
     index_len, IndexEntry, PackIndex, FANOUT_LEN, FANOUT_SLOTS, INDEX_ENTRY_LEN, INDEX_HEADER_LEN,
     INDEX_MAGIC, INDEX_TRAILER_LEN, INDEX_VERSION,
 };
-pub use out::{ALIGN, STAGE_LEN};
+pub use out::{ALIGN, STAGE_LEN, WRITEBACK_STEP};
 pub use record::{check_record_header, decode_record, RecordHeader};
 pub use recover::{RecoveredPack, RecoveryOutcome, RecoveryReport};
 pub use rewrite::{RewriteReport, REWRITE_PACK_BYTES, SMALL_PACKS_MAX, SMALL_PACK_BYTES};
 pub use set::{Location, PackInfo, PackSet};
 pub use verify::Damage;
-pub use write::{PackWriter, SealedPack, WRITEBACK_STEP};
+pub use write::{PackWriter, SealedPack};
 
 #[cfg(test)]
 mod tests;

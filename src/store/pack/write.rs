@@ -32,16 +32,7 @@ pub struct PackWriter {
     entries: Vec<IndexEntry>,
     ids: HashSet<ObjectId>,
     failed: bool,
-    /// Bytes up to which writeback has been started (see [`WRITEBACK_STEP`]).
-    writeback_from: u64,
 }
-
-/// Where the pack cannot be written past the page cache ([`super::out`]), every
-/// this many bytes appended the writer asks the kernel to start writing the
-/// pack back to disk (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does not wait),
-/// so the fsync that seals the pack finds little left to do instead of a gigabyte of
-/// dirty pages. Durability still comes from that fsync alone.
-pub const WRITEBACK_STEP: u64 = 64 << 20;
 
 impl PackWriter {
     /// Creates `pack-<random>.pack` in `dir` (which must exist) and writes its header.
@@ -65,7 +56,6 @@ impl PackWriter {
             out,
             len: PACK_HEADER_LEN as u64,
             entries: Vec::new(),
-            writeback_from: 0,
             ids: HashSet::new(),
             failed: false,
         })
@@ -127,33 +117,7 @@ impl PackWriter {
         });
         self.ids.insert(id);
         self.len += header.record_len();
-        if !self.out.is_direct() && self.len - self.writeback_from >= WRITEBACK_STEP {
-            self.start_writeback()?;
-        }
         Ok(true)
-    }
-
-    /// Hands what is buffered to the kernel and starts (without waiting for) its
-    /// writeback. Best effort: where `sync_file_range` is unavailable nothing happens.
-    fn start_writeback(&mut self) -> Result<(), PackError> {
-        if let Err(e) = self.out.flush() {
-            self.failed = true;
-            return Err(PackError::io(&self.path)(e));
-        }
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let fd = self.out.file().as_raw_fd();
-            let from = self.writeback_from as libc::off64_t;
-            let len = (self.len - self.writeback_from) as libc::off64_t;
-            // SAFETY: fd is an open file descriptor owned by `self.out` for the whole
-            // call; sync_file_range only reads its arguments.
-            unsafe {
-                libc::sync_file_range(fd, from, len, libc::SYNC_FILE_RANGE_WRITE);
-            }
-        }
-        self.writeback_from = self.len;
-        Ok(())
     }
 
     /// True if this writer already holds `id`.
@@ -258,7 +222,7 @@ pub(crate) fn seal(dir: &Path, stem: &str, index: PackIndex) -> Result<LoadedPac
 mod tests {
     use super::*;
     use crate::store::pack::testutil::random_bytes;
-    use crate::store::pack::{PackSet, STAGE_LEN};
+    use crate::store::pack::{PackSet, STAGE_LEN, WRITEBACK_STEP};
 
     fn append(w: &mut PackWriter, seed: u64, len: usize) -> Result<bool, PackError> {
         let data = random_bytes(seed, len);
@@ -281,7 +245,7 @@ mod tests {
         }
         assert!(!append(&mut w, 0, chunk).unwrap(), "held already");
         assert_eq!(w.len(), n);
-        assert!(w.writeback_from >= WRITEBACK_STEP);
+        assert!(w.out.written_back() >= WRITEBACK_STEP);
         let on_disk = std::fs::metadata(w.path()).unwrap().len();
         assert!(on_disk >= WRITEBACK_STEP, "{on_disk}");
         let sealed = w.finish().unwrap().unwrap();
