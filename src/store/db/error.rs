@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::ErrorCode;
 
-use super::refs::{Expect, MAX_SYMREF_DEPTH};
+use super::expect::{Expect, MAX_SYMREF_DEPTH};
 use super::BUSY_TIMEOUT;
 use crate::store::ObjectId;
 

@@ -22,6 +22,7 @@
 //! `&Db` take turns (the operations are short).
 
 mod error;
+mod expect;
 mod facts;
 mod history;
 mod index;
@@ -41,12 +42,13 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use error::DbError;
+pub use expect::{Expect, MAX_SYMREF_DEPTH};
 pub use history::{HistChange, HistCommit, HistFilter, HistNode};
 pub use index::IndexEntry;
 pub use peers::{PeerRow, PeerSource, MAX_PEER_ADDRS};
 pub use previews::PreviewRow;
 pub use refname::check_ref_name;
-pub use refs::{Expect, RefTarget, ReflogEntry, ReflogInfo, MAX_SYMREF_DEPTH};
+pub use refs::{RefTarget, ReflogEntry, ReflogInfo};
 pub use schema::SCHEMA_VERSION;
 
 use error::sql;

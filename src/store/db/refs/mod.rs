@@ -8,20 +8,16 @@
 //! one transaction. Reflog rows outlive a deleted ref (so a deleted branch can be
 //! recovered from them) until [`Db::expire_reflog`] removes them.
 
-use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension};
 
 use super::error::{bad_value, stored_id};
+use super::expect::{Expect, MAX_SYMREF_DEPTH};
 use super::refname::check_ref_name;
 use super::{Db, DbError, Tx};
 use crate::store::ObjectId;
-
-/// Most symbolic refs followed in a row before resolution gives up with
-/// [`DbError::SymrefLoop`] (git's limit).
-pub const MAX_SYMREF_DEPTH: usize = 5;
 
 /// What a ref holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,45 +26,6 @@ pub enum RefTarget {
     Id(ObjectId),
     /// The full name of another ref.
     Symbolic(String),
-}
-
-/// The value a compare-and-swap update requires a ref to hold before writing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expect {
-    /// Anything, including nothing: no check.
-    Any,
-    /// The ref must not exist (or, through a symbolic ref, be unborn).
-    Absent,
-    /// The ref must hold exactly this id.
-    Value(ObjectId),
-}
-
-impl Expect {
-    /// True if a ref currently holding `current` (`None`: absent) satisfies this.
-    pub fn matches(&self, current: Option<ObjectId>) -> bool {
-        match self {
-            Expect::Any => true,
-            Expect::Absent => current.is_none(),
-            Expect::Value(v) => current == Some(*v),
-        }
-    }
-}
-
-impl From<Option<ObjectId>> for Expect {
-    /// `None` → [`Expect::Absent`], `Some(id)` → [`Expect::Value`].
-    fn from(v: Option<ObjectId>) -> Self {
-        v.map_or(Expect::Absent, Expect::Value)
-    }
-}
-
-impl fmt::Display for Expect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Expect::Any => f.write_str("any value"),
-            Expect::Absent => f.write_str("no ref"),
-            Expect::Value(id) => write!(f, "{id}"),
-        }
-    }
 }
 
 /// Who changed a ref, when and why: recorded with each reflog row.
