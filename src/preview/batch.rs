@@ -14,8 +14,8 @@ use rayon::prelude::*;
 
 use super::recorded::{record, Job, Made, Planner};
 use super::PreviewError;
+use crate::store::flat::FlatEntry;
 use crate::store::{ObjectId, Store};
-use crate::vcs::FlatEntry;
 
 /// Most previews recorded in one pack.
 const RECORD_FILES: usize = 1024;

@@ -3,7 +3,7 @@
 //!
 //! A [`Generator`] turns the bytes of one file (read through a [`Source`], which may
 //! be only partly present) into [`Generated`] facts and [`Item`]s. Generators are
-//! chosen by the content type detected at ingest ([`crate::vcs::facts`]); files no
+//! chosen by the content type detected at ingest ([`crate::store::sniff`]); files no
 //! generator handles get the generic [`card`]. [`run`] calls a generator on its own
 //! thread with panics caught and a time limit, so a corrupt or hostile asset yields a
 //! recorded failure and never takes the process down.
@@ -119,7 +119,7 @@ pub struct Input {
 impl Input {
     /// An input over bytes in memory, its type detected from them.
     pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Input {
-        let kind = crate::vcs::facts::detect(&bytes, name).kind;
+        let kind = crate::store::sniff::detect(&bytes, name).kind;
         Input {
             name: name.to_string(),
             kind,

@@ -204,10 +204,10 @@ fn content_type(store: &Store, source: &StoreSource, path: &str) -> String {
     if let Ok(Some([kind, ..])) = store.db().facts_get(source.file_id()) {
         return kind;
     }
-    let mut head = vec![0u8; source.len().min(crate::vcs::SNIFF_LEN as u64) as usize];
+    let mut head = vec![0u8; source.len().min(crate::store::sniff::SNIFF_LEN as u64) as usize];
     match source.read_exact_at(0, &mut head) {
-        Ok(()) => crate::vcs::detect(&head, path).kind,
-        Err(_) => crate::vcs::detect(&[], path).kind,
+        Ok(()) => crate::store::sniff::detect(&head, path).kind,
+        Err(_) => crate::store::sniff::detect(&[], path).kind,
     }
 }
 

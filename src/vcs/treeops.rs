@@ -4,50 +4,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::scan::{Change, ChangeKind};
 use super::VcsError;
+pub use crate::store::flat::FlatEntry;
 use crate::store::object::{EntryKind, Tree, TreeEntry};
 use crate::store::{ObjectId, ObjectWriter, Store};
 
-/// A file, executable or symlink at a repository path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlatEntry {
-    /// `/`-separated repository path.
-    pub path: String,
-    /// Never [`EntryKind::Dir`].
-    pub kind: EntryKind,
-    /// File object id.
-    pub id: ObjectId,
-    /// Content bytes.
-    pub size: u64,
-    /// Optional asset-metadata object.
-    pub meta: Option<ObjectId>,
-}
-
-/// Every non-directory entry below `tree`, sorted by path bytes.
+/// Every non-directory entry below `tree`, sorted by path bytes
+/// ([`crate::store::flat::flatten`] with the vcs error type).
 pub fn flatten(store: &Store, tree: &ObjectId) -> Result<Vec<FlatEntry>, VcsError> {
-    let mut out = Vec::new();
-    let mut stack = vec![(String::new(), *tree)];
-    while let Some((prefix, id)) = stack.pop() {
-        for e in store.tree(&id)?.entries {
-            let path = if prefix.is_empty() {
-                e.name
-            } else {
-                format!("{prefix}/{}", e.name)
-            };
-            if e.kind == EntryKind::Dir {
-                stack.push((path, e.id));
-            } else {
-                out.push(FlatEntry {
-                    path,
-                    kind: e.kind,
-                    id: e.id,
-                    size: e.size,
-                    meta: e.meta,
-                });
-            }
-        }
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
+    Ok(crate::store::flat::flatten(store, tree)?)
 }
 
 /// Looks up one path in a tree without flattening it. `""` is the tree itself.
