@@ -5,6 +5,7 @@
 //! this layer decides what goes in it.
 
 mod branch;
+mod change;
 mod checkout;
 mod commit;
 mod diff;
@@ -34,6 +35,7 @@ mod tag;
 pub(crate) mod testutil;
 mod treeops;
 mod walk;
+mod workfile;
 
 pub use branch::BranchInfo;
 pub use checkout::{CheckoutOptions, CheckoutReport};

@@ -7,13 +7,14 @@
 //! within the same timestamp tick, so it is re-hashed. Re-hashing runs in parallel and
 //! refreshes the index stat data when the store lock is free.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use rayon::prelude::*;
 
+pub use super::change::{Change, ChangeKind};
 use super::path::under;
 use super::treeops::{diff, flatten, FlatEntry};
+pub use super::workfile::WorkFile;
 use super::{Repo, VcsError};
 use crate::store::db::IndexEntry;
 use crate::store::object::EntryKind;
@@ -24,60 +25,6 @@ pub const INDEX_WRITTEN_KEY: &str = "index.written-ns";
 /// State key holding the id of a commit whose tree the index is known to equal
 /// exactly (written by commit and checkout, removed by any other index change).
 pub const INDEX_COMMIT_KEY: &str = "index.commit";
-
-/// What happened to a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChangeKind {
-    /// New path.
-    Added,
-    /// Content (or metadata) changed.
-    Modified,
-    /// Path gone.
-    Deleted,
-    /// Became a file, executable or symlink of another kind.
-    TypeChanged,
-    /// Moved from [`Change::from`] with the same content.
-    Renamed,
-}
-
-impl ChangeKind {
-    /// One-letter code as `git status --short` prints.
-    pub fn letter(self) -> char {
-        match self {
-            ChangeKind::Added => 'A',
-            ChangeKind::Modified => 'M',
-            ChangeKind::Deleted => 'D',
-            ChangeKind::TypeChanged => 'T',
-            ChangeKind::Renamed => 'R',
-        }
-    }
-}
-
-/// One changed path.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Change {
-    /// Repository path.
-    pub path: String,
-    /// What changed.
-    pub kind: ChangeKind,
-    /// Size in bytes of the new version (old version for deletions).
-    pub size: Option<u64>,
-    /// For renames: the old path.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-}
-
-impl Change {
-    pub(crate) fn new(path: &str, kind: ChangeKind, size: Option<u64>) -> Change {
-        Change {
-            path: path.into(),
-            kind,
-            size,
-            from: None,
-        }
-    }
-}
 
 /// The result of [`Repo::status`].
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -105,77 +52,6 @@ impl Status {
     /// True when there is nothing staged or unstaged (untracked files do not count).
     pub fn is_clean(&self) -> bool {
         self.staged.is_empty() && self.unstaged.is_empty()
-    }
-}
-
-/// A working-tree file and its `lstat` data.
-#[derive(Debug, Clone)]
-pub struct WorkFile {
-    /// Repository path.
-    pub path: String,
-    /// File, executable or symlink.
-    pub kind: EntryKind,
-    /// Bytes.
-    pub size: u64,
-    /// Modification time, ns.
-    pub mtime_ns: i64,
-    /// Status-change time, ns.
-    pub ctime_ns: i64,
-    /// Inode.
-    pub ino: u64,
-    /// Device.
-    pub dev: u64,
-}
-
-impl WorkFile {
-    /// From `lstat` data; `None` for directories and special files.
-    pub fn from_meta(path: String, m: &std::fs::Metadata) -> Option<WorkFile> {
-        let ft = m.file_type();
-        let kind = if ft.is_symlink() {
-            EntryKind::Symlink
-        } else if ft.is_file() {
-            if m.mode() & 0o100 != 0 {
-                EntryKind::Executable
-            } else {
-                EntryKind::File
-            }
-        } else {
-            return None;
-        };
-        Some(WorkFile {
-            path,
-            kind,
-            size: m.len(),
-            mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
-            ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
-            ino: m.ino(),
-            dev: m.dev(),
-        })
-    }
-
-    /// The index entry recording this file with content `file_id` and metadata `meta`.
-    pub fn to_index(&self, file_id: ObjectId, meta: Option<ObjectId>) -> IndexEntry {
-        IndexEntry {
-            path: self.path.clone(),
-            kind: self.kind,
-            file_id,
-            size: self.size,
-            mtime_ns: self.mtime_ns,
-            ctime_ns: self.ctime_ns,
-            ino: self.ino,
-            dev: self.dev,
-            meta,
-        }
-    }
-
-    /// True if the index entry's stat data matches (content is then assumed equal).
-    pub fn stat_matches(&self, e: &IndexEntry) -> bool {
-        e.kind == self.kind
-            && e.size == self.size
-            && e.mtime_ns == self.mtime_ns
-            && e.ctime_ns == self.ctime_ns
-            && e.ino == self.ino
-            && e.dev == self.dev
     }
 }
 

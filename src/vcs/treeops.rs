@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::scan::{Change, ChangeKind};
+use super::change::{Change, ChangeKind};
 use super::VcsError;
 pub use crate::store::flat::FlatEntry;
 use crate::store::object::{EntryKind, Tree, TreeEntry};

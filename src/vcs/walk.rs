@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use ignore::gitignore::Gitignore;
 
 use super::ignore::{is_ignored_by, load_dir_rules, IGNORE_FILE};
-use super::scan::WorkFile;
+use super::workfile::WorkFile;
 use super::VcsError;
 use crate::store::STORE_DIR;
 
