@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::identity::PublicKey;
@@ -18,10 +18,11 @@ use crate::store::db::{Expect, RefTarget};
 use crate::store::object::{Lock, Members};
 use crate::store::{ObjectId, ObjectKind, Store};
 
-use super::answer::MAX_HISTORY;
 use super::error::SyncError;
 use super::fetch::{next, request, Fetcher, Progress, Transferred};
+use super::history::history;
 use super::land::{Landed, Lander, Plan, RefChange};
+pub use super::receive::{receive_push, PushRequest};
 use super::server::{serve_connection, MemberKeys, ServeConfig};
 use super::transport::{Connection, Endpoint};
 use super::wire::{Message, RefUpdate, PROTOCOL_VERSION};
@@ -176,48 +177,6 @@ pub async fn list_refs(conn: &Connection, peer: &str) -> Result<RemoteRefs, Sync
             peer: peer.into(),
             reason: format!("answered the ref listing with {}", other.kind_name()),
         }),
-    }
-}
-
-/// Asks for the history reachable from `wants` and not from `haves`.
-async fn history(
-    conn: &quinn::Connection,
-    peer: &str,
-    wants: Vec<ObjectId>,
-    haves: Vec<ObjectId>,
-) -> Result<Vec<ObjectId>, SyncError> {
-    if wants.is_empty() {
-        return Ok(Vec::new());
-    }
-    let haves: Vec<ObjectId> = haves.into_iter().take(super::wire::MAX_IDS).collect();
-    let msg = Message::Commits {
-        wants,
-        haves,
-        limit: MAX_HISTORY as u32,
-    };
-    let mut recv = request(conn, peer, &msg).await?;
-    let mut out = Vec::new();
-    loop {
-        match next(&mut recv, peer).await? {
-            Message::CommitIds { ids, done } => {
-                out.extend(ids);
-                if out.len() > MAX_HISTORY {
-                    return Err(SyncError::Protocol {
-                        peer: peer.into(),
-                        reason: "listed more history than asked for".into(),
-                    });
-                }
-                if done {
-                    return Ok(out);
-                }
-            }
-            other => {
-                return Err(SyncError::Protocol {
-                    peer: peer.into(),
-                    reason: format!("answered the history request with {}", other.kind_name()),
-                })
-            }
-        }
     }
 }
 
@@ -503,95 +462,4 @@ pub async fn push(
     .await;
     serving.abort();
     result
-}
-
-/// What a receiver needs to take a push.
-#[derive(Debug, Clone)]
-pub struct PushRequest {
-    /// The updates asked for.
-    pub updates: Vec<RefUpdate>,
-    /// The receiving store.
-    pub store_dir: PathBuf,
-}
-
-/// The receiving side of a push: checks each update, fetches the pushed history
-/// from the pusher over `conn`, then moves the refs (fast-forward only unless
-/// forced; never the checked-out branch). Returns per ref `None` (done) or the
-/// reason it was refused.
-pub async fn receive_push(
-    conn: &Connection,
-    req: PushRequest,
-) -> Result<Vec<(String, Option<String>)>, SyncError> {
-    let peer = conn.peer.short();
-    let store = Store::open(&req.store_dir)?;
-    let checked_out = match store.db().read_ref("HEAD")? {
-        Some(RefTarget::Symbolic(t)) => Some(t),
-        _ => None,
-    };
-    drop(store);
-    let mut results: Vec<(String, Option<String>)> = Vec::new();
-    let mut accepted = Vec::new();
-    for u in &req.updates {
-        let refusal = if !(u.name.starts_with("refs/heads/") || u.name.starts_with("refs/tags/")) {
-            Some("only branches (refs/heads/) and tags (refs/tags/) can be pushed".to_string())
-        } else if let Err(e) = crate::store::db::check_ref_name(&u.name) {
-            Some(e.to_string())
-        } else if checked_out.as_deref() == Some(u.name.as_str()) {
-            Some("it is checked out on the receiving peer (they can pull from you, or push to another branch)".to_string())
-        } else {
-            None
-        };
-        match refusal {
-            Some(r) => results.push((u.name.clone(), Some(r))),
-            None => accepted.push(u.clone()),
-        }
-    }
-    if accepted.is_empty() {
-        return Ok(results);
-    }
-    let lander = Lander::start(&req.store_dir)?;
-    let mut f = Fetcher::new(
-        conn.inner.clone(),
-        peer.clone(),
-        &req.store_dir,
-        lander.sink(),
-        None,
-    )?;
-    let fetched = async {
-        let haves = f.local_tips()?;
-        let wants: Vec<ObjectId> = accepted.iter().map(|u| u.new).collect();
-        let ids = history(&conn.inner, &peer, wants, haves).await?;
-        f.closure_of(&ids).await
-    }
-    .await;
-    let previews = std::mem::take(&mut f.preview_rows);
-    drop(f);
-    if let Err(e) = fetched {
-        let _ = lander.land(Plan::default()).await;
-        return Err(e);
-    }
-    let plan = Plan {
-        refs: accepted
-            .iter()
-            .map(|u| RefChange {
-                name: u.name.clone(),
-                expect: if u.force {
-                    Expect::Any
-                } else {
-                    match u.old {
-                        Some(id) => Expect::Value(id),
-                        None => Expect::Absent,
-                    }
-                },
-                new: Some(u.new),
-                fast_forward_only: !u.force && u.name.starts_with("refs/heads/"),
-            })
-            .collect(),
-        why: format!("push from {peer}"),
-        previews,
-        ..Plan::default()
-    };
-    let landed = lander.land(plan).await?;
-    results.extend(landed.refs);
-    Ok(results)
 }

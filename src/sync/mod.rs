@@ -39,9 +39,11 @@
 //! * [`members`] — the repository's signed member list and the local peer table.
 //! * [`discovery`] — LAN announcements on a multicast group (`store-format.md` § 16).
 //! * [`graph`], [`answer`], [`server`] — the serving side: history difference,
-//!   answering requests from a store, the accept loop and receiving pushes.
+//!   answering requests from a store, the accept loop; `receive` takes a push
+//!   (fetching the pushed history back), so the server needs nothing of the client.
 //! * [`fetch`], [`land`], [`client`], [`remote`] — the fetching side: what to ask
-//!   for, landing verified records and refs, fetch/push/hello, naming peers.
+//!   for (`history` asks for commits, for fetches and received pushes alike), landing
+//!   verified records and refs, fetch/push/hello, naming peers.
 
 pub mod answer;
 pub mod client;
@@ -49,9 +51,11 @@ pub mod discovery;
 mod error;
 pub mod fetch;
 pub mod graph;
+mod history;
 pub mod land;
 pub mod members;
 pub mod rate;
+mod receive;
 mod record_tail;
 pub mod remote;
 pub mod server;

@@ -20,10 +20,10 @@ use crate::store::object::Role;
 use crate::store::Store;
 
 use super::answer::{Failure, Served};
-use super::client::{receive_push, PushRequest};
 use super::error::SyncError;
 use super::members;
 use super::rate::RateLimiter;
+use super::receive::{receive_push, PushRequest};
 use super::transport::{Connection, Endpoint, MemberPolicy};
 use super::wire::{self, Message, PROTOCOL_VERSION};
 
