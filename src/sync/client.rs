@@ -101,7 +101,7 @@ pub async fn hello(
     let msg = Message::Hello {
         versions: vec![PROTOCOL_VERSION],
         repo: repo.clone(),
-        caps: super::server::CAPABILITIES
+        caps: super::protocol::CAPABILITIES
             .iter()
             .map(|c| c.to_string())
             .collect(),
@@ -262,7 +262,7 @@ pub async fn fetch(
                 _ => e,
             };
             if matches!(e, SyncError::BadData { .. } | SyncError::Protocol { .. }) {
-                conn.close(super::server::CLOSE_PROTOCOL, e.to_string().as_bytes());
+                conn.close(super::protocol::CLOSE_PROTOCOL, e.to_string().as_bytes());
             }
             return Err(e);
         }
@@ -273,7 +273,7 @@ pub async fn fetch(
     let landed = match lander.land(plan).await {
         Ok(l) => l,
         Err(e) if is_bad_record(&e) => {
-            conn.close(super::server::CLOSE_PROTOCOL, b"bad data");
+            conn.close(super::protocol::CLOSE_PROTOCOL, b"bad data");
             return Err(as_bad_data(e, name));
         }
         Err(e) => return Err(e),

@@ -1,5 +1,20 @@
 //! Peer-to-peer sync over QUIC (`store-format.md` §§ 14–16).
 //!
+//! # Goals and non-goals
+//!
+//! Goals: be paranoid about data integrity — every record is re-hashed against the
+//! id asked for before it is stored, and a peer that sends one wrong byte is cut off;
+//! bound everything a peer controls (frame sizes, list lengths, nesting, memory), so
+//! no message can make us panic or allocate without limit; admit only members, during
+//! the TLS handshake; resume an interrupted transfer by asking only for what is
+//! missing; fill a fast link (many streams, large flow-control windows).
+//!
+//! Non-goals: merge rules and working trees (that is `vcs`: sync lands fetched refs
+//! as remote-tracking refs and decides nothing); trusting anything a peer claims
+//! about content without checking it; a central server or tracker that every
+//! transfer depends on (peers find each other by configured addresses, the LAN and
+//! peer exchange).
+//!
 //! # The protocol
 //!
 //! Peers are ed25519 keys. A connection is QUIC with TLS 1.3 and ALPN `gadn/1`; each
@@ -31,6 +46,8 @@
 //! Layering: this module moves objects and chunks between stores and knows nothing of
 //! merge rules; `vcs` decides what to do with fetched refs.
 //!
+//! * [`protocol`] — the protocol's named constants: ALPN, version, capabilities,
+//!   close codes, message bounds.
 //! * [`tls`] — TLS certificates bound to the machine's ed25519 key, and verifiers
 //!   that pin the peer's key (no certificate authority).
 //! * [`transport`] — quinn endpoints on tokio, ALPN `gadn/1`, flow-control windows
@@ -54,6 +71,7 @@ pub mod graph;
 mod history;
 pub mod land;
 pub mod members;
+pub mod protocol;
 pub mod rate;
 mod receive;
 mod record_tail;

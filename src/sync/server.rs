@@ -27,11 +27,7 @@ use super::receive::{receive_push, PushRequest};
 use super::transport::{Connection, Endpoint, MemberPolicy};
 use super::wire::{self, Message, PROTOCOL_VERSION};
 
-/// Capabilities this version offers in [`Message::Welcome`].
-pub const CAPABILITIES: [&str; 3] = ["fetch", "push", "peers"];
-
-/// QUIC close code for a protocol violation by the peer.
-pub const CLOSE_PROTOCOL: u32 = 2;
+pub use super::protocol::{CAPABILITIES, CLOSE_PROTOCOL};
 
 /// What a serving peer needs to know.
 #[derive(Debug, Clone)]

@@ -34,9 +34,7 @@ use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Signatu
 
 use crate::identity::{MachineKey, PublicKey};
 
-/// The ALPN protocol id of gadn sync, version 1. Peers offering anything else are
-/// refused during the handshake.
-pub const ALPN: &[u8] = b"gadn/1";
+pub use super::protocol::ALPN;
 
 /// The subject common name and DNS name in every gadn certificate, and the server
 /// name a client sends. It identifies nothing: trust comes from the key.

@@ -43,41 +43,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::store::ObjectId;
 
-/// Version of this protocol, offered in [`Message::Hello`] and chosen in
-/// [`Message::Welcome`].
-pub const PROTOCOL_VERSION: u32 = 1;
-/// Largest record payload in a [`Message::Record`], and largest `raw_len`, in bytes
-/// (16 MiB; the store's `MAX_RAW_RECORD`).
-pub const MAX_PAYLOAD: usize = 16 << 20;
-/// Largest frame body in bytes: a full record payload plus 64 KiB for headers.
-pub const MAX_FRAME: usize = MAX_PAYLOAD + (64 << 10);
-/// Most ids in one id list (`wants`, `haves`, `ids`, `locks`).
-pub const MAX_IDS: usize = 65_536;
-/// Most refs in a ref list (`refs`, `updates`, `results`).
-pub const MAX_REFS: usize = 100_000;
-/// Most chunk runs in one [`Message::GetChunks`].
-pub const MAX_RUNS: usize = 16_384;
-/// Most chunks in one [`Run`].
-pub const MAX_RUN_CHUNKS: u32 = 65_536;
-/// Longest string in bytes (UTF-8): ref names, addresses, capabilities, repository
-/// ids, error codes, refusal reasons.
-pub const MAX_STRING: usize = 1024;
-/// Longest [`Message::Error`] message in bytes.
-pub const MAX_ERROR_MESSAGE: usize = 4096;
-/// Most capabilities in a capability list.
-pub const MAX_CAPS: usize = 64;
-/// Most addresses in an address list (`listen`, `addrs`).
-pub const MAX_ADDRS: usize = 64;
-/// Most peers in one [`Message::Peers`].
-pub const MAX_PEERS: usize = 1024;
-/// Most protocol versions offered in one [`Message::Hello`].
-pub const MAX_VERSIONS: usize = 64;
-/// Deepest CBOR nesting accepted (our messages need 5; the rest is room for
-/// unknown keys added by later versions).
-pub const RECURSION_LIMIT: usize = 32;
-
-/// Length of a peer's public key in [`PeerInfo::key`].
-pub const KEY_LEN: usize = 32;
+pub use super::protocol::{
+    KEY_LEN, MAX_ADDRS, MAX_CAPS, MAX_ERROR_MESSAGE, MAX_FRAME, MAX_IDS, MAX_PAYLOAD, MAX_PEERS,
+    MAX_REFS, MAX_RUNS, MAX_RUN_CHUNKS, MAX_STRING, MAX_VERSIONS, PROTOCOL_VERSION,
+    RECURSION_LIMIT,
+};
 
 /// Longest peer-supplied text copied into an error.
 const MAX_ERROR_TEXT: usize = 200;
