@@ -89,7 +89,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bundle;
 mod codec;
+mod damage;
 mod error;
 mod format;
 mod index;
@@ -107,6 +109,7 @@ pub use codec::{
     MIN_COMPRESS_LEN, PROBE_KEEP_PERMILLE, PROBE_LEVEL, PROBE_MIN_LEN, PROBE_WINDOWS,
     PROBE_WINDOW_MAX, PROBE_WINDOW_MIN,
 };
+pub use damage::Damage;
 pub use error::{DecodeError, IndexProblem, PackError, RecordProblem};
 pub use format::{
     Codec, INDEX_EXT, INDEX_TMP_SUFFIX, PACK_EXT, PACK_HEADER_LEN, PACK_MAGIC, PACK_NAME_HEX_LEN,
@@ -121,7 +124,6 @@ pub use record::{check_record_header, decode_record, RecordHeader};
 pub use recover::{RecoveredPack, RecoveryOutcome, RecoveryReport};
 pub use rewrite::{RewriteReport, REWRITE_PACK_BYTES, SMALL_PACKS_MAX, SMALL_PACK_BYTES};
 pub use set::{Location, PackInfo, PackSet};
-pub use verify::Damage;
 pub use write::{PackWriter, SealedPack};
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::store::id::{ObjectId, ObjectKind};
 
+use super::bundle::LoadedPack;
 use super::error::{PackError, RecordProblem};
 use super::format::{
     pack_header, random_pack_stem, Codec, INDEX_EXT, INDEX_TMP_SUFFIX, PACK_EXT, PACK_HEADER_LEN,
@@ -15,7 +16,6 @@ use super::index::{IndexEntry, PackIndex};
 use super::io::fsync_dir;
 use super::out::PackOut;
 use super::record::RecordHeader;
-use super::set::LoadedPack;
 
 /// Appends records to a new pack file, then seals it with an index.
 ///
