@@ -5,14 +5,53 @@
 //! * [`store`] — ids, chunker, pack files, object kinds, mutable state in SQLite, the
 //!   store lock, fsck / gc / stats. Knows nothing of working trees or networks.
 //! * [`vcs`] — the working tree, staging index, commits, history.
-//! * `cli` (in the binary) — a thin clap layer over the library.
+//! * [`sync`] — the QUIC protocol between peers: fetch, push, serving, LAN
+//!   discovery, members.
+//! * [`ops`] — every network and orchestration command as one call taking
+//!   options and returning a serializable report: clone, fetch, pull, push, sync,
+//!   serve, previews after a commit.
+//! * `cli` (in the binary) — a thin clap layer: parses, calls [`vcs`] or [`ops`],
+//!   prints. It reaches nothing under [`store`]; the store types it needs are
+//!   re-exported here.
+//!
+//! # Example
+//!
+//! Commit a file and read it back:
+//!
+//! ```
+//! use std::path::PathBuf;
+//!
+//! use gadn::vcs::{CommitOptions, Repo};
+//! use gadn::ChunkParams;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let d = tempfile::tempdir()?;
+//! let mut repo = Repo::init(d.path(), ChunkParams::DEFAULT)?;
+//! std::fs::write(d.path().join("notes.txt"), b"first draft")?;
+//! repo.add(d.path(), &[PathBuf::from("notes.txt")], false, &|_, _| {})?;
+//! let commit = repo.commit(&CommitOptions { message: "draft".into(), ..Default::default() })?;
+//!
+//! std::fs::write(d.path().join("notes.txt"), b"overwritten")?;
+//! let entry = repo.resolve(&format!("{}:notes.txt", commit.to_hex()))?;
+//! let gadn::vcs::Resolved::Entry { entry, .. } = entry else { panic!("a file") };
+//! assert_eq!(repo.store().read_file_bytes(&entry.id)?, b"first draft");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Cloning from a peer in the same process is the example of [`ops`].
 //!
 //! Byte layouts are specified in `store-format.md`; doc comments name its sections.
 #![deny(missing_docs)]
 
 pub mod git;
 pub mod identity;
+pub mod ops;
 pub mod preview;
 pub mod store;
 pub mod sync;
 pub mod vcs;
+
+pub use store::chunker::ChunkParams;
+pub use store::object::Role;
+pub use store::{ObjectId, Store};

@@ -1,0 +1,114 @@
+//! [`Error`]: what an operation can fail with.
+
+use std::path::PathBuf;
+
+use crate::identity::IdentityError;
+use crate::preview::PreviewError;
+use crate::store::db::DbError;
+use crate::store::StoreError;
+use crate::sync::discovery::DiscoveryError;
+use crate::sync::SyncError;
+use crate::vcs::VcsError;
+
+/// Returned by the operations of [`ops`](crate::ops). Variants that wrap a
+/// layer's error keep it as their [`source`](std::error::Error::source); the
+/// others say which peer or directory and what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The repository layer failed.
+    #[error(transparent)]
+    Vcs(#[from] VcsError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store's database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Talking to a peer failed (before any transfer began).
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// Making previews failed.
+    #[error(transparent)]
+    Preview(#[from] PreviewError),
+    /// This machine's identity could not be read.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// LAN discovery failed.
+    #[error("LAN discovery failed")]
+    Discovery(#[source] DiscoveryError),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// A file or directory could not be read or written.
+    #[error("cannot use {}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No address of the peer resolved.
+    #[error("cannot resolve {0}")]
+    Unresolvable(String),
+    /// A clone's transfer stopped; what arrived is kept.
+    #[error(
+        "the clone stopped; what arrived is kept: run the same command again to resume ({})",
+        dir.display()
+    )]
+    CloneStopped {
+        /// The clone's directory.
+        dir: PathBuf,
+        /// Why it stopped.
+        #[source]
+        source: SyncError,
+    },
+    /// A fetch's transfer stopped; what arrived is kept.
+    #[error(
+        "fetching from {peer} stopped; what arrived is kept and the next fetch resumes from there"
+    )]
+    FetchStopped {
+        /// The peer fetched from.
+        peer: String,
+        /// Why it stopped.
+        #[source]
+        source: SyncError,
+    },
+    /// The clone's directory holds another repository.
+    #[error("{} holds another repository ({found}); clone into a new directory", dir.display())]
+    OtherRepository {
+        /// The directory.
+        dir: PathBuf,
+        /// The repository id found there.
+        found: String,
+    },
+    /// The clone's directory is a clone that already has commits.
+    #[error("{} is already a clone with commits; use `gadn fetch` there", .0.display())]
+    AlreadyCloned(PathBuf),
+    /// The clone's directory exists and is not empty.
+    #[error("{} exists and is not empty", .0.display())]
+    NotEmpty(PathBuf),
+    /// The peer announced chunking parameters this side cannot use.
+    #[error("the peer's chunking parameters are unusable: {0}")]
+    Chunking(String),
+    /// Pull without a branch name on a detached HEAD.
+    #[error("HEAD is detached: name the branch to merge")]
+    DetachedHead,
+    /// Pull of a branch the peer does not have.
+    #[error("{peer} has no branch {branch}")]
+    NoRemoteBranch {
+        /// The peer.
+        peer: String,
+        /// The branch asked for.
+        branch: String,
+    },
+    /// Push without branch names, and no current branch with commits.
+    #[error("no current branch with commits: name the branch to push")]
+    NothingToPush,
+    /// Push of a branch that does not exist here.
+    #[error("no branch '{0}' here")]
+    NoSuchBranch(String),
+    /// A background task of the server ended abnormally.
+    #[error("the server task failed: {0}")]
+    ServerTask(String),
+}

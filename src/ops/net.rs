@@ -1,0 +1,670 @@
+//! The operations that talk to peers: [`clone`], [`fetch`], [`pull`], [`push`],
+//! [`sync`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{chain, runtime, Error, NoProgress, Progress, Unit};
+use crate::identity::{MachineKey, PublicKey};
+use crate::store::chunker::ChunkParams;
+use crate::store::db::{Expect, PeerSource, ReflogInfo};
+use crate::store::{keys, prefill, Store, STORE_DIR};
+use crate::sync::client;
+use crate::sync::discovery::{self, LanConfig};
+use crate::sync::fetch::Transferred;
+use crate::sync::remote::{self, Remote, DEFAULT_PEER_KEY};
+use crate::sync::wire::RefUpdate;
+use crate::vcs::{MergeOutcome, Repo};
+
+/// One ref a fetch or push changed, or was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefChange {
+    /// The full ref name (`refs/remotes/bob/main`, `refs/heads/main`…).
+    #[serde(rename = "ref")]
+    pub name: String,
+    /// Why it was not changed; `None` when it was.
+    pub refused: Option<String>,
+}
+
+fn ref_changes(refs: &[(String, Option<String>)]) -> Vec<RefChange> {
+    refs.iter()
+        .map(|(name, why)| RefChange {
+            name: name.clone(),
+            refused: why.clone(),
+        })
+        .collect()
+}
+
+/// What [`fetch`] moved and changed; also the part of a [`CloneReport`] that
+/// `gadn clone --json` shares with `gadn fetch --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FetchReport {
+    /// The peer's name (its remote-tracking refs are `refs/remotes/NAME/…`).
+    pub peer: String,
+    /// Objects received.
+    pub objects: u64,
+    /// Chunks received.
+    pub chunks: u64,
+    /// Raw bytes of the chunks received.
+    pub chunk_bytes: u64,
+    /// Payload bytes received (as the sender stores them).
+    pub payload_bytes: u64,
+    /// Bytes received on the connection.
+    pub wire_bytes: u64,
+    /// True if the member list changed.
+    pub members_changed: bool,
+    /// Lock records that changed.
+    pub locks_changed: usize,
+    /// Ref changes, with refusals.
+    pub refs: Vec<RefChange>,
+    /// The branch a clone checks out (the peer's HEAD branch, or its only one).
+    #[serde(skip)]
+    pub checkout_branch: Option<String>,
+}
+
+impl FetchReport {
+    fn new(r: &client::FetchReport) -> FetchReport {
+        let t: &Transferred = &r.transferred;
+        FetchReport {
+            peer: r.peer.clone(),
+            objects: t.objects,
+            chunks: t.chunks,
+            chunk_bytes: t.chunk_bytes,
+            payload_bytes: t.payload_bytes,
+            wire_bytes: r.wire_bytes,
+            members_changed: r.landed.members_changed,
+            locks_changed: r.landed.locks_changed,
+            refs: ref_changes(&r.landed.refs),
+            checkout_branch: r.remote.checkout_branch().map(|(b, _)| b),
+        }
+    }
+}
+
+/// A transfer's progress: the chunk bytes needed and received.
+fn transfer_progress(p: &Arc<dyn Progress>) -> crate::sync::fetch::Progress {
+    let p = p.clone();
+    Arc::new(move |t: &Transferred| p.advance(t.chunk_bytes, t.chunk_bytes_needed))
+}
+
+/// How to [`clone`].
+#[derive(Clone)]
+pub struct CloneOptions {
+    /// Who clones (the peer must list this key as a member).
+    pub identity: Arc<MachineKey>,
+    /// The serving peer: its public key @ HOST:PORT (as `gadn clone` takes it).
+    pub source: String,
+    /// The directory to create, or an interrupted clone of the same repository to
+    /// resume.
+    pub dir: PathBuf,
+    /// Where the transfer's progress goes.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl CloneOptions {
+    /// Clone `source` into `dir` as `identity`, showing no progress.
+    pub fn new(identity: Arc<MachineKey>, source: &str, dir: &Path) -> CloneOptions {
+        CloneOptions {
+            identity,
+            source: source.to_string(),
+            dir: dir.to_path_buf(),
+            progress: Arc::new(NoProgress),
+        }
+    }
+}
+
+/// What [`clone`] did. Serialized, it is the [`FetchReport`] with `dir` and
+/// `branch` added.
+#[derive(Debug, Clone, Serialize)]
+pub struct CloneReport {
+    /// What moved.
+    #[serde(flatten)]
+    pub fetch: FetchReport,
+    /// The repository's directory.
+    pub dir: PathBuf,
+    /// The branch checked out; `None` when the peer had no branches yet.
+    pub branch: Option<String>,
+}
+
+/// Copies a repository from a serving peer into `opts.dir`, pinning the peer's key:
+/// creates the repository there with the peer's id and chunking (or resumes an
+/// interrupted clone of the same repository), fetches everything, records the
+/// peer (its name, address, and as the default peer), creates the branch the peer
+/// checks out, tracking it, and switches to it.
+///
+/// A transfer that stops keeps what arrived ([`Error::CloneStopped`]); the same
+/// call resumes it.
+pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
+    let (key, addr_text) = remote::parse_key_at(&opts.source)?;
+    let dir = &opts.dir;
+    let addrs = remote::socket_addrs(std::slice::from_ref(&addr_text));
+    if addrs.is_empty() {
+        return Err(Error::Unresolvable(addr_text));
+    }
+    let me = &opts.identity;
+    let report = runtime()?.block_on(async {
+        let endpoint = remote::client_endpoint(me, &addrs)?;
+        let conn = client::connect(&endpoint, key, &addrs).await?;
+        let welcome = client::hello(&conn, "origin", None, Vec::new()).await?;
+        let store_dir = open_target(dir, &welcome.repo, welcome.chunking)?
+            .store()
+            .dir()
+            .to_path_buf();
+        // Prefilled files of an earlier, interrupted attempt are not trusted.
+        prefill::clear(&store_dir).map_err(|source| Error::Io {
+            path: store_dir.clone(),
+            source,
+        })?;
+        opts.progress.start("receiving", Unit::Bytes, 0);
+        let report = client::fetch(
+            &conn,
+            "origin",
+            &store_dir,
+            client::FetchOptions {
+                trust_peer: true,
+                progress: Some(transfer_progress(&opts.progress)),
+                prefill_checkout: true,
+            },
+        )
+        .await;
+        opts.progress.finish();
+        conn.close(0, b"");
+        report.map_err(|source| Error::CloneStopped {
+            dir: dir.clone(),
+            source,
+        })
+    })?;
+    // Open anew: the fetch added packs an earlier handle has not seen.
+    let mut repo = Repo::open(dir)?;
+    let store_dir = repo.store().dir().to_path_buf();
+    let db = repo.store().db();
+    db.peer_upsert(&key, Some(&report.peer), PeerSource::Config)?;
+    db.peer_add_addr(
+        &key,
+        &addr_text,
+        PeerSource::Config,
+        Some(chrono::Utc::now().timestamp()),
+    )?;
+    db.config_set(DEFAULT_PEER_KEY, &report.peer)?;
+    let branch = report.remote.checkout_branch().map(|(b, _)| b);
+    let checked_out = match branch {
+        Some(b) => check_out_tracking(&mut repo, &b, &report.peer).map(|_| Some(b)),
+        None => Ok(None),
+    };
+    // What the checkout did not take (or all of it, if it failed) goes.
+    let _ = prefill::clear(&store_dir);
+    Ok(CloneReport {
+        fetch: FetchReport::new(&report),
+        dir: dir.clone(),
+        branch: checked_out?,
+    })
+}
+
+/// Creates branch `b` from `PEER/b` unless it exists, and switches to it.
+fn check_out_tracking(repo: &mut Repo, b: &str, peer: &str) -> Result<(), Error> {
+    let here = repo
+        .store()
+        .db()
+        .resolve_ref(&format!("refs/heads/{b}"))?
+        .and_then(|(_, id)| id);
+    if here.is_none() {
+        repo.create_branch(b, Some(&format!("{peer}/{b}")))?;
+    }
+    repo.switch(b, false, true)?;
+    Ok(())
+}
+
+/// The repository to clone into: a new one at `dir` (which must not exist or be
+/// empty) with the peer's repository id and chunking, or an interrupted clone of the
+/// same repository there (resumed).
+fn open_target(
+    dir: &Path,
+    repo_id: &str,
+    chunking: Option<(u32, u32, u32)>,
+) -> Result<Repo, Error> {
+    if dir.join(STORE_DIR).is_dir() {
+        let repo = Repo::open(dir)?;
+        let found = repo.store().repository_id()?;
+        if found != repo_id {
+            return Err(Error::OtherRepository {
+                dir: dir.to_path_buf(),
+                found,
+            });
+        }
+        if head_commit(&repo)?.is_some() {
+            return Err(Error::AlreadyCloned(dir.to_path_buf()));
+        }
+        return Ok(repo);
+    }
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)
+            .map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(Error::NotEmpty(dir.to_path_buf()));
+        }
+    }
+    let params = match chunking {
+        Some((min, avg, max)) => {
+            ChunkParams::new(min, avg, max).map_err(|e| Error::Chunking(e.to_string()))?
+        }
+        None => ChunkParams::DEFAULT,
+    };
+    let repo = Repo::init(dir, params)?;
+    repo.store().db().config_set(keys::REPO_ID, repo_id)?;
+    Ok(repo)
+}
+
+/// The commit HEAD points at, if any.
+fn head_commit(repo: &Repo) -> Result<Option<crate::store::ObjectId>, Error> {
+    Ok(repo
+        .store()
+        .db()
+        .resolve_ref("HEAD")?
+        .and_then(|(_, id)| id))
+}
+
+/// How to [`fetch`].
+#[derive(Clone)]
+pub struct FetchOptions {
+    /// Who fetches.
+    pub identity: Arc<MachineKey>,
+    /// The member to fetch from (name or key); `None`: the one cloned from, or the
+    /// only one with an address.
+    pub peer: Option<String>,
+    /// Where the transfer's progress goes.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl FetchOptions {
+    /// Fetch from the default peer as `identity`, showing no progress.
+    pub fn new(identity: Arc<MachineKey>) -> FetchOptions {
+        FetchOptions {
+            identity,
+            peer: None,
+            progress: Arc::new(NoProgress),
+        }
+    }
+}
+
+/// The peer named by `spec` (a member's name or key), or the default one.
+fn remote_for(store: &Store, me: &MachineKey, spec: Option<&str>) -> Result<Remote, Error> {
+    Ok(match spec {
+        Some(s) => remote::resolve(store, s)?,
+        None => remote::default_remote(store, &me.public())?,
+    })
+}
+
+/// Fetches from `remote` into the store at `store_dir`.
+async fn fetch_remote(
+    me: &MachineKey,
+    remote: &Remote,
+    store_dir: &Path,
+    progress: &Arc<dyn Progress>,
+) -> Result<FetchReport, Error> {
+    let session = remote::open(me, remote, store_dir).await?;
+    progress.start(&format!("fetching from {}", remote.name), Unit::Bytes, 0);
+    let report = client::fetch(
+        &session.conn,
+        &remote.name,
+        store_dir,
+        client::FetchOptions {
+            trust_peer: false,
+            progress: Some(transfer_progress(progress)),
+            prefill_checkout: false,
+        },
+    )
+    .await;
+    progress.finish();
+    session.conn.close(0, b"");
+    match report {
+        Ok(r) => Ok(FetchReport::new(&r)),
+        Err(source) => Err(Error::FetchStopped {
+            peer: remote.name.clone(),
+            source,
+        }),
+    }
+}
+
+/// The store directory of the repository at `repo` (its working tree root).
+fn store_dir_of(repo: &Path) -> Result<PathBuf, Error> {
+    Ok(Repo::open(repo)?.store().dir().to_path_buf())
+}
+
+/// Downloads a peer's branches (into `refs/remotes/PEER/…`), tags, member list
+/// and locks into the repository at `repo` (its root directory).
+///
+/// A transfer that stops keeps what arrived ([`Error::FetchStopped`]); the next
+/// fetch resumes from there.
+pub fn fetch(repo: &Path, opts: &FetchOptions) -> Result<FetchReport, Error> {
+    let store_dir = store_dir_of(repo)?;
+    let remote = remote_for(
+        &Store::open(&store_dir)?,
+        &opts.identity,
+        opts.peer.as_deref(),
+    )?;
+    runtime()?.block_on(fetch_remote(
+        &opts.identity,
+        &remote,
+        &store_dir,
+        &opts.progress,
+    ))
+}
+
+/// How to [`pull`].
+#[derive(Clone)]
+pub struct PullOptions {
+    /// Who fetches, from which peer, with what progress (as for [`fetch`]).
+    pub fetch: FetchOptions,
+    /// Their branch to merge; `None`: the one named like the current branch.
+    pub branch: Option<String>,
+}
+
+/// What [`pull`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullReport {
+    /// What the fetch moved.
+    pub fetch: FetchReport,
+    /// Their branch taken or merged, as `PEER/BRANCH`.
+    pub theirs: String,
+    /// The branch created from theirs, when HEAD had no commits yet.
+    pub set_up: Option<String>,
+    /// What the merge did, when HEAD had commits.
+    pub merge: Option<MergeOutcome>,
+}
+
+/// Fetches, then merges the peer's version of the current branch (or of
+/// `opts.branch`) into HEAD. On a branch with no commits yet, takes theirs as the
+/// branch instead.
+pub fn pull(repo: &Path, opts: &PullOptions) -> Result<PullReport, Error> {
+    let current = {
+        let r = Repo::open(repo)?;
+        match r.store().db().resolve_ref("HEAD")? {
+            Some((name, _)) => name.strip_prefix("refs/heads/").map(str::to_string),
+            None => None,
+        }
+    };
+    let fetched = fetch(repo, &opts.fetch)?;
+    let branch = match (opts.branch.clone(), current.clone()) {
+        (Some(b), _) | (None, Some(b)) => b,
+        (None, None) => return Err(Error::DetachedHead),
+    };
+    let theirs = format!("{}/{branch}", fetched.peer);
+    let mut r = Repo::open(repo)?;
+    if r.store()
+        .db()
+        .resolve_ref(&format!("refs/remotes/{theirs}"))?
+        .is_none()
+    {
+        return Err(Error::NoRemoteBranch {
+            peer: fetched.peer,
+            branch,
+        });
+    }
+    if head_commit(&r)?.is_none() {
+        // Nothing here yet: take theirs as the branch.
+        let name = current.unwrap_or(branch);
+        r.create_branch(&name, Some(&theirs))?;
+        r.switch(&name, false, true)?;
+        return Ok(PullReport {
+            fetch: fetched,
+            theirs,
+            set_up: Some(name),
+            merge: None,
+        });
+    }
+    let outcome = r.merge(&theirs)?;
+    Ok(PullReport {
+        fetch: fetched,
+        theirs,
+        set_up: None,
+        merge: Some(outcome),
+    })
+}
+
+/// How to [`push`].
+#[derive(Clone)]
+pub struct PushOptions {
+    /// Who pushes.
+    pub identity: Arc<MachineKey>,
+    /// The member to push to (name or key); `None` as for [`FetchOptions::peer`].
+    pub peer: Option<String>,
+    /// Branches to push (empty: the current one). `SRC:DST` pushes local SRC as
+    /// their DST.
+    pub branches: Vec<String>,
+    /// Move their branch even when it is not a fast-forward.
+    pub force: bool,
+}
+
+/// What [`push`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushReport {
+    /// The peer pushed to.
+    pub peer: String,
+    /// Their answer per ref.
+    pub refs: Vec<RefChange>,
+}
+
+impl PushReport {
+    /// True if the peer refused any ref.
+    pub fn any_refused(&self) -> bool {
+        self.refs.iter().any(|r| r.refused.is_some())
+    }
+}
+
+/// Asks a peer to take branches: it fetches them from here and moves its refs as
+/// fast-forwards only (unless `force`). The remote-tracking refs of the branches
+/// it took are moved here too, for the next merge or push.
+pub fn push(repo: &Path, opts: &PushOptions) -> Result<PushReport, Error> {
+    let r = Repo::open(repo)?;
+    let store_dir = r.store().dir().to_path_buf();
+    let remote = remote_for(r.store(), &opts.identity, opts.peer.as_deref())?;
+    let db = r.store().db();
+    let specs = if opts.branches.is_empty() {
+        match db.resolve_ref("HEAD")? {
+            Some((name, Some(_))) if name.starts_with("refs/heads/") => {
+                vec![name.trim_start_matches("refs/heads/").to_string()]
+            }
+            _ => return Err(Error::NothingToPush),
+        }
+    } else {
+        opts.branches.clone()
+    };
+    let mut wanted = Vec::new();
+    for spec in &specs {
+        let (src, dst) = spec.split_once(':').unwrap_or((spec, spec));
+        let id = db
+            .resolve_ref(&format!("refs/heads/{src}"))?
+            .and_then(|(_, id)| id)
+            .ok_or_else(|| Error::NoSuchBranch(src.to_string()))?;
+        wanted.push((format!("refs/heads/{dst}"), dst.to_string(), id));
+    }
+    drop(r);
+    let results = runtime()?.block_on(async {
+        let session = remote::open(&opts.identity, &remote, &store_dir).await?;
+        let theirs = client::list_refs(&session.conn, &remote.name).await?;
+        let updates: Vec<RefUpdate> = wanted
+            .iter()
+            .map(|(name, _, id)| RefUpdate {
+                name: name.clone(),
+                old: theirs
+                    .refs
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, id)| *id),
+                new: *id,
+                force: opts.force,
+            })
+            .collect();
+        let r = client::push(&session.conn, &remote.name, &store_dir, updates).await;
+        session.conn.close(0, b"");
+        r
+    })?;
+    // Their branches as they now are, for the next merge or push.
+    let store = Store::open(&store_dir)?;
+    let log = ReflogInfo {
+        who: "gadn push".into(),
+        time: chrono::Utc::now().timestamp(),
+        tz_offset_min: 0,
+        message: format!("push to {}", remote.name),
+    };
+    for (name, why) in &results {
+        if why.is_none() {
+            if let Some((_, dst, id)) = wanted.iter().find(|(n, _, _)| n == name) {
+                let tracking = format!("refs/remotes/{}/{dst}", remote.name);
+                store.db().update_ref(&tracking, Expect::Any, *id, &log)?;
+            }
+        }
+    }
+    Ok(PushReport {
+        peer: remote.name,
+        refs: ref_changes(&results),
+    })
+}
+
+/// How to [`sync`].
+#[derive(Clone)]
+pub struct SyncOptions {
+    /// Who syncs.
+    pub identity: Arc<MachineKey>,
+    /// Listen this long for members announcing themselves on the LAN first
+    /// (zero: only the addresses already known).
+    pub discover: Duration,
+    /// Where to listen for LAN announcements.
+    pub lan: LanConfig,
+    /// Where each fetch's progress goes.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl SyncOptions {
+    /// Sync with the known addresses as `identity`, showing no progress.
+    pub fn new(identity: Arc<MachineKey>) -> SyncOptions {
+        SyncOptions {
+            identity,
+            discover: Duration::ZERO,
+            lan: LanConfig::default(),
+            progress: Arc::new(NoProgress),
+        }
+    }
+}
+
+/// A member heard on the LAN and recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct FoundPeer {
+    /// Its public key (as `gadn id` prints it).
+    pub key: String,
+    /// Its short form, for people.
+    pub short: String,
+    /// Where it announced it listens.
+    pub addr: SocketAddr,
+}
+
+/// A member [`sync`] could not fetch from.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerFailure {
+    /// The member's name.
+    pub peer: String,
+    /// Why, with its causes.
+    pub error: String,
+}
+
+/// What [`sync`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    /// Members found on the LAN (and recorded) before syncing.
+    pub found: Vec<FoundPeer>,
+    /// One report per member fetched from.
+    pub fetched: Vec<FetchReport>,
+    /// The members that were unreachable or whose fetch failed.
+    pub failed: Vec<PeerFailure>,
+    /// Members without a known address (not tried).
+    pub without_address: usize,
+}
+
+/// Fetches from every member with a known address (after listening on the LAN
+/// for `opts.discover`, recording the members heard). A member that fails does
+/// not stop the others: it is listed in [`SyncReport::failed`].
+pub fn sync(repo: &Path, opts: &SyncOptions) -> Result<SyncReport, Error> {
+    let r = Repo::open(repo)?;
+    let store_dir = r.store().dir().to_path_buf();
+    let repo_id = r.store().repository_id()?;
+    drop(r);
+    let me = &opts.identity;
+    let rt = runtime()?;
+    let mut found = Vec::new();
+    if !opts.discover.is_zero() {
+        let heard = rt.block_on(discover_members(
+            opts.lan.clone(),
+            repo_id,
+            me.public(),
+            opts.discover,
+        ))?;
+        let store = Store::open(&store_dir)?;
+        for (key, addr) in heard {
+            if discovery::record_peer(&store, &key, addr).map_err(Error::Discovery)? {
+                found.push(FoundPeer {
+                    key: key.to_text(),
+                    short: key.short(),
+                    addr,
+                });
+            }
+        }
+    }
+    let peers = remote::others(&Store::open(&store_dir)?, &me.public())?;
+    let mut report = SyncReport {
+        found,
+        fetched: Vec::new(),
+        failed: Vec::new(),
+        without_address: peers.iter().filter(|r| r.addrs.is_empty()).count(),
+    };
+    for remote in peers.iter().filter(|r| !r.addrs.is_empty()) {
+        match rt.block_on(fetch_remote(me, remote, &store_dir, &opts.progress)) {
+            Ok(f) => report.fetched.push(f),
+            Err(e) => report.failed.push(PeerFailure {
+                peer: remote.name.clone(),
+                error: chain(&e),
+            }),
+        }
+    }
+    Ok(report)
+}
+
+/// Listens on the LAN for `wait` and returns the members of `repo_id` heard (other
+/// than `own`), each once.
+pub(super) async fn discover_members(
+    cfg: LanConfig,
+    repo_id: String,
+    own: PublicKey,
+    wait: Duration,
+) -> Result<Vec<(PublicKey, SocketAddr)>, Error> {
+    let found = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let f = found.clone();
+    let task = tokio::spawn(discovery::listen_loop(
+        cfg,
+        repo_id,
+        own,
+        move |k, a| {
+            let mut v = f.lock().unwrap_or_else(|p| p.into_inner());
+            if !v.contains(&(k, a)) {
+                v.push((k, a));
+            }
+        },
+        stop_rx,
+    ));
+    tokio::time::sleep(wait).await;
+    let _ = stop_tx.send(true);
+    match task.await {
+        Ok(r) => r.map_err(Error::Discovery)?,
+        Err(e) => return Err(Error::ServerTask(format!("LAN discovery: {e}"))),
+    }
+    let v = found.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(v)
+}
