@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use super::net::{fetch_from, identity, remote_for, runtime};
+use gadn::ops;
+
+use super::net::{bars, identity, print_fetch, print_json_line};
 use super::Ctx;
 
 /// Arguments of `gadn fetch`.
@@ -17,11 +19,17 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
-    let repo = ctx.repo()?;
-    let me = identity()?;
-    let remote = remote_for(repo.store(), &me, a.peer.as_deref())?;
-    let dir = repo.store().dir().to_path_buf();
-    drop(repo);
-    runtime()?.block_on(fetch_from(ctx.quiet, a.json, &me, &remote, &dir))?;
+    let root = ctx.repo()?.root().to_path_buf();
+    let opts = ops::FetchOptions {
+        identity: identity()?,
+        peer: a.peer,
+        progress: bars(ctx.quiet || a.json),
+    };
+    let report = ops::fetch(&root, &opts)?;
+    if a.json {
+        print_json_line(&report)?;
+    } else {
+        print_fetch(&report, ctx.quiet);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use super::net::{fetch_from, identity, remote_for, runtime};
+use gadn::ops;
+
+use super::net::{bars, identity, print_fetch};
 use super::Ctx;
 
 /// Arguments of `gadn pull`.
@@ -15,46 +17,25 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
-    let repo = ctx.repo()?;
-    let me = identity()?;
-    let remote = remote_for(repo.store(), &me, a.peer.as_deref())?;
-    let dir = repo.store().dir().to_path_buf();
-    let current = match repo.store().db().resolve_ref("HEAD")? {
-        Some((name, _)) => name.strip_prefix("refs/heads/").map(str::to_string),
-        None => None,
+    let root = ctx.repo()?.root().to_path_buf();
+    let opts = ops::PullOptions {
+        fetch: ops::FetchOptions {
+            identity: identity()?,
+            peer: a.peer,
+            progress: bars(ctx.quiet),
+        },
+        branch: a.branch,
     };
-    drop(repo);
-    let report = runtime()?.block_on(fetch_from(ctx.quiet, false, &me, &remote, &dir))?;
-    let branch = match (a.branch, current.clone()) {
-        (Some(b), _) | (None, Some(b)) => b,
-        (None, None) => anyhow::bail!("HEAD is detached: name the branch to merge"),
-    };
-    let theirs = format!("{}/{branch}", report.peer);
-    let mut repo = ctx.repo()?;
-    if repo
-        .store()
-        .db()
-        .resolve_ref(&format!("refs/remotes/{theirs}"))?
-        .is_none()
-    {
-        anyhow::bail!("{} has no branch {branch}", report.peer);
-    }
-    let unborn = repo
-        .store()
-        .db()
-        .resolve_ref("HEAD")?
-        .and_then(|(_, id)| id)
-        .is_none();
-    if unborn {
-        // Nothing here yet: take theirs as the branch.
-        let name = current.unwrap_or(branch);
-        repo.create_branch(&name, Some(&theirs))?;
-        repo.switch(&name, false, true)?;
+    let r = ops::pull(&root, &opts)?;
+    print_fetch(&r.fetch, ctx.quiet);
+    if let Some(name) = &r.set_up {
         if !ctx.quiet {
-            println!("Branch {name} set up from {theirs}");
+            println!("Branch {name} set up from {}", r.theirs);
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let outcome = repo.merge(&theirs)?;
-    Ok(super::merge::report(ctx, &theirs, &outcome))
+    Ok(match &r.merge {
+        Some(outcome) => super::merge::report(ctx, &r.theirs, outcome),
+        None => ExitCode::SUCCESS,
+    })
 }

@@ -3,9 +3,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use gadn::sync::discovery::{self, LanConfig};
+use gadn::ops;
+use gadn::sync::discovery::LanConfig;
 
-use super::net::{fetch_from, identity, runtime};
+use super::net::{bars, identity, print_fetch};
 use super::Ctx;
 
 /// Arguments of `gadn sync`.
@@ -24,48 +25,34 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
-    let repo = ctx.repo()?;
-    let me = identity()?;
-    let dir = repo.store().dir().to_path_buf();
-    let repo_id = repo.store().repository_id()?;
-    drop(repo);
-    let rt = runtime()?;
-    if a.discover > 0 {
-        let cfg = LanConfig {
+    let root = ctx.repo()?.root().to_path_buf();
+    let opts = ops::SyncOptions {
+        identity: identity()?,
+        discover: Duration::from_secs(a.discover),
+        lan: LanConfig {
             group: a.lan_group,
             interface: a.lan_interface,
             ..LanConfig::default()
-        };
-        let found = rt.block_on(super::serve::discover_for(
-            cfg,
-            repo_id,
-            me.public(),
-            Duration::from_secs(a.discover),
-        ))?;
-        let store = gadn::store::Store::open(&dir)?;
-        for (key, addr) in found {
-            if discovery::record_peer(&store, &key, addr)? && !ctx.quiet {
-                println!("Found {} at {addr} on the LAN", key.short());
-            }
+        },
+        progress: bars(ctx.quiet),
+    };
+    let r = ops::sync(&root, &opts)?;
+    if !ctx.quiet {
+        for f in &r.found {
+            println!("Found {} at {} on the LAN", f.short, f.addr);
         }
     }
-    let store = gadn::store::Store::open(&dir)?;
-    let peers = gadn::sync::remote::others(&store, &me.public())?;
-    drop(store);
-    let (mut ok, mut failed) = (0, 0);
-    for remote in peers.iter().filter(|r| !r.addrs.is_empty()) {
-        match rt.block_on(fetch_from(ctx.quiet, false, &me, remote, &dir)) {
-            Ok(_) => ok += 1,
-            Err(e) => {
-                failed += 1;
-                eprintln!("{}: unreachable or failed: {e:#}", remote.name);
-            }
-        }
+    for f in &r.fetched {
+        print_fetch(f, ctx.quiet);
     }
-    let silent = peers.iter().filter(|r| r.addrs.is_empty()).count();
+    for f in &r.failed {
+        eprintln!("{}: unreachable or failed: {}", f.peer, f.error);
+    }
+    let (ok, failed) = (r.fetched.len(), r.failed.len());
     if !ctx.quiet {
         println!(
-            "Synced with {ok} peer(s); {failed} unreachable; {silent} without a known address"
+            "Synced with {ok} peer(s); {failed} unreachable; {} without a known address",
+            r.without_address
         );
     }
     Ok(if ok == 0 && failed > 0 {
