@@ -44,11 +44,14 @@
 //! Byte layouts are specified in `store-format.md`; doc comments name its sections.
 #![deny(missing_docs)]
 
+#[cfg(feature = "git")]
 pub mod git;
 pub mod identity;
 pub mod ops;
+#[cfg(feature = "preview")]
 pub mod preview;
 pub mod store;
+#[cfg(feature = "sync")]
 pub mod sync;
 pub mod vcs;
 

@@ -1,5 +1,6 @@
 //! The human-readable output of every command, through the real binary: the lines a
 //! user reads (and scripts grep) are pinned here, the JSON forms in `cli.rs`.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

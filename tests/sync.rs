@@ -4,6 +4,7 @@
 //! author name and its own repository directory. Every child process is bounded:
 //! one-shot commands are killed after [`CMD_DEADLINE`], and `gadn serve` processes
 //! live in a [`Server`] guard that kills them when the test ends (or panics).
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

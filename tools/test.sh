@@ -26,3 +26,9 @@ STRICT_CLI="${STRICT_CLI:-0}" tools/check-structure.sh
 cargo test --all-targets "$@"
 # --all-targets leaves out doctests; the examples in the docs must work too.
 cargo test --doc "$@"
+# The library without the CLI, sync, previews or the Git side (Cargo features): what a
+# user embedding only the store and version control builds. Its own tests must pass.
+if [ $# -eq 0 ]; then
+  cargo test --no-default-features --lib
+  cargo test --no-default-features --doc
+fi
