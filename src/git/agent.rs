@@ -284,19 +284,12 @@ fn lock_patiently(store: &mut Store) -> Result<crate::store::StoreLock, StoreErr
     }
 }
 
-/// True when `sha256` is recorded and its file is in the store (re-reading the pack
-/// set once if another process may have added it).
-fn stored(
-    store: &mut Store,
-    dir: &Path,
-    sha256: &Sha256,
-) -> Result<Option<(ObjectId, u64)>, StoreError> {
+/// The file and size recorded for `sha256`, when its file is in the store (the pack
+/// set looks again on a miss, so packs another agent sealed meanwhile count).
+fn stored(store: &Store, sha256: &Sha256) -> Result<Option<(ObjectId, u64)>, StoreError> {
     let Some((id, size)) = store.db().lfs_get(sha256)? else {
         return Ok(None);
     };
-    if !store.contains(&id) {
-        *store = Store::open(dir)?;
-    }
     Ok(store.contains(&id).then_some((id, size)))
 }
 
@@ -308,8 +301,7 @@ fn upload(
     path: &Path,
     output: &mut (impl Write + Send),
 ) -> Result<(), ObjectError> {
-    let dir = store.dir().to_path_buf();
-    if let Some((_, have)) = stored(store, &dir, sha256)? {
+    if let Some((_, have)) = stored(store, sha256)? {
         if have == size {
             return Ok(());
         }
@@ -354,7 +346,7 @@ fn download(
     size: u64,
     output: &mut (impl Write + Send),
 ) -> Result<PathBuf, ObjectError> {
-    let Some((id, have)) = stored(store, dir, sha256)? else {
+    let Some((id, have)) = stored(store, sha256)? else {
         return Err(ObjectError::new(
             404,
             format!("object {oid} is not in the gadn store {}", dir.display()),

@@ -208,7 +208,7 @@ impl Appender {
 
 /// The "stored" half of the dedup rule: in the sealed packs, or appended by this writer.
 fn stored(packs: &PackSet, out: &Appender, id: &ObjectId) -> bool {
-    packs.contains(id) || out.holds(id)
+    packs.contains_loaded(id) || out.holds(id)
 }
 
 /// The one dedup rule of ingest: a record is encoded and appended only if it is not
