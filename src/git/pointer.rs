@@ -64,20 +64,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// 32 bytes from exactly 64 lowercase hex digits.
 pub fn parse_hex32(text: &str) -> Option<[u8; 32]> {
-    let t = text.as_bytes();
-    if t.len() != 64 {
-        return None;
-    }
-    let nib = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = (nib(t[2 * i])? << 4) | nib(t[2 * i + 1])?;
-    }
-    Some(out)
+    text.parse::<Sha256>().ok().map(|s| s.0)
 }
 
 /// Parses `sha256:<64 lowercase hex>`.
