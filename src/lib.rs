@@ -41,14 +41,32 @@
 //!
 //! Cloning from a peer in the same process is the example of [`ops`].
 //!
+//! # Features
+//!
+//! All on by default; a library user turns off what they do not need
+//! (`default-features = false`):
+//!
+//! | feature | what it adds | what it pulls in |
+//! |---|---|---|
+//! | `sync` | `sync` and the network half of [`ops`] (clone, fetch, pull, push, sync, serve) | tokio, quinn, rustls, rcgen, socket2 |
+//! | `preview` | `preview` and [`ops`]' previews after a commit | image, image_dds, ktx2, symphonia, gltf, tobj, meshopt, flate2 |
+//! | `git` | `git`: the Git filter, the git-lfs transfer agent, LFS pointers | sha2 |
+//! | `cli` | the `gadn` binary (implies the other three) | clap, indicatif, anyhow, tracing-subscriber |
+//!
+//! With none, the crate is the store and version control: chunking, packs, SQLite
+//! state, commits, branches, merges, checkouts.
+//!
 //! Byte layouts are specified in `store-format.md`; doc comments name its sections.
 #![deny(missing_docs)]
 
+#[cfg(feature = "git")]
 pub mod git;
 pub mod identity;
 pub mod ops;
+#[cfg(feature = "preview")]
 pub mod preview;
 pub mod store;
+#[cfg(feature = "sync")]
 pub mod sync;
 pub mod vcs;
 

@@ -1,4 +1,5 @@
 //! Branches, switching and tags through the real binary.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

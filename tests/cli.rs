@@ -1,5 +1,6 @@
 //! The everyday workflow through the real binary: init, add, commit, status, log,
 //! show, cat, checkout, ignore rules, stats.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! The programs in `examples/`, run as tests.
+#![cfg(feature = "cli")]
 
 #[path = "../examples/commit_and_clone.rs"]
 #[allow(dead_code)]

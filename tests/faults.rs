@@ -1,6 +1,7 @@
 //! Bad input and faults: corrupt and truncated packs, corrupt indexes, missing
 //! objects, garbage in SQLite, concurrent writers, `kill -9` mid-write, a full disk.
 //! Each gets a clear error or a recovery, and no committed version is lost.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

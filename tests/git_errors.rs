@@ -3,6 +3,7 @@
 //! Git config or an unreadable `.gitattributes`; `get`/`drop` with a store whose
 //! records do not match the content, with a locked index, or with a non-UTF-8 path;
 //! the lfs-agent's choice of store inside and outside a repository.
+#![cfg(feature = "cli")]
 
 mod common;
 

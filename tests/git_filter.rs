@@ -9,6 +9,7 @@
 //! machine (`git::sources`), so with `gadn git install --global` a plain `git clone`
 //! checks out real content, and so does `--no-checkout` + `gadn git install` +
 //! `git checkout`; content no store has stays a pointer, reported per file.
+#![cfg(feature = "cli")]
 
 mod common;
 

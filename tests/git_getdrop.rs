@@ -3,6 +3,7 @@
 //! clean throughout, the rules file keeps unwanted files as pointers on checkout,
 //! and bad input (missing content, corrupt pointer, unstored content, unknown path,
 //! no store) is a clear error that changes nothing.
+#![cfg(feature = "cli")]
 
 mod common;
 

@@ -11,6 +11,7 @@
 //! The input is generated in 1 MiB blocks and never held in memory by the test;
 //! hashes (BLAKE3 for the comparison, SHA-256 for the pointer's oid) are computed
 //! while writing and while reading back.
+#![cfg(feature = "cli")]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! (tools/test.sh installs git-lfs when missing): push uploads through gadn, a clone
 //! downloads through gadn, content byte-identical, dedup visible in the gadn store,
 //! and bad input (wrong oid, missing or corrupt object, protocol garbage) reported.
+#![cfg(feature = "cli")]
 
 mod common;
 

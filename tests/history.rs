@@ -1,5 +1,6 @@
 //! History and metadata through the real binary: `log` filters (path, author,
 //! dates, text) and `history` of one asset across renames.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

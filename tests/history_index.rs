@@ -1,6 +1,7 @@
 //! The SQLite history index through the real binary: `log` filters and `history`
 //! stay right as the repository grows (commits, branches, merges, tags), when the
 //! index is damaged, and `find` with each of its filters.
+#![cfg(feature = "cli")]
 
 mod common;
 

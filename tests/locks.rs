@@ -2,6 +2,7 @@
 //! (two `GADN_HOME` directories, so two identity keys) sharing one repository.
 //! Every command here sets `GADN_HOME` to a temporary directory, so nothing is
 //! written to the real home.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! `gadn merge` and `gadn resolve` through the real binary.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

@@ -1,6 +1,7 @@
 //! Creative metadata through the real binary: `gadn meta set/unset/show`, metadata
 //! across content edits, moves and commits, field-by-field `diff`, content facts
 //! recorded at ingest, and bad input refused with nothing changed.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! The human-readable output of every command, through the real binary: the lines a
 //! user reads (and scripts grep) are pinned here, the JSON forms in `cli.rs`.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;
@@ -625,4 +626,66 @@ fn checkout_reports_files_written_removed_and_where_head_is() {
          hint: commit them, or pass --force to discard them\n"
     );
     assert_eq!(std::fs::read(s.path("a.txt")).unwrap(), b"precious");
+}
+
+/// `gadn CMD | head` ends quietly as git does: a closed stdout is never a panic
+/// (exit 101, "failed printing to stdout: Broken pipe"), for every printing command.
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly() {
+    use std::process::Stdio;
+    let s = Scratch::init();
+    for i in 0..30 {
+        s.write(&format!("dir/f{i}.txt"), format!("file {i}\n").as_bytes());
+        s.run(&["add", "."]);
+        s.run(&["commit", "-m", &format!("commit {i}")]);
+    }
+    s.run(&["tag", "v1"]);
+    s.write("untracked.txt", b"new\n");
+    let commands: &[&[&str]] = &[
+        &["status"],
+        &["log"],
+        &["history", "dir/f1.txt"],
+        &["locks"],
+        &["tag"],
+        &["meta", "show", "dir/f1.txt"],
+        &["branch"],
+        &["stats"],
+        &["fsck"],
+        &["find", "--type", "text"],
+        &["config", "list"],
+        &["show", "HEAD:dir"],
+        &["id"],
+        &["gc"],
+        &["log", "--json"],
+    ];
+    for args in commands {
+        let mut child = s
+            .std(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn gadn");
+        // Close the reading end before gadn writes: its first write meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait for gadn");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "gadn {args:?} complained about the closed pipe: {stderr}"
+        );
+        assert_ne!(
+            out.status.code(),
+            Some(101),
+            "gadn {args:?} panicked: {stderr}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert!(
+                out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+                "gadn {args:?} ended {:?}: {stderr}",
+                out.status
+            );
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! `gadn id` and `gadn peer` through the real binary, with two users (two
 //! `GADN_HOME` directories, so two identity keys). Every command here sets
 //! `GADN_HOME` to a temporary directory, so nothing is written to the real home.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

@@ -2,6 +2,7 @@
 //! `--cached`, `--all`), previews made at commit time (wait and background), facts in
 //! `meta show --json`, recorded failures for corrupt assets, external tools with
 //! fallback, and previews surviving `gc` and passing `fsck`.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! Working-tree commands through the real binary: rm, mv, restore, diff, and engine
 //! sidecars following their assets.
+#![cfg(feature = "cli")]
 
 mod common;
 use common::*;

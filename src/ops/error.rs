@@ -3,10 +3,13 @@
 use std::path::PathBuf;
 
 use crate::identity::IdentityError;
+#[cfg(feature = "preview")]
 use crate::preview::PreviewError;
 use crate::store::db::DbError;
 use crate::store::StoreError;
+#[cfg(feature = "sync")]
 use crate::sync::discovery::DiscoveryError;
+#[cfg(feature = "sync")]
 use crate::sync::SyncError;
 use crate::vcs::VcsError;
 
@@ -24,15 +27,18 @@ pub enum Error {
     /// The store's database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+    #[cfg(feature = "sync")]
     /// Talking to a peer failed (before any transfer began).
     #[error(transparent)]
-    Sync(#[from] SyncError),
+    Sync(Box<SyncError>),
+    #[cfg(feature = "preview")]
     /// Making previews failed.
     #[error(transparent)]
     Preview(#[from] PreviewError),
     /// This machine's identity could not be read.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    #[cfg(feature = "sync")]
     /// LAN discovery failed.
     #[error("LAN discovery failed")]
     Discovery(#[source] DiscoveryError),
@@ -51,6 +57,7 @@ pub enum Error {
     /// No address of the peer resolved.
     #[error("cannot resolve {0}")]
     Unresolvable(String),
+    #[cfg(feature = "sync")]
     /// A clone's transfer stopped; what arrived is kept.
     #[error(
         "the clone stopped; what arrived is kept: run the same command again to resume ({})",
@@ -61,8 +68,9 @@ pub enum Error {
         dir: PathBuf,
         /// Why it stopped.
         #[source]
-        source: SyncError,
+        source: Box<SyncError>,
     },
+    #[cfg(feature = "sync")]
     /// A fetch's transfer stopped; what arrived is kept.
     #[error(
         "fetching from {peer} stopped; what arrived is kept and the next fetch resumes from there"
@@ -72,7 +80,7 @@ pub enum Error {
         peer: String,
         /// Why it stopped.
         #[source]
-        source: SyncError,
+        source: Box<SyncError>,
     },
     /// The clone's directory holds another repository.
     #[error("{} holds another repository ({found}); clone into a new directory", dir.display())]
@@ -111,4 +119,12 @@ pub enum Error {
     /// A background task of the server ended abnormally.
     #[error("the server task failed: {0}")]
     ServerTask(String),
+}
+
+#[cfg(feature = "sync")]
+impl From<SyncError> for Error {
+    /// Boxed: a sync error is large, and every operation returns this type.
+    fn from(e: SyncError) -> Error {
+        Error::Sync(Box::new(e))
+    }
 }

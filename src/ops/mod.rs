@@ -32,6 +32,8 @@
 //! read it back (`examples/commit_and_clone.rs` is the same program):
 //!
 //! ```
+//! # #[cfg(feature = "sync")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::path::PathBuf;
 //! use std::sync::Arc;
 //!
@@ -40,7 +42,6 @@
 //! use gadn::vcs::{CommitOptions, Repo};
 //! use gadn::{ChunkParams, Role};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let d = tempfile::tempdir()?;
 //! let (alice, bob) = (
 //!     Arc::new(MachineKey::from_seed([1; 32])),
@@ -65,30 +66,39 @@
 //! assert_eq!(std::fs::read(report.dir.join("hello.txt"))?, b"hello, peer");
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "sync"))]
+//! # fn main() {}
 //! ```
 
 mod error;
+#[cfg(feature = "sync")]
 mod net;
+#[cfg(feature = "preview")]
 mod preview;
 mod progress;
+#[cfg(feature = "sync")]
 mod serve;
-#[cfg(test)]
+#[cfg(all(test, feature = "sync", feature = "preview"))]
 mod tests;
 
 pub use error::Error;
+#[cfg(feature = "sync")]
 pub use net::{
     clone, fetch, pull, push, sync, CloneOptions, CloneReport, FetchOptions, FetchReport,
     FoundPeer, PeerFailure, PullOptions, PullReport, PushOptions, PushReport, RefChange,
     SyncOptions, SyncReport,
 };
+#[cfg(feature = "preview")]
 pub use preview::{
     preview_after_commit, preview_revision, AfterCommitOptions, AfterCommitReport, PreviewOptions,
     PREVIEW_LOCK,
 };
 pub use progress::{NoProgress, Progress, Unit};
+#[cfg(feature = "sync")]
 pub use serve::{Server, ServerHandle};
 
 /// A multi-threaded runtime for one operation.
+#[cfg(feature = "sync")]
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -97,6 +107,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// `e` and its causes, `: `-joined (as `{:#}` prints an `anyhow` chain).
+#[cfg(feature = "sync")]
 fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();

@@ -87,7 +87,7 @@ mod tests;
 mod tests_edge;
 #[cfg(test)]
 mod tests_prefill;
-#[cfg(test)]
+#[cfg(all(test, feature = "preview"))]
 mod tests_previews;
 
 pub use error::SyncError;
