@@ -12,7 +12,6 @@ use std::process::{Command, Output, Stdio};
 
 use common::noise;
 use gadn::store::Store;
-use sha2::{Digest, Sha256};
 
 /// A scratch directory with a Git repository under `repo/` and an isolated Git
 /// environment (no user or system config).
@@ -104,8 +103,8 @@ impl G {
     }
 }
 
-fn sha256(d: &[u8]) -> [u8; 32] {
-    Sha256::digest(d).into()
+fn sha256(d: &[u8]) -> gadn::store::Sha256 {
+    gadn::store::Sha256::of(d)
 }
 
 #[test]

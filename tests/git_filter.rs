@@ -115,9 +115,8 @@ fn write_in(dir: &Path, rel: &str, data: &[u8]) {
     std::fs::write(p, data).expect("write");
 }
 
-fn sha256(data: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).into()
+fn sha256(data: &[u8]) -> gadn::store::Sha256 {
+    gadn::store::Sha256::of(data)
 }
 
 /// Opens the repository's gadn store and asserts fsck finds nothing wrong and that
@@ -395,7 +394,7 @@ fn corrupt_pointer_and_missing_content_fail_per_file() {
     let corrupt = "version https://git-lfs.github.com/spec/v1\noid sha256:xyz\nsize 12\n";
     commit_raw(&g, "corrupt.png", corrupt.as_bytes());
     let absent = Pointer {
-        sha256: [0x5a; 32],
+        sha256: gadn::store::Sha256([0x5a; 32]),
         size: 1234,
         gadn: None,
     };

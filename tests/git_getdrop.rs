@@ -260,7 +260,7 @@ fn bad_input_is_a_clear_error_and_changes_nothing() {
 
     // Content the store does not have, behind a valid pointer committed to Git.
     let ghost = Pointer {
-        sha256: [0xab; 32],
+        sha256: gadn::store::Sha256([0xab; 32]),
         size: 1234,
         gadn: None,
     }

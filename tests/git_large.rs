@@ -312,7 +312,7 @@ fn one_gib_file_cleans_and_smudges_through_gadn_in_bounded_memory() {
     let store = gadn::store::Store::open(&gadn::git::store_dir(&git_dir)).expect("open store");
     let (_, size) = store
         .db()
-        .lfs_get(&want.sha256)
+        .lfs_get(&gadn::store::Sha256(want.sha256))
         .expect("lfs_objects readable")
         .expect("the content's SHA-256 is recorded in lfs_objects");
     assert_eq!(size, BIG);

@@ -164,8 +164,7 @@ fn push_and_clone_through_gadn_dedup_and_corruption() {
     {
         let store = Store::open(&lab.store()).expect("the agent created the store");
         for data in [&one, &two] {
-            let mut sha = [0u8; 32];
-            sha.copy_from_slice(&Sha256::digest(data));
+            let sha = gadn::store::Sha256::of(data);
             let (id, size) = store.db().lfs_get(&sha).unwrap().expect("recorded");
             assert_eq!(size, data.len() as u64);
             assert_eq!(&store.read_file_bytes(&id).unwrap(), data);

@@ -29,13 +29,12 @@ use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-
+use super::content::{store_content, ContentError, ShaTee};
 use super::GitError;
 use crate::store::chunker::ChunkParams;
-use crate::store::{ObjectId, Store, StoreError};
+use crate::store::{ObjectId, Sha256, Store, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 /// Bytes between two progress events (plus one at the end).
 pub const PROGRESS_STEP: u64 = 4 << 20;
@@ -176,7 +175,7 @@ pub fn open_or_init(dir: &Path) -> Result<Store, StoreError> {
     }
 }
 
-fn parse_oid(oid: &str) -> Result<[u8; 32], ObjectError> {
+fn parse_oid(oid: &str) -> Result<Sha256, ObjectError> {
     let bad = || {
         ObjectError::new(
             400,
@@ -187,11 +186,7 @@ fn parse_oid(oid: &str) -> Result<[u8; 32], ObjectError> {
     // `u8::from_str_radix` also took a sign ("+f") and upper case, so such an oid
     // named stored content yet never matched its hash (a download then reported the
     // store as corrupt).
-    super::pointer::parse_hex32(oid).ok_or_else(bad)
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    oid.parse().map_err(|_| bad())
 }
 
 fn send(output: &mut impl Write, v: &Value) -> Result<(), GitError> {
@@ -249,33 +244,24 @@ impl<W: Write> Progress<'_, W> {
     }
 }
 
-/// A reader computing SHA-256 and reporting progress as the store ingests it.
-struct HashingReader<'o, R, W: Write> {
-    inner: R,
-    sha: Sha256,
+/// Reports progress as bytes pass through `inner` (read by the store's ingest, or
+/// written as content is restored).
+struct WithProgress<'o, T, W: Write> {
+    inner: T,
     progress: Progress<'o, W>,
 }
 
-impl<R: Read, W: Write> Read for HashingReader<'_, R, W> {
+impl<R: Read, W: Write> Read for WithProgress<'_, R, W> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.sha.update(&buf[..n]);
         self.progress.advance(n as u64)?;
         Ok(n)
     }
 }
 
-/// A writer computing SHA-256 and reporting progress as content is restored.
-struct HashingWriter<'o, F, W: Write> {
-    inner: F,
-    sha: Sha256,
-    progress: Progress<'o, W>,
-}
-
-impl<F: Write, W: Write> Write for HashingWriter<'_, F, W> {
+impl<F: Write, W: Write> Write for WithProgress<'_, F, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.sha.update(&buf[..n]);
         self.progress.advance(n as u64)?;
         Ok(n)
     }
@@ -298,32 +284,24 @@ fn lock_patiently(store: &mut Store) -> Result<crate::store::StoreLock, StoreErr
     }
 }
 
-/// True when `sha256` is recorded and its file is in the store (re-reading the pack
-/// set once if another process may have added it).
-fn stored(
-    store: &mut Store,
-    dir: &Path,
-    sha256: &[u8; 32],
-) -> Result<Option<(ObjectId, u64)>, StoreError> {
+/// The file and size recorded for `sha256`, when its file is in the store (the pack
+/// set looks again on a miss, so packs another agent sealed meanwhile count).
+fn stored(store: &Store, sha256: &Sha256) -> Result<Option<(ObjectId, u64)>, StoreError> {
     let Some((id, size)) = store.db().lfs_get(sha256)? else {
         return Ok(None);
     };
-    if !store.contains(&id) {
-        *store = Store::open(dir)?;
-    }
     Ok(store.contains(&id).then_some((id, size)))
 }
 
 fn upload(
     store: &mut Store,
-    sha256: &[u8; 32],
+    sha256: &Sha256,
     oid: &str,
     size: u64,
     path: &Path,
     output: &mut (impl Write + Send),
 ) -> Result<(), ObjectError> {
-    let dir = store.dir().to_path_buf();
-    if let Some((_, have)) = stored(store, &dir, sha256)? {
+    if let Some((_, have)) = stored(store, sha256)? {
         if have == size {
             return Ok(());
         }
@@ -331,10 +309,8 @@ fn upload(
     let file = std::fs::File::open(path)
         .map_err(|e| ObjectError::new(400, format!("cannot read {}: {e}", path.display())))?;
     let lock = lock_patiently(store)?;
-    let mut writer = store.writer(&lock);
-    let mut reader = HashingReader {
+    let mut reader = WithProgress {
         inner: std::io::BufReader::with_capacity(1 << 20, file),
-        sha: Sha256::new(),
         progress: Progress {
             output,
             oid,
@@ -342,46 +318,35 @@ fn upload(
             reported: 0,
         },
     };
-    let ingested = writer.ingest(&mut reader);
-    // Seal what was written either way: a mismatching upload leaves only unreferenced
-    // chunks (gc removes them), never a torn pack.
-    writer.finish()?;
-    let ingested = ingested?;
+    let stored = store_content(store, &lock, &mut reader, Some((*sha256, size)));
+    drop(lock);
     reader
         .progress
         .flush_event()
         .map_err(|e| ObjectError::new(500, format!("cannot report progress: {e}")))?;
-    let got = hex(&reader.sha.finalize());
-    let got_size = reader.progress.so_far;
-    if got != oid || got_size != size {
-        return Err(ObjectError::new(
+    match stored {
+        Ok(_) => Ok(()),
+        Err(ContentError::Mismatch { got, got_size, .. }) => Err(ObjectError::new(
             400,
             format!(
                 "content of {} does not match: expected sha256 {oid} ({size} bytes), got {got} ({got_size} bytes); nothing recorded",
                 path.display()
             ),
-        ));
+        )),
+        Err(ContentError::Read(e) | ContentError::Store(e)) => Err(e.into()),
     }
-    store
-        .db()
-        .lfs_put(sha256, &ingested.id, size)
-        .map_err(StoreError::from)?;
-    // Each upload seals a pack; merge the small ones (a failure loses nothing).
-    let _ = store.consolidate_packs(&lock);
-    drop(lock);
-    Ok(())
 }
 
 fn download(
     store: &mut Store,
     dir: &Path,
     tmp_dir: &Path,
-    sha256: &[u8; 32],
+    sha256: &Sha256,
     oid: &str,
     size: u64,
     output: &mut (impl Write + Send),
 ) -> Result<PathBuf, ObjectError> {
-    let Some((id, have)) = stored(store, dir, sha256)? else {
+    let Some((id, have)) = stored(store, sha256)? else {
         return Err(ObjectError::new(
             404,
             format!("object {oid} is not in the gadn store {}", dir.display()),
@@ -407,26 +372,25 @@ fn download(
     let file = tmp.as_file().try_clone().map_err(|e| {
         ObjectError::new(500, format!("cannot write {}: {e}", tmp.path().display()))
     })?;
-    let mut w = HashingWriter {
+    let mut w = ShaTee::new(WithProgress {
         inner: std::io::BufWriter::with_capacity(1 << 20, file),
-        sha: Sha256::new(),
         progress: Progress {
             output,
             oid,
             so_far: 0,
             reported: 0,
         },
-    };
+    });
     store.write_file(&id, &mut w)?;
     w.flush().map_err(|e| {
         ObjectError::new(500, format!("cannot write {}: {e}", tmp.path().display()))
     })?;
-    w.progress
+    w.get_mut()
+        .progress
         .flush_event()
         .map_err(|e| ObjectError::new(500, format!("cannot report progress: {e}")))?;
-    let got_size = w.progress.so_far;
-    let got = hex(&w.sha.finalize());
-    if got != oid || got_size != size {
+    let (got, got_size) = (w.digest(), w.size());
+    if got != *sha256 || got_size != size {
         // `tmp` is removed on drop.
         return Err(ObjectError::new(
             500,
@@ -445,7 +409,7 @@ mod tests {
     use super::*;
 
     fn sha_hex(data: &[u8]) -> String {
-        hex(&Sha256::digest(data))
+        Sha256::of(data).to_string()
     }
 
     fn run(cfg: &AgentConfig, lines: &[Value]) -> (Result<(), GitError>, Vec<Value>) {
@@ -554,8 +518,7 @@ mod tests {
         assert!(msg(completes[2]).contains("cannot read"));
         assert_eq!(completes[3]["error"]["code"], 404);
         let store = Store::open(&cfg.store_dir).unwrap();
-        let mut sha = [0u8; 32];
-        sha.copy_from_slice(&Sha256::digest(b"other"));
+        let sha = Sha256::of(b"other");
         assert_eq!(store.db().lfs_get(&sha).unwrap(), None);
         assert!(store.db().lfs_roots().unwrap().is_empty());
     }
@@ -684,10 +647,8 @@ mod tests {
         let other = sha_hex(b"different content");
         {
             let store = Store::open(&cfg.store_dir).unwrap();
-            let mut sha = [0u8; 32];
-            sha.copy_from_slice(&Sha256::digest(&data));
-            let (id, _) = store.db().lfs_get(&sha).unwrap().unwrap();
-            sha.copy_from_slice(&Sha256::digest(b"different content"));
+            let (id, _) = store.db().lfs_get(&Sha256::of(&data)).unwrap().unwrap();
+            let sha = Sha256::of(b"different content");
             store.db().lfs_put(&sha, &id, data.len() as u64).unwrap();
         }
         let (r, replies) = run(

@@ -28,14 +28,15 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Seek, Write};
 use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
+use super::content::{store_content, ContentError, Stored};
 use super::pktline::{PktReader, PktWriter};
-use super::pointer::{hex, looks_like_pointer, Pointer, MAX_POINTER_LEN};
+use super::pointer::{looks_like_pointer, Pointer, MAX_POINTER_LEN};
 use super::rules::Rules;
 use super::sources::Sources;
 use super::GitError;
-use crate::store::{ObjectId, Store, StoreError};
+use crate::store::{ObjectId, Sha256, Store, StoreError};
 
 /// Environment variable that makes the filter delay every smudge Git allows it to
 /// (`can-delay=1`), to exercise the delay protocol without a network.
@@ -205,31 +206,6 @@ fn read_head(r: &mut impl Read) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// A reader that hashes and counts what passes through, and remembers whether the
-/// underlying reader (Git's pipe) failed.
-struct Hashing<'a, R> {
-    inner: R,
-    sha: &'a mut Sha256,
-    bytes: &'a mut u64,
-    failed: &'a mut bool,
-}
-
-impl<R: Read> Read for Hashing<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.inner.read(buf) {
-            Ok(n) => {
-                self.sha.update(&buf[..n]);
-                *self.bytes += n as u64;
-                Ok(n)
-            }
-            Err(e) => {
-                *self.failed = true;
-                Err(e)
-            }
-        }
-    }
-}
-
 /// A writer that counts what passes through and, when enabled, hashes it with SHA-256
 /// on a second thread, so a smudge's verification overlaps reading and decompressing
 /// the next chunk instead of adding to it. At most [`SHA_QUEUE`] buffers are in flight.
@@ -237,7 +213,7 @@ struct ParallelSha<W> {
     inner: W,
     bytes: u64,
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
-    worker: Option<std::thread::JoinHandle<[u8; 32]>>,
+    worker: Option<std::thread::JoinHandle<Sha256>>,
 }
 
 /// Buffers queued for the hashing thread (each one write, typically a chunk).
@@ -255,11 +231,11 @@ impl<W: Write> ParallelSha<W> {
         }
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(SHA_QUEUE);
         let worker = std::thread::spawn(move || {
-            let mut sha = Sha256::new();
+            let mut sha = sha2::Sha256::new();
             for buf in rx {
                 sha.update(&buf);
             }
-            sha.finalize().into()
+            Sha256(sha.finalize().into())
         });
         ParallelSha {
             inner,
@@ -271,7 +247,7 @@ impl<W: Write> ParallelSha<W> {
 
     /// The SHA-256 of everything written (`None` when not enabled) and its length;
     /// `None` if the hashing thread died (it cannot, short of a bug).
-    fn finish(mut self) -> Option<(Option<[u8; 32]>, u64)> {
+    fn finish(mut self) -> Option<(Option<Sha256>, u64)> {
         drop(self.tx.take());
         match self.worker.take() {
             None => Some((None, self.bytes)),
@@ -395,43 +371,31 @@ impl Server {
                 return Ok(Outcome::Error(msg));
             }
         };
-        let mut sha = Sha256::new();
-        let (mut size, mut failed) = (0u64, false);
-        let result = (|| -> Result<(ObjectId, u64), StoreError> {
+        let result = (|| -> Result<Stored, ContentError> {
             let (lock, _) = store.lock()?;
-            let mut writer = store.writer(&lock);
-            let reader = Hashing {
-                inner: io::Cursor::new(&head).chain(&mut input),
-                sha: &mut sha,
-                bytes: &mut size,
-                failed: &mut failed,
-            };
-            let ingested = writer.ingest(reader)?;
-            writer.finish()?;
-            let sha: [u8; 32] = sha.clone().finalize().into();
-            store.db().lfs_put(&sha, &ingested.id, size)?;
-            // Each cleaned file seals a pack; merge the small ones as commits do.
-            // Housekeeping: a failure loses nothing and is retried after the next file.
-            let _ = store.consolidate_packs(&lock);
+            let reader = io::Cursor::new(&head).chain(&mut input);
+            let stored = store_content(store, &lock, reader, None)?;
             drop(lock);
-            Ok((ingested.id, size))
+            Ok(stored)
         })();
         match result {
-            Ok((id, size)) => {
-                let sha: [u8; 32] = sha.finalize().into();
+            Ok(stored) => {
                 let plain = match self.store() {
-                    Ok(s) => matches!(s.db().state_get(&plain_form_key(&sha, path)), Ok(Some(_))),
+                    Ok(s) => matches!(
+                        s.db().state_get(&plain_form_key(&stored.sha256, path)),
+                        Ok(Some(_))
+                    ),
                     Err(_) => false,
                 };
                 let pointer = Pointer {
-                    sha256: sha,
-                    size,
-                    gadn: (!plain).then_some(id),
+                    sha256: stored.sha256,
+                    size: stored.size,
+                    gadn: (!plain).then_some(stored.id),
                 };
                 Self::send_content(wr, &pointer.encode(), None)?;
                 Ok(Outcome::Done)
             }
-            Err(e) if failed => Err(protocol(format!("reading content of {path}: {e}"))),
+            Err(ContentError::Read(e)) => Err(protocol(format!("reading content of {path}: {e}"))),
             Err(e) => {
                 input.drain().map_err(io_err("reading content"))?;
                 Ok(Outcome::Error(format!("cannot store the content: {e}")))
@@ -626,14 +590,14 @@ impl Server {
                     Some((Some(got), bytes)) => (got, bytes),
                     // Not hashed: verified chunk by chunk against the gadn id.
                     Some((None, bytes)) => (pointer.sha256, bytes),
-                    None => ([0; 32], u64::MAX),
+                    None => (Sha256([0; 32]), u64::MAX),
                 };
                 if got != pointer.sha256 || bytes != pointer.size {
                     Some(format!(
                         "the store's content ({bytes} bytes, sha256 {}) does not match the pointer ({} bytes, sha256 {})",
-                        hex(&got),
+                        got,
                         pointer.size,
-                        hex(&pointer.sha256)
+                        pointer.sha256
                     ))
                 } else {
                     None
@@ -656,8 +620,8 @@ impl Server {
 /// no gadn key (it was written by git-lfs): clean then writes the plain form again,
 /// byte-identical, so the smudged file is not seen as modified. Keyed by path too:
 /// the same content may be held in both forms at different paths.
-pub fn plain_form_key(sha256: &[u8; 32], path: &str) -> String {
-    format!("git.plain-pointer.{}.{path}", hex(sha256))
+pub fn plain_form_key(sha256: &Sha256, path: &str) -> String {
+    format!("git.plain-pointer.{sha256}.{path}")
 }
 
 /// The gadn file holding the pointer's content: the `lfs_objects` record for its
@@ -679,7 +643,7 @@ fn locate(store: &Store, pointer: &Pointer) -> Result<ObjectId, String> {
     }
     Err(format!(
         "content sha256:{} ({} bytes) is not in the gadn store at {} (fetch it, or restore it from a store that has it)",
-        hex(&pointer.sha256),
+        pointer.sha256,
         pointer.size,
         store.dir().display()
     ))
@@ -772,8 +736,8 @@ mod tests {
         (d, s)
     }
 
-    fn sha(d: &[u8]) -> [u8; 32] {
-        Sha256::digest(d).into()
+    fn sha(d: &[u8]) -> Sha256 {
+        Sha256::of(d)
     }
 
     /// Stores `content` without an `lfs_objects` record; returns its gadn id.
@@ -821,7 +785,7 @@ mod tests {
         std::fs::write(d.path().join("file"), b"").unwrap();
         let git_dir = d.path().join("file/git");
         let pointer = Pointer {
-            sha256: [7; 32],
+            sha256: Sha256([7; 32]),
             size: 3,
             gadn: None,
         }
@@ -864,6 +828,70 @@ mod tests {
             store.read_file_bytes(&p.gadn.unwrap()).unwrap(),
             b"some content"
         );
+    }
+
+    /// The clean filter, the LFS agent's upload, a copy from another store and
+    /// `store_content` itself all end in the same file id and `lfs_objects` record.
+    #[test]
+    fn every_git_way_in_stores_the_same_object() {
+        let d = tempfile::tempdir().unwrap();
+        let content = crate::store::pack::testutil::random_bytes(5, 300_000);
+        let want = sha(&content);
+        let size = content.len() as u64;
+
+        // The clean filter.
+        let by_filter = d.path().join("filter");
+        let mut input = hello(&["clean"]);
+        input.extend(command("clean", "a.bin", &content));
+        let (r, a) = run(&by_filter, &input);
+        r.unwrap();
+        let pointer = Pointer::parse(a[2].as_bytes()).unwrap();
+        assert_eq!((pointer.sha256, pointer.size), (want, size));
+        let filter_dir = super::super::store_dir(&by_filter);
+        let filter_store = Store::open(&filter_dir).unwrap();
+        let (id, recorded) = filter_store.db().lfs_get(&want).unwrap().unwrap();
+        assert_eq!((pointer.gadn, recorded), (Some(id), size));
+
+        // The LFS agent's upload.
+        let cfg = super::super::agent::AgentConfig {
+            store_dir: d.path().join("agent"),
+            tmp_dir: d.path().join("tmp"),
+        };
+        let src = d.path().join("upload.bin");
+        std::fs::write(&src, &content).unwrap();
+        let lines = [
+            serde_json::json!({"event":"init","operation":"upload"}),
+            serde_json::json!({"event":"upload","oid":want.to_string(),"size":size,"path":src}),
+        ];
+        let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let mut out = Vec::new();
+        super::super::agent::serve(input.as_bytes(), &mut out, &cfg).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("error"), "{out}");
+        let agent_store = Store::open(&cfg.store_dir).unwrap();
+        assert_eq!(agent_store.db().lfs_get(&want).unwrap(), Some((id, size)));
+
+        // A copy from the filter's store.
+        let (_c, mut copied) = with_store();
+        let own = copied.dir().to_path_buf();
+        let mut sources = Sources::from_dirs(vec![filter_dir], own);
+        let fetched = sources.fetch(&pointer, &mut copied).unwrap().unwrap();
+        assert_eq!(fetched.id, id);
+        assert_eq!(copied.db().lfs_get(&want).unwrap(), Some((id, size)));
+
+        // The routine they share, and the id `status` computes.
+        let (_s, mut direct) = with_store();
+        let (lock, _) = direct.lock().unwrap();
+        let stored =
+            super::super::content::store_content(&mut direct, &lock, &content[..], None).unwrap();
+        drop(lock);
+        assert_eq!((stored.id, stored.sha256, stored.size), (id, want, size));
+        assert_eq!(direct.db().lfs_get(&want).unwrap(), Some((id, size)));
+        let params = direct.params();
+        assert_eq!(crate::store::hash_file(params, &content[..]).unwrap(), id);
+        for s in [&filter_store, &agent_store, &copied, &direct] {
+            assert_eq!(s.read_file_bytes(&id).unwrap(), content);
+        }
     }
 
     #[test]
@@ -1003,7 +1031,7 @@ mod tests {
         // The rules file is a directory: loading it fails.
         std::fs::create_dir_all(super::super::rules::rules_path(d.path())).unwrap();
         let pointer = Pointer {
-            sha256: [1; 32],
+            sha256: Sha256([1; 32]),
             size: 5,
             gadn: None,
         }

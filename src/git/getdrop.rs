@@ -14,13 +14,12 @@
 //!   directories recurse. One failing file does not stop the others; each failure is
 //!   reported with its path.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
-use super::pointer::{hex, looks_like_pointer, Pointer, MAX_POINTER_LEN};
+use super::content::ShaTee;
+use super::pointer::{looks_like_pointer, Pointer, MAX_POINTER_LEN};
 use super::sources::Sources;
 use super::GitError;
 use crate::store::{ObjectId, Store, StoreError};
@@ -265,25 +264,6 @@ fn replace_with(
     Ok(())
 }
 
-/// A writer that hashes what passes through.
-struct Hashing<W> {
-    inner: W,
-    sha: Sha256,
-    len: u64,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.sha.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// The stored file holding the pointer's content, if the store has it.
 fn stored_file(store: &Store, p: &Pointer) -> Result<Option<ObjectId>, GitError> {
     if let Some((id, size)) = store.db().lfs_get(&p.sha256).map_err(StoreError::from)? {
@@ -334,31 +314,27 @@ fn get_one(store: &Store, abs: &Path) -> Result<Option<u64>, GitError> {
             abs,
             format!(
                 "content sha256:{} ({} bytes) is not in the gadn store {}; nothing changed",
-                hex(&p.sha256),
+                p.sha256,
                 p.size,
                 store.dir().display()
             ),
         ));
     };
     replace_with(abs, |f| {
-        let mut w = Hashing {
-            inner: std::io::BufWriter::with_capacity(1 << 20, f),
-            sha: Sha256::new(),
-            len: 0,
-        };
+        let mut w = ShaTee::new(std::io::BufWriter::with_capacity(1 << 20, f));
         store
             .write_file(&id, &mut w)
             .map_err(|e| fail(abs, format!("cannot restore the content: {e}")))?;
         w.flush().map_err(|e| fail(abs, e.to_string()))?;
-        let got: [u8; 32] = w.sha.finalize().into();
-        if got != p.sha256 || w.len != p.size {
+        let got = w.digest();
+        if got != p.sha256 || w.size() != p.size {
             return Err(fail(
                 abs,
                 format!(
                     "stored content does not match the pointer (sha256:{} {} bytes, expected sha256:{} {} bytes); nothing changed",
-                    hex(&got),
-                    w.len,
-                    hex(&p.sha256),
+                    got,
+                    w.size(),
+                    p.sha256,
                     p.size
                 ),
             ));
@@ -420,25 +396,14 @@ fn drop_one(store: &Store, abs: &Path) -> Result<Option<u64>, GitError> {
         return Ok(None);
     }
     let file = std::fs::File::open(abs).map_err(|e| fail(abs, e.to_string()))?;
-    let mut r = BufReader::with_capacity(1 << 20, file);
-    let mut sha = Sha256::new();
-    let mut size = 0u64;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = r.read(&mut buf).map_err(|e| fail(abs, e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        sha.update(&buf[..n]);
-        size += n as u64;
-    }
-    let sha256: [u8; 32] = sha.finalize().into();
+    let mut r = ShaTee::new(BufReader::with_capacity(1 << 20, file));
+    std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| fail(abs, e.to_string()))?;
+    let (sha256, size) = (r.digest(), r.size());
     let not_stored = |why: &str| {
         fail(
             abs,
             format!(
-                "{why} (sha256:{}); commit it through the gadn filter first; nothing changed",
-                hex(&sha256)
+                "{why} (sha256:{sha256}); commit it through the gadn filter first; nothing changed"
             ),
         )
     };
@@ -511,7 +476,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("x");
         let p = Pointer {
-            sha256: [1; 32],
+            sha256: crate::store::Sha256([1; 32]),
             size: 9,
             gadn: None,
         };

@@ -8,9 +8,11 @@
 //! * [`install`] — `gadn git install` / `uninstall`.
 //! * [`rules`] — which files this machine wants materialised (partial smudge).
 //! * [`agent`] — the git-lfs custom transfer agent.
+//! * [`content`] — the one way Git content enters the store (SHA-256 tee, ingest, record).
 //! * [`sources`] — other stores on this machine that missing content is copied from.
 
 pub mod agent;
+pub mod content;
 mod error;
 pub mod filter;
 pub mod getdrop;

@@ -14,7 +14,7 @@
 //! accepts too), plus: lowercase hex only, a plain decimal size, and no extension
 //! other than gadn's (gadn cannot run git-lfs extension programs).
 
-use crate::store::ObjectId;
+use crate::store::{ObjectId, Sha256};
 
 /// The `version` line's value.
 pub const LFS_SPEC_V1: &str = "https://git-lfs.github.com/spec/v1";
@@ -36,7 +36,7 @@ pub const GADN_EXT_KEY: &str = "ext-0-gadn";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pointer {
     /// SHA-256 of the content (the LFS `oid sha256:…`).
-    pub sha256: [u8; 32],
+    pub sha256: Sha256,
     /// Content size in bytes.
     pub size: u64,
     /// The gadn file id of the content, when the pointer was written by gadn.
@@ -64,20 +64,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// 32 bytes from exactly 64 lowercase hex digits.
 pub fn parse_hex32(text: &str) -> Option<[u8; 32]> {
-    let t = text.as_bytes();
-    if t.len() != 64 {
-        return None;
-    }
-    let nib = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = (nib(t[2 * i])? << 4) | nib(t[2 * i + 1])?;
-    }
-    Some(out)
+    text.parse::<Sha256>().ok().map(|s| s.0)
 }
 
 /// Parses `sha256:<64 lowercase hex>`.
@@ -178,7 +165,7 @@ impl Pointer {
         if k != "oid" {
             return Err(bad(format!("expected the oid key, got {k:?}")));
         }
-        let sha256 = parse_oid("oid", &v)?;
+        let sha256 = Sha256(parse_oid("oid", &v)?);
         let (k, v) = next("size")?;
         if k != "size" {
             return Err(bad(format!("expected the size key, got {k:?}")));
@@ -204,11 +191,7 @@ impl Pointer {
         if let Some(id) = &self.gadn {
             s.push_str(&format!("{GADN_EXT_KEY} sha256:{}\n", id.to_hex()));
         }
-        s.push_str(&format!(
-            "oid sha256:{}\nsize {}\n",
-            hex(&self.sha256),
-            self.size
-        ));
+        s.push_str(&format!("oid sha256:{}\nsize {}\n", self.sha256, self.size));
         s.into_bytes()
     }
 }
@@ -226,7 +209,7 @@ mod tests {
     #[test]
     fn git_lfs_pointers_parse_without_gadn_id_and_round_trip() {
         let p = Pointer::parse(lfs_text().as_bytes()).unwrap();
-        assert_eq!(hex(&p.sha256), SHA);
+        assert_eq!(p.sha256.to_string(), SHA);
         assert_eq!(p.size, 12345);
         assert_eq!(p.gadn, None);
         assert_eq!(p.encode(), lfs_text().into_bytes());
@@ -245,7 +228,7 @@ mod tests {
     fn gadn_pointers_carry_the_file_id_in_a_sorted_extension_line() {
         let id = ObjectId::of_chunk(b"hello");
         let p = Pointer {
-            sha256: [0xab; 32],
+            sha256: Sha256([0xab; 32]),
             size: 5,
             gadn: Some(id),
         };

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::content::{consolidate, record, Stored};
 use super::pointer::Pointer;
 use super::run_git;
 use crate::store::raw::{copy_file, link_packs, CopyStats};
@@ -127,8 +128,9 @@ impl Sources {
             if !self.linked.contains(dir) {
                 self.linked.push(dir.clone());
                 if matches!(link_packs(src, dst, &lock), Ok(n) if n > 0) {
-                    let fresh = Store::open(dst.dir())?;
-                    *dst = fresh;
+                    // Seen by lookups anyway (a miss refreshes); refreshed now so the
+                    // writer below, which does not look again, dedups against them.
+                    dst.packs().refresh();
                 }
             }
             if !dst.contains(&id) || !complete(dst, &id) {
@@ -137,9 +139,15 @@ impl Sources {
                 w.finish()?;
             }
             if recorded.is_some_and(|(r, s)| r == id && s == pointer.size) {
-                dst.db().lfs_put(&pointer.sha256, &id, pointer.size)?;
+                let stored = Stored {
+                    id,
+                    sha256: pointer.sha256,
+                    size: pointer.size,
+                };
+                record(dst, &lock, &stored)?;
+            } else {
+                consolidate(dst, &lock);
             }
-            let _ = dst.consolidate_packs(&lock);
             return Ok(Some(Fetched {
                 id,
                 from: dir.clone(),
@@ -310,7 +318,7 @@ mod tests {
         let own = dst.dir().to_path_buf();
         let data = crate::store::pack::testutil::random_bytes(1, 20_000);
         let id = ingest(&mut src, &data);
-        let sha = [7u8; 32];
+        let sha = crate::store::Sha256([7u8; 32]);
         src.db().lfs_put(&sha, &id, data.len() as u64).expect("lfs");
         let mut sources = Sources::from_dirs(
             vec![
@@ -322,7 +330,7 @@ mod tests {
         );
         // Unknown content: no source has it.
         let nothing = Pointer {
-            sha256: [1; 32],
+            sha256: crate::store::Sha256([1; 32]),
             size: 3,
             gadn: Some(ObjectId::of_chunk(b"nowhere")),
         };
@@ -358,16 +366,12 @@ mod tests {
         let more = crate::store::pack::testutil::random_bytes(2, 20_000);
         let id2 = ingest(&mut src, &more);
         let by_id = Pointer {
-            sha256: [9; 32],
+            sha256: crate::store::Sha256([9; 32]),
             size: more.len() as u64,
             gadn: Some(id2),
         };
-        // The sources opened before it was written do not see it; a fresh set
-        // whose source counts as linked already copies it.
-        assert_eq!(sources.fetch(&by_id, &mut dst).expect("fetch"), None);
-        let mut sources =
-            Sources::from_dirs(vec![src.dir().to_path_buf()], dst.dir().to_path_buf());
-        sources.linked.push(src.dir().to_path_buf());
+        // The sources opened before it was written see it too (the source's pack set
+        // looks again on a miss); its packs were linked already, so it is copied.
         let got = sources
             .fetch(&by_id, &mut dst)
             .expect("fetch")
@@ -379,7 +383,9 @@ mod tests {
         );
         assert_eq!(dst.read_file_bytes(&id2).expect("read"), more);
         assert_eq!(
-            dst.db().lfs_get(&[9; 32]).expect("lfs"),
+            dst.db()
+                .lfs_get(&crate::store::Sha256([9; 32]))
+                .expect("lfs"),
             None,
             "only a gadn id: no record"
         );

@@ -8,6 +8,15 @@
 //! chunk-list tree. Stages hand over through bounded channels, so memory is a few
 //! batches of [`BATCH_BYTES`] whatever the file size, and both cores stay busy.
 //!
+//! The three ways in ([`ObjectWriter::ingest`], [`ObjectWriter::prepare_bytes`] and
+//! [`hash_file`]) share one routine and differ only in where the chunks come from and
+//! where the records go: [`Batches`] cuts a chunk stream into batches (and holds the one
+//! empty-file rule: no chunk at all is the empty chunk), [`prepare_batch`] hashes a
+//! batch, asks [`Dedup::is_new`] (the one dedup rule: not stored and not already queued
+//! in this ingest) and compresses only the new chunks, and [`Assembly`] counts them and
+//! builds the chunk-list tree into a [`ChunkSink`]. A chunk repeated inside one file is
+//! encoded once, at its first occurrence.
+//!
 //! While a writer lives, the store's [`PackSet`] is not modified: packs this writer
 //! seals on rotation are kept aside (and consulted for dedup) and registered by
 //! [`ObjectWriter::finish`]. That lets the compression stage read the pack set while
@@ -16,9 +25,11 @@
 //! index only after that.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -101,6 +112,7 @@ pub struct PreparedFile {
     pub file: FileObject,
     records: Vec<Prepared>,
     chunks: u64,
+    encoded_chunks: u64,
 }
 
 /// What ingesting one file did.
@@ -116,6 +128,11 @@ pub struct Ingested {
     pub new_chunks: u64,
     /// Raw bytes of those new chunks.
     pub new_bytes: u64,
+    /// Chunks this call compressed (or found incompressible): each chunk that was
+    /// neither stored nor seen earlier in the file, once. With a writer to itself this
+    /// equals `new_chunks`; it is counted where the chunk is encoded, so a repeat that
+    /// was encoded and then thrown away would show here.
+    pub encoded_chunks: u64,
 }
 
 /// Totals over a writer's life.
@@ -189,27 +206,259 @@ impl Appender {
     }
 }
 
-/// Writes chunk-list nodes during ingest: dedup against the sealed packs and this
-/// writer's own records, then append.
-struct NodeSink<'a> {
-    packs: &'a PackSet,
-    out: &'a mut Appender,
+/// The "stored" half of the dedup rule: in the sealed packs, or appended by this writer.
+fn stored(packs: &PackSet, out: &Appender, id: &ObjectId) -> bool {
+    packs.contains_loaded(id) || out.holds(id)
 }
 
-impl ObjectSink for NodeSink<'_> {
+/// The one dedup rule of ingest: a record is encoded and appended only if it is not
+/// stored already and not queued earlier in this ingest. Every way in asks it, so a
+/// chunk repeated inside a file is encoded once, at its first occurrence.
+#[derive(Debug, Default)]
+struct Dedup {
+    queued: HashSet<ObjectId>,
+}
+
+impl Dedup {
+    /// True the first time `id` is asked about, unless `stored(id)`; queues it then.
+    fn is_new(&mut self, id: &ObjectId, stored: impl FnOnce(&ObjectId) -> bool) -> bool {
+        !self.queued.contains(id) && !stored(id) && self.queued.insert(*id)
+    }
+
+    /// `id` is stored now, so `stored` answers for it: the queue forgets it, which
+    /// keeps the queue to the chunks in flight.
+    fn appended(&mut self, id: &ObjectId) {
+        self.queued.remove(id);
+    }
+}
+
+/// A chunk as the routine receives it: owned when streamed, borrowed when the file is
+/// in memory (copied only if it is new).
+trait RawChunk: AsRef<[u8]> + Default + Send + Sync {
+    /// The bytes, owned.
+    fn into_vec(self) -> Vec<u8>;
+}
+
+impl RawChunk for Vec<u8> {
+    fn into_vec(self) -> Vec<u8> {
+        self
+    }
+}
+
+impl RawChunk for &[u8] {
+    fn into_vec(self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+
+/// Groups a chunk stream into batches of at least `limit` bytes (the last may be
+/// smaller), and holds the one empty-file rule: a stream that cuts into no chunk at all
+/// is the empty chunk.
+struct Batches<I> {
+    chunks: I,
+    limit: usize,
+    any: bool,
+    done: bool,
+}
+
+impl<I> Batches<I> {
+    fn new(chunks: I, limit: usize) -> Self {
+        Batches {
+            chunks,
+            limit,
+            any: false,
+            done: false,
+        }
+    }
+}
+
+impl<C: RawChunk, E, I: Iterator<Item = Result<C, E>>> Iterator for Batches<I> {
+    type Item = Result<Vec<C>, E>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        for chunk in self.chunks.by_ref() {
+            match chunk {
+                Ok(c) => {
+                    bytes += c.as_ref().len();
+                    batch.push(c);
+                    if bytes >= self.limit {
+                        self.any = true;
+                        return Some(Ok(batch));
+                    }
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.done = true;
+        if batch.is_empty() {
+            if self.any {
+                return None;
+            }
+            // An empty file is the empty chunk.
+            batch.push(C::default());
+        }
+        Some(Ok(batch))
+    }
+}
+
+/// Runs `f` on the chunk pool when `parallel` and the pool exists (see `super::pool`
+/// for why not the global one); on this thread otherwise.
+fn on_pool<R: Send>(parallel: bool, f: impl FnOnce() -> R + Send) -> R {
+    match super::pool::chunk_pool() {
+        Some(pool) if parallel => pool.install(f),
+        _ => f(),
+    }
+}
+
+/// Hashes a batch, picks the new chunks by [`Dedup::is_new`] in file order (so the
+/// first occurrence of a repeat is the one kept) and encodes only those; hashing and
+/// encoding run on the chunk pool when `parallel`.
+fn prepare_batch<C: RawChunk>(
+    batch: Vec<C>,
+    level: i32,
+    parallel: bool,
+    mut is_new: impl FnMut(&[ObjectId]) -> Vec<bool>,
+) -> Result<Vec<ChunkOutcome>, StoreError> {
+    let ids: Vec<ObjectId> = on_pool(parallel, || {
+        if parallel {
+            batch
+                .par_iter()
+                .map(|c| ObjectId::of_chunk(c.as_ref()))
+                .collect()
+        } else {
+            batch
+                .iter()
+                .map(|c| ObjectId::of_chunk(c.as_ref()))
+                .collect()
+        }
+    });
+    let new = is_new(&ids);
+    let encode = |((raw, id), new): ((C, ObjectId), bool)| {
+        let len = raw.as_ref().len() as u64;
+        let record = match new {
+            true => Some(Prepared::new(id, ObjectKind::Chunk, raw.into_vec(), level)?),
+            false => None,
+        };
+        Ok((id, len, record))
+    };
+    on_pool(parallel, || {
+        if parallel {
+            batch
+                .into_par_iter()
+                .zip(ids)
+                .zip(new)
+                .map(encode)
+                .collect()
+        } else {
+            batch.into_iter().zip(ids).zip(new).map(encode).collect()
+        }
+    })
+}
+
+/// Where the routine's records go: new chunks through [`ChunkSink::append_chunk`],
+/// chunk-list nodes and the file object through [`ObjectSink::put`] (which applies the
+/// dedup rule itself).
+trait ChunkSink: ObjectSink<Error = StoreError> {
+    /// Takes a new chunk's record.
+    fn append_chunk(&mut self, p: Prepared) -> Result<(), StoreError>;
+}
+
+/// The last step of the routine: in file order, hands new chunks to the sink, counts,
+/// and builds the chunk-list tree.
+#[derive(Default)]
+struct Assembly {
+    builder: ChunkTreeBuilder,
+    chunks: u64,
+    new_chunks: u64,
+    new_bytes: u64,
+    encoded_chunks: u64,
+}
+
+impl Assembly {
+    fn push(&mut self, sink: &mut impl ChunkSink, outcome: ChunkOutcome) -> Result<(), StoreError> {
+        let (id, len, record) = outcome;
+        self.chunks += 1;
+        if let Some(record) = record {
+            self.encoded_chunks += 1;
+            self.new_chunks += 1;
+            self.new_bytes += len;
+            sink.append_chunk(record)?;
+        }
+        self.builder.push(sink, id, len)
+    }
+
+    /// Closes the tree and puts the file object.
+    fn finish(self, sink: &mut impl ChunkSink) -> Result<Ingested, StoreError> {
+        let file = self.builder.finish(sink)?;
+        let bytes = file.encode()?;
+        let id = ObjectId::compute(ObjectKind::File, &bytes);
+        sink.put(id, ObjectKind::File, &bytes)?;
+        Ok(Ingested {
+            id,
+            file,
+            chunks: self.chunks,
+            new_chunks: self.new_chunks,
+            new_bytes: self.new_bytes,
+            encoded_chunks: self.encoded_chunks,
+        })
+    }
+}
+
+/// What ingest's stages share under one lock: the appender, and the dedup queue of
+/// chunks picked as new but not appended yet. Asking and appending under the same lock
+/// keeps "queued or stored" exact while the queue holds only the chunks in flight, so
+/// memory stays a few batches whatever the file size.
+struct Shared<'a> {
+    out: &'a mut Appender,
+    dedup: Dedup,
+}
+
+/// Ingest's sink: appends to the writer's packs as it goes. The appender is shared
+/// with the compression stage, which reads it for [`stored`].
+struct AppendSink<'a> {
+    packs: &'a PackSet,
+    shared: &'a Mutex<Shared<'a>>,
+}
+
+/// Locks `shared`; a panic elsewhere leaves it as consistent as a failed append does.
+fn lock_shared<'g, 'a>(shared: &'g Mutex<Shared<'a>>) -> std::sync::MutexGuard<'g, Shared<'a>> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ObjectSink for AppendSink<'_> {
     type Error = StoreError;
     fn put(&mut self, id: ObjectId, kind: ObjectKind, bytes: &[u8]) -> Result<(), StoreError> {
-        if !self.packs.contains(&id) && !self.out.holds(&id) {
-            let p = Prepared::new(id, kind, bytes.to_vec(), self.out.level)?;
-            self.out.append(p)?;
+        let mut shared = lock_shared(self.shared);
+        if !stored(self.packs, shared.out, &id) {
+            let p = Prepared::new(id, kind, bytes.to_vec(), shared.out.level)?;
+            shared.out.append(p)?;
         }
         Ok(())
     }
 }
 
-/// Collects chunk-list nodes produced while preparing a file.
+impl ChunkSink for AppendSink<'_> {
+    fn append_chunk(&mut self, p: Prepared) -> Result<(), StoreError> {
+        let mut shared = lock_shared(self.shared);
+        let id = p.id;
+        shared.out.append(p)?;
+        shared.dedup.appended(&id);
+        Ok(())
+    }
+}
+
+/// [`ObjectWriter::prepare_bytes`]' sink: collects records in memory.
 struct Collect<'a> {
-    known: &'a (dyn Fn(&ObjectId) -> bool + Sync),
+    stored: &'a (dyn Fn(&ObjectId) -> bool + Sync),
+    dedup: Dedup,
     level: i32,
     out: Vec<Prepared>,
 }
@@ -217,10 +466,33 @@ struct Collect<'a> {
 impl ObjectSink for Collect<'_> {
     type Error = StoreError;
     fn put(&mut self, id: ObjectId, kind: ObjectKind, bytes: &[u8]) -> Result<(), StoreError> {
-        if !(self.known)(&id) && !self.out.iter().any(|p| p.id == id) {
+        if self.dedup.is_new(&id, self.stored) {
             self.out
                 .push(Prepared::new(id, kind, bytes.to_vec(), self.level)?);
         }
+        Ok(())
+    }
+}
+
+impl ChunkSink for Collect<'_> {
+    fn append_chunk(&mut self, p: Prepared) -> Result<(), StoreError> {
+        self.out.push(p);
+        Ok(())
+    }
+}
+
+/// [`hash_file`]'s sink: keeps nothing.
+struct Discard;
+
+impl ObjectSink for Discard {
+    type Error = StoreError;
+    fn put(&mut self, _: ObjectId, _: ObjectKind, _: &[u8]) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl ChunkSink for Discard {
+    fn append_chunk(&mut self, _: Prepared) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -254,7 +526,7 @@ impl<'s> ObjectWriter<'s> {
 
     /// True if the record is stored or already appended by this writer.
     pub fn contains(&self, id: &ObjectId) -> bool {
-        self.packs.contains(id) || self.out.holds(id)
+        stored(self.packs, &self.out, id)
     }
 
     fn append(&mut self, p: Prepared) -> Result<(), StoreError> {
@@ -321,43 +593,32 @@ impl<'s> ObjectWriter<'s> {
     pub fn prepare_bytes(&self, data: Vec<u8>) -> Result<PreparedFile, StoreError> {
         let known = |id: &ObjectId| self.contains(id);
         let mut sink = Collect {
-            known: &known,
+            stored: &known,
+            dedup: Dedup::default(),
             level: self.level,
             out: Vec::new(),
         };
-        let mut builder = ChunkTreeBuilder::new();
-        let mut chunks = 0u64;
-        let cuts: Vec<(usize, usize)> = if data.is_empty() {
-            vec![(0, 0)]
-        } else {
-            chunk_slice(self.params, &data).collect()
-        };
-        for (off, len) in cuts {
-            let raw = &data[off..off + len];
-            let id = ObjectId::of_chunk(raw);
-            chunks += 1;
-            if !known(&id) && !sink.out.iter().any(|p| p.id == id) {
-                sink.out.push(Prepared::new(
-                    id,
-                    ObjectKind::Chunk,
-                    raw.to_vec(),
-                    self.level,
-                )?);
+        let mut assembly = Assembly::default();
+        let cuts = chunk_slice(self.params, &data)
+            .map(|(off, len)| Ok::<_, std::convert::Infallible>(&data[off..off + len]));
+        // One batch, on this thread: callers parallelise over files.
+        for batch in Batches::new(cuts, usize::MAX) {
+            let Ok(batch) = batch;
+            let dedup = &mut sink.dedup;
+            let ready = prepare_batch(batch, self.level, false, |ids| {
+                ids.iter().map(|id| dedup.is_new(id, known)).collect()
+            })?;
+            for outcome in ready {
+                assembly.push(&mut sink, outcome)?;
             }
-            builder.push(&mut sink, id, len as u64)?;
         }
-        let file = builder.finish(&mut sink)?;
-        let bytes = file.encode()?;
-        let id = ObjectId::compute(ObjectKind::File, &bytes);
-        if !known(&id) {
-            sink.out
-                .push(Prepared::new(id, ObjectKind::File, bytes, self.level)?);
-        }
+        let done = assembly.finish(&mut sink)?;
         Ok(PreparedFile {
-            id,
-            file,
+            id: done.id,
+            file: done.file,
             records: sink.out,
-            chunks,
+            chunks: done.chunks,
+            encoded_chunks: done.encoded_chunks,
         })
     }
 
@@ -366,6 +627,7 @@ impl<'s> ObjectWriter<'s> {
         let mut new_chunks = 0;
         let mut new_bytes = 0;
         for p in f.records {
+            // Preparations run in parallel: another may have appended it since.
             if self.contains(&p.id) {
                 continue;
             }
@@ -381,6 +643,7 @@ impl<'s> ObjectWriter<'s> {
             chunks: f.chunks,
             new_chunks,
             new_bytes,
+            encoded_chunks: f.encoded_chunks,
         })
     }
 
@@ -389,60 +652,37 @@ impl<'s> ObjectWriter<'s> {
         let params = self.params;
         let level = self.level;
         let packs: &PackSet = self.packs;
-        let out = &mut self.out;
+        let shared = Mutex::new(Shared {
+            out: &mut self.out,
+            dedup: Dedup::default(),
+        });
+        let shared = &shared;
         let progress = self.progress.as_deref();
         let (chunk_tx, chunk_rx) = sync_channel::<std::io::Result<Vec<Vec<u8>>>>(2);
         let (ready_tx, ready_rx) = sync_channel::<Result<Vec<ChunkOutcome>, StoreError>>(2);
         std::thread::scope(|scope| {
             // Stage 1: read and cut.
             scope.spawn(move || {
-                let mut batch = Vec::new();
-                let mut bytes = 0;
-                for chunk in Chunker::new(reader, params) {
-                    match chunk {
-                        Ok(c) => {
-                            bytes += c.data.len();
-                            batch.push(c.data);
-                            if bytes >= BATCH_BYTES {
-                                if chunk_tx.send(Ok(std::mem::take(&mut batch))).is_err() {
-                                    return;
-                                }
-                                bytes = 0;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = chunk_tx.send(Err(e));
-                            return;
-                        }
+                let chunks = Chunker::new(reader, params).map(|c| c.map(|c| c.data));
+                for batch in Batches::new(chunks, BATCH_BYTES) {
+                    let failed = batch.is_err();
+                    if chunk_tx.send(batch).is_err() || failed {
+                        return;
                     }
                 }
-                if !batch.is_empty() {
-                    let _ = chunk_tx.send(Ok(batch));
-                }
             });
-            // Stage 2: hash, and compress what the sealed packs do not hold.
+            // Stage 2: hash, and compress the chunks the dedup rule calls new.
             scope.spawn(move || {
                 for batch in chunk_rx {
-                    let prepare = |raw: Vec<u8>| {
-                        let id = ObjectId::of_chunk(&raw);
-                        let len = raw.len() as u64;
-                        if packs.contains(&id) {
-                            return Ok((id, len, None));
-                        }
-                        Ok((
-                            id,
-                            len,
-                            Some(Prepared::new(id, ObjectKind::Chunk, raw, level)?),
-                        ))
-                    };
-                    // On the chunk pool: see `super::pool` for why not the global one.
                     let ready = batch.map_err(StoreError::io("<input>")).and_then(|batch| {
-                        match super::pool::chunk_pool() {
-                            Some(pool) => {
-                                pool.install(|| batch.into_par_iter().map(prepare).collect())
-                            }
-                            None => batch.into_iter().map(prepare).collect(),
-                        }
+                        prepare_batch(batch, level, true, |ids| {
+                            // One lock per batch; the appender takes it per record.
+                            let mut held = lock_shared(shared);
+                            let Shared { out, dedup } = &mut *held;
+                            ids.iter()
+                                .map(|id| dedup.is_new(id, |id| stored(packs, out, id)))
+                                .collect()
+                        })
                     });
                     let failed = ready.is_err();
                     if ready_tx.send(ready).is_err() || failed {
@@ -451,48 +691,19 @@ impl<'s> ObjectWriter<'s> {
                 }
             });
             // Stage 3 (this thread): append in file order, build the chunk-list tree.
-            let mut sink = NodeSink { packs, out };
-            let mut builder = ChunkTreeBuilder::new();
-            let (mut chunks, mut new_chunks, mut new_bytes, mut done) = (0u64, 0u64, 0u64, 0u64);
+            let mut sink = AppendSink { packs, shared };
+            let mut assembly = Assembly::default();
+            let mut done = 0u64;
             for ready in ready_rx {
-                for (id, len, record) in ready? {
-                    chunks += 1;
-                    done += len;
-                    if let Some(record) = record {
-                        if !sink.out.holds(&id) {
-                            new_chunks += 1;
-                            new_bytes += len;
-                            sink.out.append(record)?;
-                        }
-                    }
-                    builder.push(&mut sink, id, len)?;
+                for outcome in ready? {
+                    done += outcome.1;
+                    assembly.push(&mut sink, outcome)?;
                 }
                 if let Some(f) = progress {
                     f(done);
                 }
             }
-            if chunks == 0 {
-                // An empty file is the empty chunk.
-                let id = ObjectId::of_chunk(&[]);
-                if !packs.contains(&id) && !sink.out.holds(&id) {
-                    sink.out
-                        .append(Prepared::new(id, ObjectKind::Chunk, Vec::new(), level)?)?;
-                    new_chunks += 1;
-                }
-                chunks = 1;
-                builder.push(&mut sink, id, 0)?;
-            }
-            let file = builder.finish(&mut sink)?;
-            let bytes = file.encode()?;
-            let id = ObjectId::compute(ObjectKind::File, &bytes);
-            sink.put(id, ObjectKind::File, &bytes)?;
-            Ok(Ingested {
-                id,
-                file,
-                chunks,
-                new_chunks,
-                new_bytes,
-            })
+            assembly.finish(&mut sink)
         })
     }
 
@@ -524,24 +735,20 @@ impl ObjectSink for ObjectWriter<'_> {
 }
 
 /// The file id `reader`'s content would get, computed without storing anything (used
-/// by `status` to check a file whose stat data changed).
+/// by `status` to check a file whose stat data changed). The same routine as ingest,
+/// with everything counted as stored (so nothing is compressed) and records discarded;
+/// one chunk at a time, on this thread (callers parallelise over files).
 pub fn hash_file(params: ChunkParams, reader: impl Read) -> Result<ObjectId, StoreError> {
-    let mut builder = ChunkTreeBuilder::new();
-    let mut sink = super::object::DiscardSink;
-    let mut any = false;
-    for chunk in Chunker::new(reader, params) {
-        let chunk = chunk.map_err(StoreError::io("<input>"))?;
-        builder.push(
-            &mut sink,
-            ObjectId::of_chunk(&chunk.data),
-            chunk.data.len() as u64,
-        )?;
-        any = true;
+    let mut assembly = Assembly::default();
+    let chunks = Chunker::new(reader, params).map(|c| c.map(|c| c.data));
+    for batch in Batches::new(chunks, 0) {
+        let batch = batch.map_err(StoreError::io("<input>"))?;
+        let ready = prepare_batch(batch, 0, false, |ids| vec![false; ids.len()])?;
+        for outcome in ready {
+            assembly.push(&mut Discard, outcome)?;
+        }
     }
-    if !any {
-        builder.push(&mut sink, ObjectId::of_chunk(&[]), 0)?;
-    }
-    Ok(builder.finish(&mut sink)?.id()?)
+    Ok(assembly.finish(&mut Discard)?.id)
 }
 
 #[cfg(test)]
@@ -730,6 +937,103 @@ mod tests {
         let mut w = store.writer(&lock);
         assert_eq!(w.put_tag(&tag).unwrap(), id);
         assert_eq!(w.finish().unwrap(), WriteStats::default());
+    }
+
+    /// The distinct chunk ids `data` cuts into.
+    fn distinct_chunks(data: &[u8]) -> HashSet<ObjectId> {
+        chunk_slice(small(), data)
+            .map(|(off, len)| ObjectId::of_chunk(&data[off..off + len]))
+            .collect()
+    }
+
+    /// Regression: ingest compressed every occurrence of a chunk that was not in the
+    /// sealed packs and threw the repeats away when appending.
+    #[test]
+    fn a_chunk_repeated_in_one_file_is_encoded_once() {
+        let (_d, mut store) = store();
+        let data = repetitive(7);
+        let distinct = distinct_chunks(&data).len() as u64;
+        let all = chunk_slice(small(), &data).count() as u64;
+        assert!(distinct * 2 < all, "the fixture repeats chunks");
+        let (lock, _) = store.lock().unwrap();
+        let mut w = store.writer(&lock);
+        let ing = w.ingest(&data[..]).unwrap();
+        assert_eq!(ing.chunks, all);
+        assert_eq!((ing.encoded_chunks, ing.new_chunks), (distinct, distinct));
+        // The in-memory way in obeys the same rule.
+        let other = repetitive(8);
+        let p = w.prepare_bytes(other.clone()).unwrap();
+        let distinct_other = distinct_chunks(&other).len() as u64;
+        let ing = w.append_prepared(p).unwrap();
+        assert_eq!(ing.encoded_chunks, distinct_other);
+        assert_eq!(ing.new_chunks, distinct_other);
+        // Nothing new the second time: nothing is encoded.
+        assert_eq!(w.ingest(&data[..]).unwrap().encoded_chunks, 0);
+        w.finish().unwrap();
+        assert_eq!(store.read_file_bytes(&ing.id).unwrap(), other);
+    }
+
+    #[test]
+    fn empty_file_is_the_same_object_by_every_way_in() {
+        let (_d, mut store) = store();
+        let (lock, _) = store.lock().unwrap();
+        let mut w = store.writer(&lock);
+        let prepared = w.prepare_bytes(Vec::new()).unwrap();
+        assert_eq!(prepared.chunks, 1, "an empty file is one (empty) chunk");
+        let from_prepared = w.append_prepared(prepared).unwrap();
+        assert_eq!((from_prepared.new_chunks, from_prepared.chunks), (1, 1));
+        let ingested = w.ingest(std::io::empty()).unwrap();
+        let hashed = hash_file(small(), std::io::empty()).unwrap();
+        assert_eq!(ingested.id, from_prepared.id);
+        assert_eq!(hashed, from_prepared.id);
+        assert_eq!(ingested.file, from_prepared.file);
+        assert_eq!((ingested.chunks, ingested.new_chunks), (1, 0));
+        assert_eq!(from_prepared.file.size, 0);
+        w.finish().unwrap();
+        assert!(store.read_file_bytes(&hashed).unwrap().is_empty());
+    }
+
+    #[test]
+    fn all_ways_in_agree_on_ids() {
+        let cases: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"x".to_vec(),
+            noise(255, 1),
+            noise(4096, 2),
+            noise(300_000, 3),
+            repetitive(4),
+            vec![0; 200_000],
+        ];
+        for data in cases {
+            // Fresh stores, so each way in also stores what it needs itself.
+            let (_d1, mut s1) = store();
+            let (_d2, mut s2) = store();
+            let (l1, _) = s1.lock().unwrap();
+            let (l2, _) = s2.lock().unwrap();
+            let mut w1 = s1.writer(&l1);
+            let mut w2 = s2.writer(&l2);
+            let ingested = w1.ingest(&data[..]).unwrap();
+            let p = w2.prepare_bytes(data.clone()).unwrap();
+            let prepared = w2.append_prepared(p).unwrap();
+            let hashed = hash_file(small(), &data[..]).unwrap();
+            assert_eq!(ingested.id, prepared.id, "len {}", data.len());
+            assert_eq!(ingested.id, hashed, "len {}", data.len());
+            assert_eq!(ingested.file, prepared.file);
+            assert_eq!(
+                (ingested.chunks, ingested.new_chunks, ingested.new_bytes),
+                (prepared.chunks, prepared.new_chunks, prepared.new_bytes)
+            );
+            assert_eq!(
+                w1.stats(),
+                w2.stats(),
+                "the same records, len {}",
+                data.len()
+            );
+            w1.finish().unwrap();
+            w2.finish().unwrap();
+            assert_eq!(s1.read_file_bytes(&hashed).unwrap(), data);
+            assert_eq!(s2.read_file_bytes(&hashed).unwrap(), data);
+        }
     }
 
     /// Regression companion of `read::tests::files_written_from_every_worker…`:

@@ -3,8 +3,9 @@
 //!
 //! One [`Served`] per connection holds the store opened for it. Requests arrive on
 //! concurrent streams; store reads are short positional reads taken under a mutex,
-//! so streams interleave record by record. A record whose pack was rewritten since
-//! the store was opened (gc, consolidation) is found again after one reopen.
+//! so streams interleave record by record. A record in a pack sealed since the
+//! store was opened (a commit, gc, consolidation) is found by the pack set itself,
+//! which re-scans its directory once on a miss ([`crate::store::pack::PackSet::refresh`]).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -72,34 +73,19 @@ impl Failure {
 /// The store one connection is served from.
 #[derive(Debug)]
 pub struct Served {
-    dir: PathBuf,
     store: Mutex<Store>,
     files: Mutex<VecDeque<(ObjectId, Arc<Vec<ObjectId>>)>>,
     rate: Option<Arc<RateLimiter>>,
-    /// When the store was last reopened for a record not found: at most once per
-    /// [`REOPEN_EVERY`], so requests for unknown ids cannot make the server reopen
-    /// its store over and over.
-    reopened: Mutex<std::time::Instant>,
 }
-
-/// Least time between two reopenings of a connection's store.
-pub const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Served {
     /// Opens the store at `dir` for one connection.
     pub fn open(dir: PathBuf) -> Result<Served, StoreError> {
         let store = Store::open(&dir)?;
         Ok(Served {
-            dir,
             store: Mutex::new(store),
             files: Mutex::new(VecDeque::new()),
             rate: None,
-            // The first miss may reopen at once.
-            reopened: Mutex::new(
-                std::time::Instant::now()
-                    .checked_sub(REOPEN_EVERY)
-                    .unwrap_or_else(std::time::Instant::now),
-            ),
         })
     }
 
@@ -117,17 +103,6 @@ impl Served {
             Err(p) => p.into_inner(),
         };
         f(&guard)
-    }
-
-    /// Re-opens the store (new packs from a writer, packs rewritten by gc).
-    pub fn reopen(&self) -> Result<(), StoreError> {
-        let fresh = Store::open(&self.dir)?;
-        let mut guard = match self.store.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        *guard = fresh;
-        Ok(())
     }
 
     /// The refs offered, HEAD's target, the member list and the lock records.
@@ -270,24 +245,9 @@ impl Served {
         id: &ObjectId,
         out: &mut quinn::SendStream,
     ) -> Result<u64, wire::WireError> {
+        // A miss has already looked for packs sealed since the store was opened.
         let framed = match self.framed(id) {
-            Ok(Some(f)) => Some(f),
-            Ok(None) => {
-                // Not in the packs this connection opened with: look again once.
-                let may = {
-                    let mut last = self.reopened.lock().unwrap_or_else(|p| p.into_inner());
-                    let may = last.elapsed() >= REOPEN_EVERY;
-                    if may {
-                        *last = std::time::Instant::now();
-                    }
-                    may
-                };
-                if may && self.reopen().is_ok() {
-                    self.framed(id).unwrap_or(None)
-                } else {
-                    None
-                }
-            }
+            Ok(f) => f,
             Err(e) => {
                 tracing::warn!("cannot read {id}: {e}");
                 None

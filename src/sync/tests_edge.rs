@@ -940,7 +940,7 @@ async fn the_server_answers_odd_requests_with_missing_and_errors() {
         let (addr, _stop) = serve(&a, &key(1));
         let id = a.store().repository_id().expect("id");
         let (_ep, conn) = session(addr, &key(1), &key(2), Some(id)).await.expect("session");
-        // A commit made after the connection opened is found (the store is reopened).
+        // A commit made after the connection opened is found (the pack set refreshes on a miss).
         put(&a, "later.txt", b"later");
         let c2 = commit_all(&mut a, "later");
         let got = ask(&conn, &Message::GetObjects { ids: vec![c2] }).await;

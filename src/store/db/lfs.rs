@@ -6,7 +6,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::error::{bad_value, stored_id};
 use super::{Db, DbError, Tx};
-use crate::store::ObjectId;
+use crate::store::{ObjectId, Sha256};
 
 /// `CREATE TABLE IF NOT EXISTS …` for this module's table.
 pub(super) const SCHEMA: &str = "
@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS lfs_objects (
 
 impl Tx<'_> {
     /// See [`Db::lfs_put`].
-    pub fn lfs_put(&self, sha256: &[u8; 32], file: &ObjectId, size: u64) -> Result<(), DbError> {
+    pub fn lfs_put(&self, sha256: &Sha256, file: &ObjectId, size: u64) -> Result<(), DbError> {
         let size = i64::try_from(size).map_err(|_| {
             bad_value(
                 self.path,
@@ -32,22 +32,22 @@ impl Tx<'_> {
             .prepare_cached(
                 "INSERT OR REPLACE INTO lfs_objects (sha256, file_id, size) VALUES (?1, ?2, ?3)",
             )
-            .and_then(|mut s| s.execute(params![&sha256[..], file.as_bytes(), size]))
+            .and_then(|mut s| s.execute(params![&sha256.as_bytes()[..], file.as_bytes(), size]))
             .map_err(self.err("record LFS object"))?;
         Ok(())
     }
 
     /// See [`Db::lfs_get`].
-    pub fn lfs_get(&self, sha256: &[u8; 32]) -> Result<Option<(ObjectId, u64)>, DbError> {
+    pub fn lfs_get(&self, sha256: &Sha256) -> Result<Option<(ObjectId, u64)>, DbError> {
         let row: Option<(Vec<u8>, i64)> = self
             .conn()
             .prepare_cached("SELECT file_id, size FROM lfs_objects WHERE sha256 = ?1")
             .and_then(|mut s| {
-                s.query_row([&sha256[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+                s.query_row([&sha256.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
             })
             .map_err(self.err("look up LFS object"))?;
-        let key = hex(sha256);
+        let key = sha256.to_string();
         match row {
             None => Ok(None),
             Some((id, size)) => {
@@ -85,12 +85,12 @@ fn hex(b: &[u8]) -> String {
 impl Db {
     /// Records that the content with this SHA-256 is the gadn file `file` of `size`
     /// bytes (replacing any earlier record).
-    pub fn lfs_put(&self, sha256: &[u8; 32], file: &ObjectId, size: u64) -> Result<(), DbError> {
+    pub fn lfs_put(&self, sha256: &Sha256, file: &ObjectId, size: u64) -> Result<(), DbError> {
         self.write("record LFS object", |tx| tx.lfs_put(sha256, file, size))
     }
 
     /// The gadn file and size recorded for this SHA-256, if any.
-    pub fn lfs_get(&self, sha256: &[u8; 32]) -> Result<Option<(ObjectId, u64)>, DbError> {
+    pub fn lfs_get(&self, sha256: &Sha256) -> Result<Option<(ObjectId, u64)>, DbError> {
         self.read(|tx| tx.lfs_get(sha256))
     }
 
@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn put_get_replace_and_roots() {
         let db = Db::open_in_memory().unwrap();
-        let sha = [7u8; 32];
+        let sha = Sha256([7u8; 32]);
         assert_eq!(db.lfs_get(&sha).unwrap(), None);
         let a = ObjectId::of_chunk(b"a");
         let b = ObjectId::of_chunk(b"b");
@@ -115,7 +115,8 @@ mod tests {
         assert_eq!(db.lfs_get(&sha).unwrap(), Some((a, 5)));
         db.lfs_put(&sha, &b, 6).unwrap();
         assert_eq!(db.lfs_get(&sha).unwrap(), Some((b, 6)));
-        db.lfs_put(&[1u8; 32], &a, u64::from(u32::MAX) + 1).unwrap();
+        db.lfs_put(&Sha256([1u8; 32]), &a, u64::from(u32::MAX) + 1)
+            .unwrap();
         let roots = db.lfs_roots().unwrap();
         assert_eq!(roots.len(), 2);
         assert_eq!(roots[0], (hex(&[1u8; 32]), a));

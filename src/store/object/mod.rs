@@ -102,16 +102,6 @@ pub trait ObjectSink {
     fn put(&mut self, id: ObjectId, kind: ObjectKind, bytes: &[u8]) -> Result<(), Self::Error>;
 }
 
-/// A sink that stores nothing: used to compute ids (e.g. `status` re-hashing a file).
-pub struct DiscardSink;
-
-impl ObjectSink for DiscardSink {
-    type Error = ObjectError;
-    fn put(&mut self, _: ObjectId, _: ObjectKind, _: &[u8]) -> Result<(), ObjectError> {
-        Ok(())
-    }
-}
-
 /// Encodes `repr` canonically. ciborium writes shortest-form integers and definite
 /// lengths, so the serde representation decides the rest.
 pub(crate) fn encode<T: serde::Serialize>(

@@ -21,7 +21,7 @@ impl PackSet {
         let mut damage = Vec::new();
         let mut buf = Vec::new();
         let mut out = Vec::new();
-        for pack in &self.loaded().packs {
+        for pack in self.all_packs() {
             verify_pack(pack, &mut damage, &mut buf, &mut out, &mut on_progress);
         }
         Ok(damage)

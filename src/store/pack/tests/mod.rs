@@ -1,6 +1,6 @@
 //! Scenario tests across writer, set, recovery, verification and gc, including
 //! deliberately damaged packs and indexes. Helpers here; damage in `damage.rs`,
-//! recovery and gc in `lifecycle.rs`.
+//! recovery and gc in `lifecycle.rs`, packs other processes add in `refresh.rs`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use crate::store::id::{IdPrefix, ObjectId, ObjectKind};
 
 mod damage;
 mod lifecycle;
+mod refresh;
 
 #[derive(Debug, Clone)]
 struct Rec {
