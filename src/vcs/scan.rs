@@ -12,7 +12,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 pub use super::change::{Change, ChangeKind};
-use super::path::under;
+use super::path::{under, validate_repo_path};
 use super::treeops::{diff, flatten, FlatEntry};
 pub use super::workfile::WorkFile;
 use super::{Repo, VcsError};
@@ -232,12 +232,17 @@ impl Repo {
     }
 
     /// Upserts and removes index entries and records the write time (caller holds the
-    /// lock). The index no longer provably equals a tree afterwards.
+    /// lock). The index no longer provably equals a tree afterwards. An entry whose
+    /// path a tree could not hold is refused (nothing is written), so the index never
+    /// holds what `commit` would refuse.
     pub(crate) fn write_index_entries(
         &mut self,
         upsert: &[IndexEntry],
         remove: &[&str],
     ) -> Result<(), VcsError> {
+        for e in upsert {
+            validate_repo_path(&e.path)?;
+        }
         let now = now_ns().to_string();
         self.store_mut()
             .db_mut()
