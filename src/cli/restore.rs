@@ -47,9 +47,13 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         }
         if !r.written.is_empty() || !a.staged {
             println!(
-                "{} file(s) restored ({})",
+                "{} file(s) restored ({}){}",
                 r.written.len(),
-                human_bytes(r.bytes)
+                human_bytes(r.bytes),
+                match r.unchanged.len() {
+                    0 => String::new(),
+                    n => format!(", {n} already up to date"),
+                }
             );
         }
     }
