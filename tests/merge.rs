@@ -980,3 +980,52 @@ fn scenario_asset_edit_delete_brings_its_sidecar_back_with_it() {
         ],
     );
 }
+
+/// The `guid:` value of a Unity `.meta` text.
+fn guid_of(meta: &[u8]) -> String {
+    let text = String::from_utf8(meta.to_vec()).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("guid: "))
+        .expect("a guid line")
+        .to_string()
+}
+
+#[test]
+fn keeping_both_sides_of_a_unity_asset_gives_the_copy_a_fresh_guid() {
+    // Issue 15, item 7: `--both` wrote `X.theirs.png.meta` with `X.png.meta`'s GUID.
+    const GUID: &str = "0123456789abcdef0123456789abcdef";
+    let meta = |importer: &str| {
+        format!("fileFormatVersion: 2\nguid: {GUID}\nTextureImporter:\n  importer: {importer}\n")
+            .into_bytes()
+    };
+    let base = files(&[("hero.png", &bin(1)), ("hero.png.meta", &meta("base"))]);
+    let s = diverge(&base, &|s| s.write("hero.png", &bin(2)), &|s| {
+        s.write("hero.png", &bin(3));
+        s.write("hero.png.meta", &meta("sprite"));
+    });
+    merge_conflicting(&s, &["hero.png (content)", "hero.png.meta (sidecar)"]);
+    s.run(&["resolve", "hero.png", "--both"]);
+    s.run(&["commit", "-m", "merged"]);
+    let tree = tree_files(&s, "HEAD");
+    assert_eq!(tree["hero.png.meta"], meta("base"));
+    let copy = &tree["hero.theirs.png.meta"];
+    let fresh = guid_of(copy);
+    assert_ne!(fresh, GUID);
+    assert_eq!(fresh.len(), 32, "{fresh}");
+    assert!(
+        fresh
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{fresh}"
+    );
+    // Everything but the GUID is theirs, in the commit and in the working tree.
+    assert_eq!(
+        String::from_utf8(copy.clone()).unwrap(),
+        String::from_utf8(meta("sprite"))
+            .unwrap()
+            .replace(GUID, &fresh)
+    );
+    assert_eq!(&work_files(&s)["hero.theirs.png.meta"], copy);
+    assert_eq!(tree["hero.theirs.png"], bin(3));
+    clean(&s);
+}

@@ -14,18 +14,24 @@
 //! | dir/file        | keep our directory | their file replaces it           | their file at `x.theirs`          |
 //! | sidecar         | our version       | their version                     | ours + theirs beside the asset's copy |
 //!
+//! A Unity `.meta` that `--both` writes beside a kept original gets a fresh GUID (Unity
+//! refuses two assets with one GUID); everything else in it is theirs.
+//!
 //! `--merged` applies to `text` conflicts: the edited working file is staged after
 //! checking no conflict marker line remains. Everything is checked before anything
 //! is written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::conflict::{encode_conflicts, theirs_name, Conflict, ConflictKind};
 use super::text::marker_lines;
 use super::{remove_work_file, Resolution, MERGE_CONFLICTS_KEY};
+use crate::store::object::EntryKind;
 use crate::vcs::checkout::materialize;
+use crate::vcs::facts::{detect, SNIFF_LEN};
 use crate::vcs::path::abs;
 use crate::vcs::scan::index_as_flat;
+use crate::vcs::sidecar::{fresh_unity_guid, is_unity_meta, with_unity_guid};
 use crate::vcs::treeops::{flatten, FlatEntry};
 use crate::vcs::{Repo, VcsError};
 
@@ -38,6 +44,10 @@ struct Plan {
     remove: Vec<String>,
     /// Working files to stage as they are (`--merged`).
     stage: Vec<String>,
+    /// Paths among `upsert` where `--both` puts theirs beside a version that stays:
+    /// a Unity `.meta` written there gets a fresh GUID (two files with one GUID
+    /// break the project).
+    copies: Vec<String>,
 }
 
 fn find<'a>(list: &'a [FlatEntry], path: &str) -> Option<&'a FlatEntry> {
@@ -159,7 +169,9 @@ fn plan_member(
                 _ => {}
             }
             if let Some(t) = t {
-                plan.put(t, &both_target(m, unit));
+                let to = both_target(m, unit);
+                plan.put(t, &to);
+                plan.copies.push(to);
             }
         }
     }
@@ -281,6 +293,7 @@ impl Repo {
             self.add(&root, &paths, false, &|_, _| {})?;
         }
         let (lock, _) = self.store_mut().lock()?;
+        self.give_copies_fresh_guids(&lock, &mut plan)?;
         for p in &plan.remove {
             remove_work_file(&root, p)?;
         }
@@ -308,4 +321,38 @@ impl Repo {
         staged.dedup();
         Ok(staged)
     }
+
+    /// Stores, for every Unity `.meta` the plan copies beside a kept original, a
+    /// version with a fresh GUID, and points the plan at it (caller holds the lock).
+    fn give_copies_fresh_guids(
+        &mut self,
+        lock: &crate::store::StoreLock,
+        plan: &mut Plan,
+    ) -> Result<(), VcsError> {
+        for e in plan.upsert.iter_mut() {
+            if !plan.copies.contains(&e.path)
+                || !is_unity_meta(&e.path)
+                || e.kind == EntryKind::Symlink
+                || e.size > MAX_META_FILE
+            {
+                continue;
+            }
+            let old = self.store().read_file_bytes(&e.id)?;
+            let guid = fresh_unity_guid().map_err(VcsError::io(Path::new("/dev/urandom")))?;
+            let Some(new) = with_unity_guid(&old, &guid) else {
+                continue;
+            };
+            let facts = detect(&new[..new.len().min(SNIFF_LEN)], &e.path).to_row();
+            let mut writer = self.store_mut().writer(lock);
+            let ing = writer.append_prepared(writer.prepare_bytes(new)?)?;
+            writer.finish()?;
+            self.store().db().facts_put(&[(ing.id, facts)])?;
+            e.id = ing.id;
+            e.size = ing.file.size;
+        }
+        Ok(())
+    }
 }
+
+/// Largest Unity `.meta` file given a fresh GUID when copied (they are a few KiB).
+const MAX_META_FILE: u64 = 1 << 20;
