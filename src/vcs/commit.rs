@@ -246,10 +246,7 @@ impl Repo {
             let conflicts = self.merge_conflicts()?;
             if !conflicts.is_empty() {
                 return Err(VcsError::UnresolvedConflicts {
-                    paths: conflicts
-                        .into_iter()
-                        .map(|c| format!("{} ({})", c.path, c.kind.as_str()))
-                        .collect(),
+                    paths: conflicts.into_iter().map(|c| c.summary()).collect(),
                 });
             }
         }

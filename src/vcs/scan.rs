@@ -46,6 +46,9 @@ pub struct Status {
     pub rehashed: usize,
     /// Paths with unresolved merge conflicts, as `PATH (KIND)`.
     pub conflicts: Vec<String>,
+    /// The same conflicts in full: partner paths, and for a metadata conflict the
+    /// keys that conflict (`fields`).
+    pub unmerged: Vec<super::Conflict>,
 }
 
 impl Status {
@@ -215,6 +218,7 @@ impl Repo {
                 self.refresh_index_stat(&refresh)?;
             }
         }
+        let unmerged = self.merge_conflicts()?;
         Ok(Status {
             branch: branch.map(|b| b.strip_prefix("refs/heads/").unwrap_or(&b).to_string()),
             head: head.map(|h| h.to_hex()),
@@ -223,11 +227,11 @@ impl Repo {
             untracked,
             skipped,
             rehashed,
-            conflicts: self
-                .merge_conflicts()?
-                .into_iter()
+            conflicts: unmerged
+                .iter()
                 .map(|c| format!("{} ({})", c.path, c.kind.as_str()))
                 .collect(),
+            unmerged,
         })
     }
 

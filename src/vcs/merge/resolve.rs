@@ -8,7 +8,7 @@
 //! |-----------------|-------------------|-----------------------------------|-----------------------------------|
 //! | content, add/add, modify/delete, delete/modify, rename/delete, delete/rename | keep | their version at the path (or delete) | theirs at `STEM.theirs.EXT` |
 //! | text            | ours, markers gone | their version                    | ours + theirs at `STEM.theirs.EXT` |
-//! | metadata        | keep              | their metadata on the merged content | refused                        |
+//! | metadata        | keep (every key merged, ours where they conflict) | theirs for the conflicting keys, the rest merged | refused |
 //! | rename/rename   | keep our name     | their name only                   | both names                        |
 //! | file/dir        | keep our file     | their directory replaces it       | their directory at `x.theirs/`    |
 //! | dir/file        | keep our directory | their file replaces it           | their file at `x.theirs`          |
@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 use super::conflict::{encode_conflicts, theirs_name, Conflict, ConflictKind};
 use super::text::marker_lines;
 use super::{remove_work_file, Resolution, MERGE_CONFLICTS_KEY};
-use crate::store::object::EntryKind;
+use crate::store::object::{AssetMeta, EntryKind};
+use crate::store::{ObjectId, Store};
 use crate::vcs::checkout::materialize;
 use crate::vcs::facts::{detect, SNIFF_LEN};
 use crate::vcs::path::abs;
@@ -48,6 +49,8 @@ struct Plan {
     /// a Unity `.meta` written there gets a fresh GUID (two files with one GUID
     /// break the project).
     copies: Vec<String>,
+    /// Asset-metadata objects the plan's entries refer to that are not stored yet.
+    metas: Vec<AssetMeta>,
 }
 
 fn find<'a>(list: &'a [FlatEntry], path: &str) -> Option<&'a FlatEntry> {
@@ -62,11 +65,47 @@ fn at(e: &FlatEntry, path: &str) -> FlatEntry {
     e
 }
 
-/// The three snapshots a resolution chooses from.
-struct Sides {
+/// The three snapshots a resolution chooses from, and the store they live in.
+struct Sides<'s> {
     ours: Vec<FlatEntry>,
     theirs: Vec<FlatEntry>,
     index: Vec<FlatEntry>,
+    store: &'s Store,
+}
+
+impl Sides<'_> {
+    fn meta(&self, id: Option<ObjectId>) -> Result<AssetMeta, VcsError> {
+        match id {
+            Some(id) => Ok(self.store.asset_meta(&id)?),
+            None => Ok(AssetMeta::default()),
+        }
+    }
+}
+
+/// The metadata `--theirs` gives member `m`: what the merge left in the index (every
+/// key merged cleanly), with the conflicting keys taken from theirs (`None` where
+/// nothing is left). New objects go to `plan.metas`.
+fn theirs_meta(
+    plan: &mut Plan,
+    m: &Conflict,
+    cur: Option<&FlatEntry>,
+    t: Option<&FlatEntry>,
+    s: &Sides,
+) -> Result<Option<ObjectId>, VcsError> {
+    let mut meta = s.meta(cur.and_then(|c| c.meta))?;
+    let theirs = s.meta(t.and_then(|t| t.meta))?;
+    for f in &m.fields {
+        match theirs.fields.get(f) {
+            Some(v) => meta.fields.insert(f.clone(), v.clone()),
+            None => meta.fields.remove(f),
+        };
+    }
+    if meta.is_empty() {
+        return Ok(None);
+    }
+    let id = meta.id()?;
+    plan.metas.push(meta);
+    Ok(Some(id))
 }
 
 impl Plan {
@@ -134,7 +173,20 @@ fn plan_member(
         (K::Metadata, Resolution::Theirs) => {
             if let Some(c) = cur {
                 let mut e = c.clone();
-                e.meta = t.and_then(|t| t.meta);
+                // A conflict recorded before keys were named: theirs whole.
+                e.meta = match m.fields.is_empty() {
+                    true => t.and_then(|t| t.meta),
+                    false => theirs_meta(plan, m, cur, t, s)?,
+                };
+                plan.upsert.push(e);
+            }
+        }
+        // Their content, with the metadata merged as for a metadata conflict.
+        (K::Content | K::Text, Resolution::Theirs) if !m.fields.is_empty() && t.is_some() => {
+            let meta = theirs_meta(plan, m, cur, t, s)?;
+            if let Some(t) = t {
+                let mut e = at(t, &m.path);
+                e.meta = meta;
                 plan.upsert.push(e);
             }
         }
@@ -259,15 +311,18 @@ impl Repo {
             ours,
             theirs: flatten(self.store(), &self.store().commit(&theirs)?.tree)?,
             index,
+            store: self.store(),
         };
         let mut plan = Plan::default();
         for m in &unit {
             plan_member(&mut plan, m, &unit, how, &sides)?;
         }
+        let Sides { index, .. } = sides;
+        let sides_index = index;
         let root = self.root().to_path_buf();
         // A path neither tracked nor present needs no removal (and is not reported).
         plan.remove.retain(|p| {
-            find(&sides.index, p).is_some() || std::fs::symlink_metadata(abs(&root, p)).is_ok()
+            find(&sides_index, p).is_some() || std::fs::symlink_metadata(abs(&root, p)).is_ok()
         });
         // Checks, before anything is written.
         for p in &plan.stage {
@@ -281,7 +336,7 @@ impl Repo {
                 });
             }
         }
-        let blocked = blocked(&root, &plan, &sides.index);
+        let blocked = blocked(&root, &plan, &sides_index);
         if !blocked.is_empty() {
             return Err(VcsError::InTheWay {
                 operation: "resolve",
@@ -294,6 +349,13 @@ impl Repo {
         }
         let (lock, _) = self.store_mut().lock()?;
         self.give_copies_fresh_guids(&lock, &mut plan)?;
+        if !plan.metas.is_empty() {
+            let mut writer = self.store_mut().writer(&lock);
+            for m in &plan.metas {
+                writer.put_meta(m)?;
+            }
+            writer.finish()?;
+        }
         for p in &plan.remove {
             remove_work_file(&root, p)?;
         }
