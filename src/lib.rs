@@ -72,4 +72,5 @@ pub mod vcs;
 
 pub use store::chunker::ChunkParams;
 pub use store::object::Role;
+pub use store::size;
 pub use store::{ObjectId, Store};

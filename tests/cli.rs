@@ -287,3 +287,29 @@ fn commits_are_signed_once_an_identity_key_exists_and_never_create_one() {
     // The signature is part of the commit, so fsck is still clean.
     with_home(&["fsck"]);
 }
+
+/// `serve --max-rate 10` (10 B/s, surely a missing unit) is refused, with the one
+/// rate grammar's explanation, instead of being accepted silently.
+#[test]
+fn serve_refuses_a_rate_below_one_kib_per_second() {
+    let s = Scratch::init();
+    let err = s.fail(&[
+        "serve",
+        "--max-rate",
+        "10",
+        "--no-lan",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(err.contains("below the minimum"), "{err}");
+    assert!(err.contains("10M"), "{err}");
+    let err = s.fail(&[
+        "serve",
+        "--max-rate",
+        "fast",
+        "--no-lan",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(err.contains("bytes per second"), "{err}");
+}

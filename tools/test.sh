@@ -23,6 +23,16 @@ fi
 # STRICT_CLI=1 here.
 STRICT_CLI="${STRICT_CLI:-0}" tools/check-structure.sh
 
+# Quality gates: formatting and lints, as CI enforces them.
+cargo fmt --all --check
+cargo clippy --all-targets -- -D warnings
+# Dependency advisories, licences and bans (deny.toml), where cargo-deny is installed.
+if cargo deny --version >/dev/null 2>&1; then
+  cargo deny check
+else
+  echo "cargo-deny not installed: skipping the dependency check (cargo install --locked cargo-deny)" >&2
+fi
+
 cargo test --all-targets "$@"
 # --all-targets leaves out doctests; the examples in the docs must work too.
 cargo test --doc "$@"

@@ -12,20 +12,9 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `1.5 MiB` style sizes.
+/// `1.5 MiB` style sizes ([`gadn::size::format_size`]).
 pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    gadn::size::format_size(n)
 }
 
 /// A byte progress bar on stderr; hidden when stderr is not a terminal or `quiet`.

@@ -23,8 +23,8 @@ pub struct Args {
     /// listening address when it is a specific one.
     #[arg(long, value_name = "HOST:PORT")]
     announce: Vec<String>,
-    /// Upload limit in bytes per second over all connections (suffixes k, M, G:
-    /// powers of 1024), e.g. `20M`. Default: unlimited.
+    /// Upload limit in bytes per second over all connections, e.g. `20M`, `20MiB/s`,
+    /// `1.5G` (units are powers of 1024; at least 1K). Default: unlimited.
     #[arg(long, value_name = "RATE", value_parser = parse_rate)]
     max_rate: Option<u64>,
     /// Do not announce this peer on the LAN, nor listen for other members there.
@@ -74,18 +74,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Parses a byte rate: a number with an optional k/M/G suffix (powers of 1024).
+/// A `--max-rate` value: the one rate grammar of [`gadn::size::parse_rate`].
 fn parse_rate(s: &str) -> Result<u64, String> {
-    let (num, mul) = match s.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&s[..i], 1u64 << 10),
-        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
-        _ => (s, 1),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a rate (bytes per second, e.g. 20M)"))?;
-    n.checked_mul(mul)
-        .filter(|r| *r > 0)
-        .ok_or_else(|| format!("'{s}' is not a usable rate"))
+    gadn::size::parse_rate(s).map_err(|e| e.to_string())
 }

@@ -30,7 +30,7 @@ pub enum Error {
     #[cfg(feature = "sync")]
     /// Talking to a peer failed (before any transfer began).
     #[error(transparent)]
-    Sync(#[from] SyncError),
+    Sync(Box<SyncError>),
     #[cfg(feature = "preview")]
     /// Making previews failed.
     #[error(transparent)]
@@ -68,7 +68,7 @@ pub enum Error {
         dir: PathBuf,
         /// Why it stopped.
         #[source]
-        source: SyncError,
+        source: Box<SyncError>,
     },
     #[cfg(feature = "sync")]
     /// A fetch's transfer stopped; what arrived is kept.
@@ -80,7 +80,7 @@ pub enum Error {
         peer: String,
         /// Why it stopped.
         #[source]
-        source: SyncError,
+        source: Box<SyncError>,
     },
     /// The clone's directory holds another repository.
     #[error("{} holds another repository ({found}); clone into a new directory", dir.display())]
@@ -119,4 +119,12 @@ pub enum Error {
     /// A background task of the server ended abnormally.
     #[error("the server task failed: {0}")]
     ServerTask(String),
+}
+
+#[cfg(feature = "sync")]
+impl From<SyncError> for Error {
+    /// Boxed: a sync error is large, and every operation returns this type.
+    fn from(e: SyncError) -> Error {
+        Error::Sync(Box::new(e))
+    }
 }

@@ -174,7 +174,7 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
         conn.close(0, b"");
         report.map_err(|source| Error::CloneStopped {
             dir: dir.clone(),
-            source,
+            source: Box::new(source),
         })
     })?;
     // Open anew: the fetch added packs an earlier handle has not seen.
@@ -328,7 +328,7 @@ async fn fetch_remote(
         Ok(r) => Ok(FetchReport::new(&r)),
         Err(source) => Err(Error::FetchStopped {
             peer: remote.name.clone(),
-            source,
+            source: Box::new(source),
         }),
     }
 }
@@ -601,7 +601,7 @@ pub fn sync(repo: &Path, opts: &SyncOptions) -> Result<SyncReport, Error> {
     let mut found = Vec::new();
     if !opts.discover.is_zero() {
         let heard = rt.block_on(discover_members(
-            opts.lan.clone(),
+            opts.lan,
             repo_id,
             me.public(),
             opts.discover,

@@ -21,6 +21,7 @@ mod pool;
 pub mod prefill;
 pub mod raw;
 mod read;
+pub mod size;
 pub mod sniff;
 mod stats;
 pub mod walk;

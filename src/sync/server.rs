@@ -16,8 +16,9 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
 
 use crate::identity::{MachineKey, PublicKey};
+use crate::store::db::RefTarget;
 use crate::store::object::Role;
-use crate::store::Store;
+use crate::store::{ObjectId, Store};
 
 use super::answer::{Failure, Served};
 use super::error::SyncError;
@@ -59,9 +60,21 @@ impl ServeConfig {
     }
 }
 
-/// The current members' keys, re-read when the member list changes.
+/// The current members' keys, and the id of the member list they were read from.
+///
+/// Invariant: the keys are exactly the non-removed entries of the list `id` names
+/// (`None`: no list, no members). [`MemberKeys::role_now`] compares `id` with the
+/// store's member-list ref on every request, so a member removed with `gadn peer
+/// remove` is refused from its next request on, on connections already open too.
 #[derive(Debug, Clone, Default)]
-pub struct MemberKeys(Arc<RwLock<Vec<(PublicKey, Role)>>>);
+pub struct MemberKeys(Arc<RwLock<MemberList>>);
+
+/// What [`MemberKeys`] holds.
+#[derive(Debug, Default)]
+struct MemberList {
+    id: Option<ObjectId>,
+    keys: Vec<(PublicKey, Role)>,
+}
 
 impl MemberKeys {
     /// Reads the member list of the store at `dir`.
@@ -73,18 +86,50 @@ impl MemberKeys {
 
     /// Re-reads the list.
     pub fn reload(&self, dir: &std::path::Path) -> Result<(), SyncError> {
-        let store = Store::open(dir)?;
-        let keys = match members::current(&store)? {
-            Some((_, list)) => list
-                .entries
-                .iter()
-                .filter(|e| !e.removed)
-                .map(|e| (e.key, e.role))
-                .collect(),
-            None => Vec::new(),
+        self.reload_from(&Store::open(dir)?)
+    }
+
+    /// Re-reads the list from `store`.
+    fn reload_from(&self, store: &Store) -> Result<(), SyncError> {
+        let fresh = match members::current(store)? {
+            Some((id, list)) => MemberList {
+                id: Some(id),
+                keys: list
+                    .entries
+                    .iter()
+                    .filter(|e| !e.removed)
+                    .map(|e| (e.key, e.role))
+                    .collect(),
+            },
+            None => MemberList::default(),
         };
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
+    }
+
+    /// The role of `key` in the list the store at `dir` holds now: one ref read
+    /// through `store` when the list has not changed since it was last read; when it
+    /// has, a re-read through a fresh handle on `dir` (the new list may be in a pack
+    /// `store` has not opened).
+    pub fn role_now(
+        &self,
+        store: &Store,
+        dir: &std::path::Path,
+        key: &PublicKey,
+    ) -> Result<Option<Role>, SyncError> {
+        let now = match store
+            .db()
+            .read_ref(members::MEMBERS_REF)
+            .map_err(|e| SyncError::Local(format!("reading the member list: {e}")))?
+        {
+            Some(RefTarget::Id(id)) => Some(id),
+            _ => None,
+        };
+        let seen = self.0.read().unwrap_or_else(|p| p.into_inner()).id;
+        if now != seen {
+            self.reload(dir)?;
+        }
+        Ok(self.role(key))
     }
 
     /// The role of `key`, if it is a current member.
@@ -92,6 +137,7 @@ impl MemberKeys {
         self.0
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .keys
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, r)| *r)
@@ -99,7 +145,7 @@ impl MemberKeys {
 
     /// Number of current members.
     pub fn len(&self) -> usize {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.0.read().unwrap_or_else(|p| p.into_inner()).keys.len()
     }
 
     /// True if there are none.
@@ -228,6 +274,30 @@ async fn answer_stream(
     let io = |e: wire::WireError| format!("writing the answer: {e}");
     if !hello.load(Ordering::Acquire) && !matches!(request, Message::Hello { .. }) {
         return Err(format!("{} before hello", request.kind_name()));
+    }
+    if server {
+        // Membership is checked on every request, not only in the handshake: a
+        // member removed while connected is refused from its next request on.
+        // A list that cannot be read refuses: membership fails closed.
+        let role = served.with_store(|s| keys.role_now(s, &config.store_dir, &conn.peer));
+        let refusal = match role {
+            Ok(Some(_)) => None,
+            Ok(None) => Some(Failure::new(
+                "not-a-member",
+                "this machine's key is not a member of this repository any more".to_string(),
+            )),
+            Err(e) => Some(Failure::new(
+                "store",
+                format!("cannot read the member list: {e}"),
+            )),
+        };
+        if let Some(refusal) = refusal {
+            wire::write_message(&mut send, &refusal.to_message())
+                .await
+                .map_err(io)?;
+            let _ = send.finish();
+            return Ok(());
+        }
     }
     let answer: Result<Vec<Message>, Failure> = match request {
         Message::Hello {

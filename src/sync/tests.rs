@@ -773,3 +773,56 @@ async fn the_server_refuses_bad_hellos_and_out_of_place_requests() {
     .await
     .expect("within the time limit");
 }
+
+/// A member removed while connected is refused from its next request on, on the
+/// connection already open: no poll interval in which it is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_removed_while_connected_is_refused_at_its_next_request() {
+    use super::fetch::{next, request};
+    use super::wire::Message;
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = alice_repo(d.path());
+        let (addr, _stop) = serve(&a, &key(1));
+        let repo_id = a.store().repository_id().expect("id");
+        let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), &key(2), refuse_all())
+            .expect("bind");
+        let conn = client::connect(&ep, key(1).public(), &[addr])
+            .await
+            .expect("connect");
+        client::hello(&conn, "alice", Some(repo_id), Vec::new())
+            .await
+            .expect("bob is a member");
+        let mut recv = request(&conn.inner, "alice", &Message::ListRefs {})
+            .await
+            .expect("request");
+        assert!(matches!(
+            next(&mut recv, "alice").await,
+            Ok(Message::Refs { .. })
+        ));
+
+        super::members::remove(a.store_mut(), &key(1), "bob").expect("remove bob");
+        let mut recv = request(&conn.inner, "alice", &Message::ListRefs {})
+            .await
+            .expect("request");
+        match next(&mut recv, "alice").await {
+            Err(super::SyncError::Refused { code, message, .. }) => {
+                assert_eq!(code, "not-a-member");
+                assert!(message.contains("not a member"), "{message}");
+            }
+            other => panic!("a removed member was served: {other:?}"),
+        }
+        // Carol, still a member, is served as before.
+        let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), &key(3), refuse_all())
+            .expect("bind");
+        let conn = client::connect(&ep, key(1).public(), &[addr])
+            .await
+            .expect("carol connects");
+        let repo_id = a.store().repository_id().expect("id");
+        client::hello(&conn, "alice", Some(repo_id), Vec::new())
+            .await
+            .expect("carol is a member");
+    })
+    .await
+    .expect("bounded");
+}

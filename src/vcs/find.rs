@@ -68,51 +68,13 @@ fn hex<S: serde::Serializer>(id: &ObjectId, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&id.to_hex())
 }
 
-/// Parses a size: digits with an optional fraction and an optional unit — `B`, `K`/
-/// `KB`/`KiB`, `M`/`MB`/`MiB`, `G`/`GB`/`GiB`, `T`/`TB`/`TiB`, any case. Every unit is
-/// binary (1K = 1024 bytes), as elsewhere in gadn; a fraction is rounded down to whole
-/// bytes (`1.5KiB` = 1536).
+/// Parses a size in the one grammar of [`crate::store::size`] (binary units, an
+/// optional fraction: `10M`, `1.5GiB`, `200K`).
 pub fn parse_size(text: &str) -> Result<u64, VcsError> {
-    let bad = |reason: &str| VcsError::BadSize {
-        text: text.into(),
-        reason: reason.into(),
-    };
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1
-    {
-        return Err(bad(
-            "expected a number such as 10, 1.5 or 200 with an optional unit",
-        ));
-    }
-    let shift = match unit.trim_start().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        "t" | "tb" | "tib" => 40,
-        _ => {
-            return Err(bad(
-                "unknown unit (use B, K, M, G or T, optionally with iB)",
-            ))
-        }
-    };
-    let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
-    let whole: u64 = whole.parse().map_err(|_| bad("too large"))?;
-    let mut bytes = whole.checked_shl(shift).filter(|b| b >> shift == whole);
-    if !frac.is_empty() {
-        // frac / 10^len, scaled by the unit, in exact integer arithmetic.
-        let digits: u128 = frac.parse().map_err(|_| bad("too many decimals"))?;
-        let scale = 10u128
-            .checked_pow(u32::try_from(frac.len()).unwrap_or(u32::MAX))
-            .ok_or_else(|| bad("too many decimals"))?;
-        let part = (digits << shift) / scale;
-        bytes = bytes.and_then(|b| b.checked_add(u64::try_from(part).ok()?));
-    }
-    bytes.ok_or_else(|| bad("too large"))
+    crate::store::size::parse_size(text).map_err(|e| VcsError::BadSize {
+        text: e.text,
+        reason: e.reason,
+    })
 }
 
 fn contains_ci(hay: &str, needle: &str) -> bool {

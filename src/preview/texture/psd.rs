@@ -10,9 +10,9 @@ use std::io::Cursor;
 
 use image::{ImageFormat, ImageReader, RgbaImage};
 
-use super::psd_scan::{self, Layout, FORMAT};
-use super::{base_facts, psd_merged, raster, rgba_image};
-use crate::preview::source::{read_all, read_range};
+use super::psd_scan::{self, FORMAT};
+use super::{base_facts, psd_merged, raster};
+use crate::preview::source::read_range;
 use crate::preview::{Ctx, Generated, Input, PreviewError, Source};
 
 /// Name of a channel compression code.
@@ -79,33 +79,7 @@ pub(super) fn preview(
     g.fact("compression", compression_name(merged))
         .fact("layers", layers.count)
         .fact("layer_compression", layer_compression);
-    let zip_layers = layers.compressions.iter().any(|&c| c >= 2);
-    let safe = !zip_layers
-        && merged <= 1
-        && layout.depth == 8
-        && layout.color_mode == 3
-        && !layout.has_slices
-        && !layout.psb;
-    if safe {
-        if let Ok(img) = with_psd_crate(src, &layout, ctx) {
-            return Ok(Some(img));
-        }
-    }
     psd_merged::decode(src, &layout, layers.merged_offset, ctx).map(Some)
-}
-
-/// The composite through the `psd` crate (reads the whole file into memory).
-fn with_psd_crate(src: &dyn Source, layout: &Layout, ctx: &Ctx) -> Result<RgbaImage, PreviewError> {
-    super::check_rgba(ctx, layout.width, layout.height, "the PSD composite")?;
-    let bytes = read_all(src, ctx)?;
-    // Checked by the caller not to hit its known panics; any other panic in it
-    // becomes an error here, and the caller falls back to our own decoder.
-    let decoded = std::panic::catch_unwind(|| {
-        psd::Psd::from_bytes(&bytes).map(|p| (p.width(), p.height(), p.rgba()))
-    })
-    .map_err(|_| PreviewError::corrupt(FORMAT, "the psd crate panicked"))?;
-    let (w, h, rgba) = decoded.map_err(|e| PreviewError::corrupt(FORMAT, e.to_string()))?;
-    rgba_image(FORMAT, w, h, rgba)
 }
 
 /// Decodes the embedded JFIF thumbnail.

@@ -182,34 +182,18 @@ fn check_range(which: &'static str, value: u64, low: u32, high: u32) -> Result<(
     Ok(())
 }
 
+/// The average chunk size: the one size grammar of [`crate::store::size`], then the
+/// range a `u32` holds.
 fn parse_size(text: &str) -> Result<u32, ChunkerError> {
-    let bad = || ChunkerError::BadSize {
+    let bytes = crate::store::size::parse_size(text).map_err(|_| ChunkerError::BadSize {
         text: text.to_string(),
-    };
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    if digits.is_empty() {
-        return Err(bad());
-    }
-    let multiplier: u64 = match unit.trim_start().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => u64::from(KIB),
-        "m" | "mb" | "mib" => u64::from(MIB),
-        _ => return Err(bad()),
-    };
-    // Digits only, but possibly too many for u64.
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let bytes = n.checked_mul(multiplier).ok_or_else(bad)?;
-    match u32::try_from(bytes) {
-        Ok(b) => Ok(b),
-        Err(_) => Err(ChunkerError::OutOfRange {
-            which: "average",
-            value: bytes,
-            low: AVERAGE_MIN,
-            high: AVERAGE_MAX,
-        }),
-    }
+    })?;
+    u32::try_from(bytes).map_err(|_| ChunkerError::OutOfRange {
+        which: "average",
+        value: bytes,
+        low: AVERAGE_MIN,
+        high: AVERAGE_MAX,
+    })
 }
 
 /// Validated sizes and the gear-hash masks derived from them, computed exactly as
