@@ -249,3 +249,37 @@ fn an_unsafe_or_damaged_identity_key_is_refused() {
     assert_eq!(locks[0]["path"], "hero.psd");
     assert_eq!(locks[0]["owner"], "Ada");
 }
+
+#[test]
+fn a_refused_commit_leaves_the_index_as_it_was() {
+    // Issue 15, item 6: a `commit -a` refused by someone else's lock left the edits
+    // staged, and `restore PATH` then claimed success while changing nothing.
+    let (s, ada, bo) = setup();
+    ada.ok(&s, &["lock", "hero.psd"]);
+    // Something Bo staged himself stays staged; the rest of the index is untouched.
+    s.write("notes.txt", b"bo's staged notes");
+    bo.ok(&s, &["add", "notes.txt"]);
+    let before = bo.json(&s, &["status", "--json"]);
+    s.write("hero.psd", &noise(50_000, 7));
+    s.write("art/tree.fbx", &noise(3000, 8));
+    let err = bo.fails(&s, &["commit", "-a", "-m", "bo edits"]);
+    assert!(err.contains("hero.psd (locked by Ada"), "{err}");
+    let after = bo.json(&s, &["status", "--json"]);
+    assert_eq!(after["staged"], before["staged"], "{after}");
+    let mut unstaged: Vec<&str> = after["unstaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    unstaged.sort();
+    assert_eq!(unstaged, vec!["art/tree.fbx", "hero.psd"], "{after}");
+    // `restore` now really restores the committed file.
+    let out = bo.ok(&s, &["restore", "hero.psd"]);
+    assert_eq!(out, "1 file(s) restored (48.8 KiB)\n");
+    assert_eq!(std::fs::read(s.path("hero.psd")).unwrap(), noise(50_000, 1));
+    // And says so when there was nothing to restore.
+    let out = bo.ok(&s, &["restore", "hero.psd"]);
+    assert!(out.starts_with("0 file(s) restored"), "{out}");
+    assert!(out.contains("1 already up to date"), "{out}");
+}

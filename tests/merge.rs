@@ -980,3 +980,113 @@ fn scenario_asset_edit_delete_brings_its_sidecar_back_with_it() {
         ],
     );
 }
+
+/// The `guid:` value of a Unity `.meta` text.
+fn guid_of(meta: &[u8]) -> String {
+    let text = String::from_utf8(meta.to_vec()).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("guid: "))
+        .expect("a guid line")
+        .to_string()
+}
+
+#[test]
+fn keeping_both_sides_of_a_unity_asset_gives_the_copy_a_fresh_guid() {
+    // Issue 15, item 7: `--both` wrote `X.theirs.png.meta` with `X.png.meta`'s GUID.
+    const GUID: &str = "0123456789abcdef0123456789abcdef";
+    let meta = |importer: &str| {
+        format!("fileFormatVersion: 2\nguid: {GUID}\nTextureImporter:\n  importer: {importer}\n")
+            .into_bytes()
+    };
+    let base = files(&[("hero.png", &bin(1)), ("hero.png.meta", &meta("base"))]);
+    let s = diverge(&base, &|s| s.write("hero.png", &bin(2)), &|s| {
+        s.write("hero.png", &bin(3));
+        s.write("hero.png.meta", &meta("sprite"));
+    });
+    merge_conflicting(&s, &["hero.png (content)", "hero.png.meta (sidecar)"]);
+    s.run(&["resolve", "hero.png", "--both"]);
+    s.run(&["commit", "-m", "merged"]);
+    let tree = tree_files(&s, "HEAD");
+    assert_eq!(tree["hero.png.meta"], meta("base"));
+    let copy = &tree["hero.theirs.png.meta"];
+    let fresh = guid_of(copy);
+    assert_ne!(fresh, GUID);
+    assert_eq!(fresh.len(), 32, "{fresh}");
+    assert!(
+        fresh
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{fresh}"
+    );
+    // Everything but the GUID is theirs, in the commit and in the working tree.
+    assert_eq!(
+        String::from_utf8(copy.clone()).unwrap(),
+        String::from_utf8(meta("sprite"))
+            .unwrap()
+            .replace(GUID, &fresh)
+    );
+    assert_eq!(&work_files(&s)["hero.theirs.png.meta"], copy);
+    assert_eq!(tree["hero.theirs.png"], bin(3));
+    clean(&s);
+}
+
+#[test]
+fn a_metadata_conflict_names_its_fields_and_keeps_what_merged() {
+    // Issue 15, item 8: the conflict did not name the key, and `--ours` dropped the
+    // other side's tag.
+    let make = || {
+        let s = Scratch::init();
+        s.write("tex.png", &bin(1));
+        s.run(&["add", "."]);
+        s.run(&["meta", "set", "tex.png", "author=Ana", "tags=base"]);
+        s.run(&["commit", "-m", "base"]);
+        s.run(&["branch", "topic"]);
+        s.run(&["meta", "set", "tex.png", "notes=ours", "tags=base,hero"]);
+        s.run(&["commit", "-m", "ours"]);
+        s.run(&["switch", "topic"]);
+        s.run(&["meta", "set", "tex.png", "notes=theirs", "tags=base,wip"]);
+        s.run(&["meta", "set", "tex.png", "created=2026-01-02"]);
+        s.run(&["commit", "-m", "theirs"]);
+        s.run(&["switch", "main"]);
+        s
+    };
+    let s = make();
+    let out = s.output(&["merge", "topic"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tex.png (metadata: notes)"), "{text}");
+    let st = s.json(&["status", "--json"]);
+    assert_eq!(st["unmerged"][0]["path"], "tex.png", "{st}");
+    assert_eq!(st["unmerged"][0]["kind"], "metadata", "{st}");
+    assert_eq!(st["unmerged"][0]["fields"], serde_json::json!(["notes"]));
+    assert!(s.run(&["status"]).contains("tex.png (metadata: notes)"));
+    s.run(&["merge", "--abort"]);
+    let out = s.output(&["merge", "topic", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let conflicts = json["conflicts"].as_array().expect("conflicts");
+    assert_eq!(
+        conflicts[0]["fields"],
+        serde_json::json!(["notes"]),
+        "{json}"
+    );
+    // Whichever side wins `notes`, the tags merge as a set and theirs' new key stays.
+    for (flag, notes) in [("--ours", "ours"), ("--theirs", "theirs")] {
+        let s = make();
+        merge_conflicting(&s, &["tex.png (metadata)"]);
+        s.run(&["resolve", "tex.png", flag]);
+        s.run(&["commit", "-m", "merged"]);
+        assert_eq!(
+            meta_fields(&s, "HEAD:tex.png"),
+            serde_json::json!({
+                "author": "Ana",
+                "created": "2026-01-02",
+                "notes": notes,
+            }),
+            "{flag}"
+        );
+        let tags = s.json(&["meta", "show", "HEAD:tex.png", "--json"])["tags"].clone();
+        assert_eq!(tags, serde_json::json!(["base", "hero", "wip"]), "{flag}");
+        clean(&s);
+    }
+}

@@ -235,3 +235,72 @@ fn diff_text_binary_added_removed_stat_and_json() {
     let err = s.fail(&["diff", "nosuchrev"]);
     assert!(err.contains("unknown revision"), "{err}");
 }
+
+#[test]
+fn add_never_stages_what_commit_refuses() {
+    // Issue 15, item 3: a nested store directory was staged and then jammed commit.
+    let s = Scratch::init();
+    s.write("ok.txt", b"fine\n");
+    s.write("sub/.gadn/evil", b"x\n");
+    s.write("deep/er/.GADN/packs/p", b"x\n");
+    s.write("back\\slash.txt", b"x\n");
+    s.run(&["add", "."]);
+    let st = s.json(&["status", "--json"]);
+    let staged: Vec<&str> = st["staged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(staged, vec!["ok.txt"], "{st}");
+    // A nested store is passed over silently, as git passes over a nested `.git`; a
+    // name no tree can hold is reported with the reason the tree would give.
+    let skipped = st["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{st}");
+    assert_eq!(skipped[0][0], "back\\slash.txt", "{st}");
+    assert!(
+        skipped[0][1].as_str().unwrap().contains("separator"),
+        "{st}"
+    );
+    // Naming the path does not stage it either, and commit goes through.
+    s.run(&["add", "sub"]);
+    s.run(&["commit", "-m", "first"]);
+    let st = s.json(&["status", "--json"]);
+    assert!(st["staged"].as_array().unwrap().is_empty(), "{st}");
+    assert!(st["untracked"].as_array().unwrap().is_empty(), "{st}");
+}
+
+/// Puts an entry at `bad` into the index the way an older version's `add` did,
+/// copying the entry of `like`.
+fn jam_index(s: &Scratch, like: &str, bad: &str) {
+    let repo = gadn::vcs::Repo::open(&s.repo()).unwrap();
+    let mut e = repo.store().db().index_get(like).unwrap().unwrap();
+    e.path = bad.to_string();
+    repo.store().db().upsert_index(&[e]).unwrap();
+}
+
+#[test]
+fn a_jammed_index_entry_can_be_unstaged() {
+    // Issue 15, item 3: an index jammed by an older version refused every way out.
+    let s = Scratch::init();
+    s.write("ok.txt", b"fine\n");
+    s.write("sub/.gadn/evil", b"fine\n");
+    s.run(&["add", "ok.txt"]);
+    jam_index(&s, "ok.txt", "sub/.gadn/evil");
+    let err = s.fail(&["commit", "-m", "jammed"]);
+    assert!(err.contains(".gadn"), "{err}");
+    // rm --cached takes it out of the index and leaves the file alone.
+    let out = s.run(&["rm", "--cached", "sub/.gadn/evil"]);
+    assert!(out.contains("sub/.gadn/evil"), "{out}");
+    assert!(s.path("sub/.gadn/evil").exists());
+    s.run(&["commit", "-m", "first"]);
+    // restore --staged does too, for a directory spec as for the file.
+    jam_index(&s, "ok.txt", "sub/.gadn/evil");
+    let out = s.run(&["restore", "--staged", "sub"]);
+    assert!(out.contains("1 unstaged"), "{out}");
+    let st = s.json(&["status", "--json"]);
+    assert!(st["staged"].as_array().unwrap().is_empty(), "{st}");
+    // The store directory itself is still out of bounds.
+    let err = s.fail(&["rm", "--cached", ".gadn/gadn.db"]);
+    assert!(err.contains("bad path"), "{err}");
+}

@@ -27,7 +27,9 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let mut repo = ctx.repo()?;
-    let paths = ctx.repo_paths(&repo, &a.paths)?;
+    let paths = (a.paths.iter())
+        .map(|p| gadn::vcs::to_index_path(repo.root(), &ctx.cwd, p))
+        .collect::<Result<Vec<_>, _>>()?;
     let opts = RestoreOptions {
         source: a.source,
         staged: a.staged,
@@ -45,9 +47,13 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         }
         if !r.written.is_empty() || !a.staged {
             println!(
-                "{} file(s) restored ({})",
+                "{} file(s) restored ({}){}",
                 r.written.len(),
-                human_bytes(r.bytes)
+                human_bytes(r.bytes),
+                match r.unchanged.len() {
+                    0 => String::new(),
+                    n => format!(", {n} already up to date"),
+                }
             );
         }
     }

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::facts::{detect, stored_head, SNIFF_LEN};
 use super::ident::Identity;
 use super::path::{abs, to_repo_path, under};
-use super::scan::{index_as_flat, scan, WorkFile};
+use super::scan::{index_as_flat, scan, WorkFile, INDEX_COMMIT_KEY, INDEX_WRITTEN_KEY};
 use super::treeops::build;
 use super::{Repo, VcsError};
 use crate::store::db::{Expect, IndexEntry, ReflogInfo};
@@ -209,27 +209,44 @@ impl Repo {
     }
 
     /// Records the index as a new commit on the current branch (or detached `HEAD`).
+    ///
+    /// With `opts.all` the tracked files are staged first; a commit that is then
+    /// refused (a lock, unresolved conflicts, nothing to commit, a lost race) puts the
+    /// index back exactly as it was, so a refusal never leaves edits staged.
     pub fn commit(&mut self, opts: &CommitOptions) -> Result<ObjectId, VcsError> {
-        if opts.all {
-            let index = self.store().db().load_index()?;
-            let specs: Vec<String> = index.iter().map(|e| e.path.clone()).collect();
-            let (files, _) = scan(self.root(), &[])?;
-            let files: Vec<WorkFile> = files
-                .into_iter()
-                .filter(|f| specs.binary_search(&f.path).is_ok())
-                .collect();
-            self.stage(files, &specs, true, &|_, _| {})?;
+        if !opts.all {
+            return self.commit_index(opts);
         }
+        let before = IndexSnapshot::take(self)?;
+        let index = &before.entries;
+        let specs: Vec<String> = index.iter().map(|e| e.path.clone()).collect();
+        let (files, _) = scan(self.root(), &[])?;
+        let files: Vec<WorkFile> = files
+            .into_iter()
+            .filter(|f| specs.binary_search(&f.path).is_ok())
+            .collect();
+        let staged = self.stage(files, &specs, true, &|_, _| {})?;
+        if staged.added.is_empty() && staged.removed.is_empty() {
+            return self.commit_index(opts);
+        }
+        match self.commit_index(opts) {
+            Ok(id) => Ok(id),
+            Err(refused) => {
+                before.put_back(self)?;
+                Err(refused)
+            }
+        }
+    }
+
+    /// [`Repo::commit`] of the index as it stands.
+    fn commit_index(&mut self, opts: &CommitOptions) -> Result<ObjectId, VcsError> {
         let (branch, parent) = self.head()?;
         let merging = self.merge_head()?;
         if merging.is_some() {
             let conflicts = self.merge_conflicts()?;
             if !conflicts.is_empty() {
                 return Err(VcsError::UnresolvedConflicts {
-                    paths: conflicts
-                        .into_iter()
-                        .map(|c| format!("{} ({})", c.path, c.kind.as_str()))
-                        .collect(),
+                    paths: conflicts.into_iter().map(|c| c.summary()).collect(),
                 });
             }
         }
@@ -329,6 +346,49 @@ impl Repo {
 }
 
 use crate::store::object::Person;
+
+/// The index and its bookkeeping as they were, to put back when a commit that staged
+/// first (`commit -a`) is refused.
+struct IndexSnapshot {
+    entries: Vec<IndexEntry>,
+    /// `(key, value)` of the index's state keys; `None` where the key was absent.
+    state: Vec<(&'static str, Option<String>)>,
+}
+
+impl IndexSnapshot {
+    fn take(repo: &Repo) -> Result<IndexSnapshot, VcsError> {
+        let db = repo.store().db();
+        let mut state = Vec::new();
+        for key in [INDEX_COMMIT_KEY, INDEX_WRITTEN_KEY] {
+            state.push((key, db.state_get(key)?));
+        }
+        Ok(IndexSnapshot {
+            entries: db.load_index()?,
+            state,
+        })
+    }
+
+    /// Writes the snapshot back in one transaction, under the store lock.
+    fn put_back(self, repo: &mut Repo) -> Result<(), VcsError> {
+        let (lock, _) = repo.store_mut().lock()?;
+        repo.store_mut()
+            .db_mut()
+            .transaction(|tx| -> Result<(), crate::store::db::DbError> {
+                tx.write_index(&self.entries)?;
+                for (key, value) in &self.state {
+                    match value {
+                        Some(v) => tx.state_set(key, v)?,
+                        None => {
+                            tx.state_delete(key)?;
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        drop(lock);
+        Ok(())
+    }
+}
 
 /// The index entry for a staged file: stat data from before it was read (so a change
 /// during the read shows up as a stat mismatch later), size from what was stored (so a

@@ -8,6 +8,35 @@ use crate::store::object::validate_name;
 /// Converts a path given by the user (relative to `cwd`, or absolute) to a
 /// repository-relative `/`-separated path; `""` is the root.
 pub fn to_repo_path(root: &Path, cwd: &Path, given: &Path) -> Result<String, VcsError> {
+    let rel = resolve_lexically(root, cwd, given)?;
+    for s in rel.split('/').filter(|_| !rel.is_empty()) {
+        validate_name(s).map_err(|e| VcsError::BadPath {
+            path: given.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(rel)
+}
+
+/// Like [`to_repo_path`], but for naming what the index already holds: a component no
+/// tree may contain is accepted (the store directory itself at the top still is
+/// not), so an entry an older version staged under such a name can be unstaged
+/// (`rm --cached`, `restore --staged`). Only use it to match existing index entries.
+pub fn to_index_path(root: &Path, cwd: &Path, given: &Path) -> Result<String, VcsError> {
+    let rel = resolve_lexically(root, cwd, given)?;
+    let top = rel.split('/').next().unwrap_or_default();
+    if top.eq_ignore_ascii_case(crate::store::STORE_DIR) {
+        return Err(VcsError::BadPath {
+            path: given.display().to_string(),
+            reason: "inside the store directory".into(),
+        });
+    }
+    Ok(rel)
+}
+
+/// `given` resolved against `cwd` without touching the file system, relative to
+/// `root`; refuses paths outside it and names that are not UTF-8.
+fn resolve_lexically(root: &Path, cwd: &Path, given: &Path) -> Result<String, VcsError> {
     let abs = if given.is_absolute() {
         given.to_path_buf()
     } else {
@@ -36,15 +65,10 @@ pub fn to_repo_path(root: &Path, cwd: &Path, given: &Path) -> Result<String, Vcs
         path: given.display().to_string(),
         reason: format!("outside the working tree {}", root.display()),
     })?;
-    let mut out = Vec::new();
-    for c in rel.components() {
-        let s = c.as_os_str().to_str().unwrap_or_default();
-        validate_name(s).map_err(|e| VcsError::BadPath {
-            path: given.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        out.push(s);
-    }
+    let out: Vec<&str> = rel
+        .components()
+        .map(|c| c.as_os_str().to_str().unwrap_or_default())
+        .collect();
     Ok(out.join("/"))
 }
 
@@ -104,6 +128,21 @@ mod tests {
         );
         assert!(to_repo_path(root, cwd, Path::new("../../elsewhere")).is_err());
         assert!(to_repo_path(root, cwd, Path::new("../.gadn/gadn.db")).is_err());
+        assert!(to_repo_path(root, cwd, Path::new("sub/.gadn/evil")).is_err());
+    }
+
+    #[test]
+    fn index_paths_may_name_what_trees_refuse_but_not_the_store() {
+        let root = Path::new("/w/repo");
+        let cwd = Path::new("/w/repo/art");
+        assert_eq!(
+            to_index_path(root, cwd, Path::new("sub/.gadn/evil")).unwrap(),
+            "art/sub/.gadn/evil"
+        );
+        assert_eq!(to_index_path(root, cwd, Path::new("..")).unwrap(), "");
+        for bad in ["../.gadn/gadn.db", "../.GADN", "../../elsewhere"] {
+            assert!(to_index_path(root, cwd, Path::new(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::path::under;
-use super::scan::index_as_flat;
+use super::scan::{hash_work_file, index_as_flat, WorkFile};
 use super::treeops::{flatten, FlatEntry};
 use super::{Repo, VcsError};
 use crate::store::db::IndexEntry;
@@ -30,6 +30,8 @@ pub struct RestoreReport {
     pub staged: Vec<String>,
     /// Index entries removed because the source lacks the path.
     pub unstaged: Vec<String>,
+    /// Working files that already held the source's content: nothing was written.
+    pub unchanged: Vec<String>,
     /// Bytes written to the working tree.
     pub bytes: u64,
 }
@@ -106,8 +108,20 @@ impl Repo {
             chosen.sort_by(|a, b| a.path.cmp(&b.path));
             chosen.dedup_by(|a, b| a.path == b.path);
             let root = self.root().to_path_buf();
+            let now: HashMap<String, IndexEntry> = self
+                .store()
+                .db()
+                .load_index()?
+                .into_iter()
+                .map(|e| (e.path.clone(), e))
+                .collect();
+            let written = self.index_written_ns()?;
             let mut fresh = Vec::new();
             for t in chosen {
+                if work_matches(self, t, now.get(&t.path), written)? {
+                    report.unchanged.push(t.path.clone());
+                    continue;
+                }
                 let entry = super::checkout::materialize(self.store(), &root, t)?;
                 report.bytes += t.size;
                 report.written.push(t.path.clone());
@@ -128,6 +142,33 @@ impl Repo {
         let c = self.resolve_commit(rev)?;
         flatten(self.store(), &self.store().commit(&c)?.tree)
     }
+}
+
+/// True when the working file at `t.path` already holds `t` (kind and content), so
+/// restoring it would change nothing. `staged` is its index entry, whose stat data
+/// settles the question without reading the file when it names the same content.
+fn work_matches(
+    repo: &Repo,
+    t: &FlatEntry,
+    staged: Option<&IndexEntry>,
+    written_ns: i64,
+) -> Result<bool, VcsError> {
+    let a = super::path::abs(repo.root(), &t.path);
+    let Ok(m) = std::fs::symlink_metadata(&a) else {
+        return Ok(false);
+    };
+    let Some(w) = WorkFile::from_meta(t.path.clone(), &m) else {
+        return Ok(false);
+    };
+    if w.kind != t.kind {
+        return Ok(false);
+    }
+    if let Some(e) = staged.filter(|e| e.file_id == t.id && e.kind == t.kind) {
+        if let Some(same) = Repo::quick_unchanged(&w, e, written_ns) {
+            return Ok(same);
+        }
+    }
+    Ok(hash_work_file(repo.root(), &w, repo.store().params())? == t.id)
 }
 
 fn not_found(p: &str, place: &str) -> VcsError {
@@ -177,8 +218,13 @@ mod tests {
             .unwrap();
         put(&repo, "a/x.txt", b"three");
         let paths = vec!["a".to_string()];
-        repo.restore(&paths, &RestoreOptions::default()).unwrap();
+        let r = repo.restore(&paths, &RestoreOptions::default()).unwrap();
         assert_eq!(std::fs::read(root.join("a/x.txt")).unwrap(), b"two");
+        assert_eq!((r.written.len(), r.unchanged.len()), (1, 0));
+        // Restoring again changes nothing, and says so.
+        let r = repo.restore(&paths, &RestoreOptions::default()).unwrap();
+        assert_eq!(r.written, Vec::<String>::new());
+        assert_eq!(r.unchanged, vec!["a/x.txt"]);
         let st = repo.status().unwrap();
         assert!(st.unstaged.is_empty(), "{st:?}");
         let src = RestoreOptions {

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::path::{abs, to_repo_path, under};
+use super::path::{abs, to_index_path, under};
 use super::scan::{hash_work_file, WorkFile};
 use super::sidecar::sidecars_of;
 use super::{Repo, VcsError};
@@ -47,7 +47,9 @@ impl Repo {
         let mut targets = BTreeSet::new();
         let mut sidecars = Vec::new();
         for p in paths {
-            let rel = to_repo_path(&root, cwd, p)?;
+            // Only index entries are matched, so an entry staged under a name no tree
+            // may hold (by an older version) can still be removed.
+            let rel = to_index_path(&root, cwd, p)?;
             let is_file = by_path.contains_key(rel.as_str());
             let below: Vec<&str> = index
                 .iter()

@@ -12,7 +12,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 pub use super::change::{Change, ChangeKind};
-use super::path::under;
+use super::path::{under, validate_repo_path};
 use super::treeops::{diff, flatten, FlatEntry};
 pub use super::workfile::WorkFile;
 use super::{Repo, VcsError};
@@ -46,6 +46,9 @@ pub struct Status {
     pub rehashed: usize,
     /// Paths with unresolved merge conflicts, as `PATH (KIND)`.
     pub conflicts: Vec<String>,
+    /// The same conflicts in full: partner paths, and for a metadata conflict the
+    /// keys that conflict (`fields`).
+    pub unmerged: Vec<super::Conflict>,
 }
 
 impl Status {
@@ -215,6 +218,7 @@ impl Repo {
                 self.refresh_index_stat(&refresh)?;
             }
         }
+        let unmerged = self.merge_conflicts()?;
         Ok(Status {
             branch: branch.map(|b| b.strip_prefix("refs/heads/").unwrap_or(&b).to_string()),
             head: head.map(|h| h.to_hex()),
@@ -223,21 +227,26 @@ impl Repo {
             untracked,
             skipped,
             rehashed,
-            conflicts: self
-                .merge_conflicts()?
-                .into_iter()
+            conflicts: unmerged
+                .iter()
                 .map(|c| format!("{} ({})", c.path, c.kind.as_str()))
                 .collect(),
+            unmerged,
         })
     }
 
     /// Upserts and removes index entries and records the write time (caller holds the
-    /// lock). The index no longer provably equals a tree afterwards.
+    /// lock). The index no longer provably equals a tree afterwards. An entry whose
+    /// path a tree could not hold is refused (nothing is written), so the index never
+    /// holds what `commit` would refuse.
     pub(crate) fn write_index_entries(
         &mut self,
         upsert: &[IndexEntry],
         remove: &[&str],
     ) -> Result<(), VcsError> {
+        for e in upsert {
+            validate_repo_path(&e.path)?;
+        }
         let now = now_ns().to_string();
         self.store_mut()
             .db_mut()

@@ -59,9 +59,76 @@ pub(crate) fn moved_sidecar(sidecar: &str, path: &str, to: &str) -> String {
     format!("{to}{}", &sidecar[path.len()..])
 }
 
+/// Hex digits of a Unity GUID (16 random bytes, lowercase hex).
+pub(crate) const UNITY_GUID_LEN: usize = 32;
+
+/// True when `path` is a Unity sidecar (`X.meta`).
+pub(crate) fn is_unity_meta(path: &str) -> bool {
+    path.ends_with(".meta") && asset_of(path).is_some()
+}
+
+/// The Unity `.meta` text `meta` with its top-level `guid:` value replaced by `guid`
+/// (line ending and everything else kept); `None` when it has no top-level line
+/// holding a Unity GUID (32 hex digits), so other files named `.meta` are left alone.
+pub(crate) fn with_unity_guid(meta: &[u8], guid: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(meta.len());
+    let mut done = false;
+    for line in meta.split_inclusive(|&b| b == b'\n') {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        let value = body.strip_prefix(b"guid:").map(|v| v.trim_ascii());
+        match value {
+            Some(v)
+                if !done
+                    && v.len() == UNITY_GUID_LEN
+                    && v.iter().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                out.extend_from_slice(b"guid: ");
+                out.extend_from_slice(guid.as_bytes());
+                out.extend_from_slice(&line[body.len()..]);
+                done = true;
+            }
+            _ => out.extend_from_slice(line),
+        }
+    }
+    done.then_some(out)
+}
+
+/// A fresh Unity GUID: 16 bytes from the operating system's random source, as 32
+/// lowercase hex digits (Unity's own form).
+pub(crate) fn fresh_unity_guid() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut b = [0u8; UNITY_GUID_LEN / 2];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unity_guid_is_replaced_and_nothing_else() {
+        let g = fresh_unity_guid().unwrap();
+        assert_eq!(g.len(), UNITY_GUID_LEN);
+        assert!(g
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_ne!(g, fresh_unity_guid().unwrap());
+        let old =
+            "fileFormatVersion: 2\r\nguid: 0123456789ABCDEF0123456789abcdef\r\nx:\n  guid: keep\n";
+        let new = with_unity_guid(old.as_bytes(), &g).unwrap();
+        assert_eq!(
+            String::from_utf8(new).unwrap(),
+            format!("fileFormatVersion: 2\r\nguid: {g}\r\nx:\n  guid: keep\n")
+        );
+        // No Unity GUID, nothing to rewrite.
+        assert_eq!(with_unity_guid(b"guid: 0001\n", &g), None);
+        assert_eq!(with_unity_guid(b"other: 1", &g), None);
+        assert!(is_unity_meta("a/x.png.meta"));
+        assert!(!is_unity_meta("a/x.png.import"));
+        assert!(!is_unity_meta(".meta"));
+    }
 
     #[test]
     fn files_have_unity_and_godot_sidecars() {

@@ -4,7 +4,8 @@
 //! pool, one task per directory, and stats each entry relative to its open directory
 //! (`DirEntry::metadata` is `fstatat(dirfd, name)`), sparing a full path lookup per
 //! file. `.gadnignore` rules are applied as directories are entered; an ignored
-//! directory is not entered, `.gadn` never is, and symlinks are not followed.
+//! directory is not entered, `.gadn` never is (at any depth), names no tree could
+//! hold are skipped with the reason, and symlinks are not followed.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use ignore::gitignore::Gitignore;
 use super::ignore::{is_ignored_by, load_dir_rules, IGNORE_FILE};
 use super::workfile::WorkFile;
 use super::VcsError;
+use crate::store::object::validate_name;
 use crate::store::STORE_DIR;
 
 /// What a walk found.
@@ -105,7 +107,19 @@ fn visit<'s>(
                 .push((shown, "name is not valid UTF-8".into()));
             continue;
         };
-        if rel.is_empty() && name == STORE_DIR {
+        // The one name rule trees are written under: what it refuses can never be
+        // staged, so `commit` never meets a name it cannot record. A store directory
+        // at any depth (a nested repository, or a copy of one) is passed over
+        // silently, as git passes over a nested `.git`.
+        if let Err(e) = validate_name(name) {
+            if !name.eq_ignore_ascii_case(STORE_DIR) {
+                let shown = if rel.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{rel}/{name}")
+                };
+                local.skipped.push((shown, e.to_string()));
+            }
             continue;
         }
         let mut child = String::with_capacity(rel.len() + 1 + name.len());
@@ -187,6 +201,23 @@ mod tests {
                 "b/c/d.txt"
             ]
         );
+    }
+
+    #[test]
+    fn nested_stores_are_passed_over_and_names_no_tree_holds_are_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        for p in ["a/.gadn/evil", "b/.Gadn/x", "c/back\\slash", "c/ok"] {
+            let f = root.join(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, b"x").unwrap();
+        }
+        let w = walk(root, &|_| true).unwrap();
+        assert_eq!(paths(&w), vec!["c/ok"]);
+        assert_eq!(w.skipped.len(), 1, "{:?}", w.skipped);
+        assert_eq!(w.skipped[0].0, "c/back\\slash");
+        let tree_says = validate_name("back\\slash").unwrap_err().to_string();
+        assert_eq!(w.skipped[0].1, tree_says);
     }
 
     #[test]

@@ -111,6 +111,10 @@ pub struct Conflict {
     /// resolved together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset: Option<String>,
+    /// The asset-metadata keys both sides changed differently, sorted (ours is kept
+    /// for them until resolved; every other key is already merged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
 }
 
 impl Conflict {
@@ -121,13 +125,38 @@ impl Conflict {
             kind,
             theirs_path: None,
             asset: None,
+            fields: Vec::new(),
+        }
+    }
+
+    /// `PATH (KIND)`, naming the conflicting metadata keys (`tex.png (metadata:
+    /// notes)`): the short form `status --json` lists.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} ({}{})",
+            self.path,
+            self.kind.as_str(),
+            self.fields_note()
+        )
+    }
+
+    fn fields_note(&self) -> String {
+        match (self.fields.is_empty(), self.kind) {
+            (true, _) => String::new(),
+            (false, ConflictKind::Metadata) => format!(": {}", self.fields.join(", ")),
+            (false, _) => format!("; metadata: {}", self.fields.join(", ")),
         }
     }
 
     /// `PATH (KIND)`, with their name for a rename/rename and the partner of a
     /// sidecar pair.
     pub fn describe(&self) -> String {
-        let mut s = format!("{} ({}", self.path, self.kind.as_str());
+        let mut s = format!(
+            "{} ({}{}",
+            self.path,
+            self.kind.as_str(),
+            self.fields_note()
+        );
         if let (Some(t), ConflictKind::RenameRename) = (&self.theirs_path, self.kind) {
             s.push_str(&format!("; theirs renamed it to {t}"));
         }
@@ -203,12 +232,18 @@ mod tests {
                 kind: ConflictKind::RenameRename,
                 theirs_path: Some("other".into()),
                 asset: None,
+                fields: Vec::new(),
             },
             Conflict {
                 path: "x.png.meta".into(),
                 kind: ConflictKind::Sidecar,
                 theirs_path: None,
                 asset: Some("x.png".into()),
+                fields: Vec::new(),
+            },
+            Conflict {
+                fields: vec!["author".into(), "notes".into()],
+                ..Conflict::new("tex.png", ConflictKind::Metadata)
             },
         ];
         assert_eq!(decode_conflicts(&encode_conflicts(&c)), Some(c));
@@ -235,6 +270,7 @@ mod tests {
             kind: ConflictKind::RenameRename,
             theirs_path: Some("c".into()),
             asset: None,
+            fields: Vec::new(),
         };
         assert_eq!(rr.describe(), "b (rename/rename; theirs renamed it to c)");
         let sc = Conflict {
@@ -242,6 +278,7 @@ mod tests {
             kind: ConflictKind::Sidecar,
             theirs_path: None,
             asset: Some("x".into()),
+            fields: Vec::new(),
         };
         assert_eq!(sc.describe(), "x.meta (sidecar of x, resolved with it)");
         let text = Conflict {
@@ -251,6 +288,20 @@ mod tests {
         assert_eq!(
             text.describe(),
             "x.meta (text; sidecar of x, resolved with it)"
+        );
+        let meta = Conflict {
+            fields: vec!["author".into(), "notes".into()],
+            ..Conflict::new("tex.png", ConflictKind::Metadata)
+        };
+        assert_eq!(meta.describe(), "tex.png (metadata: author, notes)");
+        assert_eq!(meta.summary(), "tex.png (metadata: author, notes)");
+        let content = Conflict {
+            kind: ConflictKind::Content,
+            ..meta
+        };
+        assert_eq!(
+            content.summary(),
+            "tex.png (content; metadata: author, notes)"
         );
         assert_eq!(
             Conflict::new("x", ConflictKind::Sidecar).describe(),

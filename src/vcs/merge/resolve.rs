@@ -8,24 +8,31 @@
 //! |-----------------|-------------------|-----------------------------------|-----------------------------------|
 //! | content, add/add, modify/delete, delete/modify, rename/delete, delete/rename | keep | their version at the path (or delete) | theirs at `STEM.theirs.EXT` |
 //! | text            | ours, markers gone | their version                    | ours + theirs at `STEM.theirs.EXT` |
-//! | metadata        | keep              | their metadata on the merged content | refused                        |
+//! | metadata        | keep (every key merged, ours where they conflict) | theirs for the conflicting keys, the rest merged | refused |
 //! | rename/rename   | keep our name     | their name only                   | both names                        |
 //! | file/dir        | keep our file     | their directory replaces it       | their directory at `x.theirs/`    |
 //! | dir/file        | keep our directory | their file replaces it           | their file at `x.theirs`          |
 //! | sidecar         | our version       | their version                     | ours + theirs beside the asset's copy |
 //!
+//! A Unity `.meta` that `--both` writes beside a kept original gets a fresh GUID (Unity
+//! refuses two assets with one GUID); everything else in it is theirs.
+//!
 //! `--merged` applies to `text` conflicts: the edited working file is staged after
 //! checking no conflict marker line remains. Everything is checked before anything
 //! is written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::conflict::{encode_conflicts, theirs_name, Conflict, ConflictKind};
 use super::text::marker_lines;
 use super::{remove_work_file, Resolution, MERGE_CONFLICTS_KEY};
+use crate::store::object::{AssetMeta, EntryKind};
+use crate::store::{ObjectId, Store};
 use crate::vcs::checkout::materialize;
+use crate::vcs::facts::{detect, SNIFF_LEN};
 use crate::vcs::path::abs;
 use crate::vcs::scan::index_as_flat;
+use crate::vcs::sidecar::{fresh_unity_guid, is_unity_meta, with_unity_guid};
 use crate::vcs::treeops::{flatten, FlatEntry};
 use crate::vcs::{Repo, VcsError};
 
@@ -38,6 +45,12 @@ struct Plan {
     remove: Vec<String>,
     /// Working files to stage as they are (`--merged`).
     stage: Vec<String>,
+    /// Paths among `upsert` where `--both` puts theirs beside a version that stays:
+    /// a Unity `.meta` written there gets a fresh GUID (two files with one GUID
+    /// break the project).
+    copies: Vec<String>,
+    /// Asset-metadata objects the plan's entries refer to that are not stored yet.
+    metas: Vec<AssetMeta>,
 }
 
 fn find<'a>(list: &'a [FlatEntry], path: &str) -> Option<&'a FlatEntry> {
@@ -52,11 +65,47 @@ fn at(e: &FlatEntry, path: &str) -> FlatEntry {
     e
 }
 
-/// The three snapshots a resolution chooses from.
-struct Sides {
+/// The three snapshots a resolution chooses from, and the store they live in.
+struct Sides<'s> {
     ours: Vec<FlatEntry>,
     theirs: Vec<FlatEntry>,
     index: Vec<FlatEntry>,
+    store: &'s Store,
+}
+
+impl Sides<'_> {
+    fn meta(&self, id: Option<ObjectId>) -> Result<AssetMeta, VcsError> {
+        match id {
+            Some(id) => Ok(self.store.asset_meta(&id)?),
+            None => Ok(AssetMeta::default()),
+        }
+    }
+}
+
+/// The metadata `--theirs` gives member `m`: what the merge left in the index (every
+/// key merged cleanly), with the conflicting keys taken from theirs (`None` where
+/// nothing is left). New objects go to `plan.metas`.
+fn theirs_meta(
+    plan: &mut Plan,
+    m: &Conflict,
+    cur: Option<&FlatEntry>,
+    t: Option<&FlatEntry>,
+    s: &Sides,
+) -> Result<Option<ObjectId>, VcsError> {
+    let mut meta = s.meta(cur.and_then(|c| c.meta))?;
+    let theirs = s.meta(t.and_then(|t| t.meta))?;
+    for f in &m.fields {
+        match theirs.fields.get(f) {
+            Some(v) => meta.fields.insert(f.clone(), v.clone()),
+            None => meta.fields.remove(f),
+        };
+    }
+    if meta.is_empty() {
+        return Ok(None);
+    }
+    let id = meta.id()?;
+    plan.metas.push(meta);
+    Ok(Some(id))
 }
 
 impl Plan {
@@ -124,7 +173,20 @@ fn plan_member(
         (K::Metadata, Resolution::Theirs) => {
             if let Some(c) = cur {
                 let mut e = c.clone();
-                e.meta = t.and_then(|t| t.meta);
+                // A conflict recorded before keys were named: theirs whole.
+                e.meta = match m.fields.is_empty() {
+                    true => t.and_then(|t| t.meta),
+                    false => theirs_meta(plan, m, cur, t, s)?,
+                };
+                plan.upsert.push(e);
+            }
+        }
+        // Their content, with the metadata merged as for a metadata conflict.
+        (K::Content | K::Text, Resolution::Theirs) if !m.fields.is_empty() && t.is_some() => {
+            let meta = theirs_meta(plan, m, cur, t, s)?;
+            if let Some(t) = t {
+                let mut e = at(t, &m.path);
+                e.meta = meta;
                 plan.upsert.push(e);
             }
         }
@@ -159,7 +221,9 @@ fn plan_member(
                 _ => {}
             }
             if let Some(t) = t {
-                plan.put(t, &both_target(m, unit));
+                let to = both_target(m, unit);
+                plan.put(t, &to);
+                plan.copies.push(to);
             }
         }
     }
@@ -247,15 +311,18 @@ impl Repo {
             ours,
             theirs: flatten(self.store(), &self.store().commit(&theirs)?.tree)?,
             index,
+            store: self.store(),
         };
         let mut plan = Plan::default();
         for m in &unit {
             plan_member(&mut plan, m, &unit, how, &sides)?;
         }
+        let Sides { index, .. } = sides;
+        let sides_index = index;
         let root = self.root().to_path_buf();
         // A path neither tracked nor present needs no removal (and is not reported).
         plan.remove.retain(|p| {
-            find(&sides.index, p).is_some() || std::fs::symlink_metadata(abs(&root, p)).is_ok()
+            find(&sides_index, p).is_some() || std::fs::symlink_metadata(abs(&root, p)).is_ok()
         });
         // Checks, before anything is written.
         for p in &plan.stage {
@@ -269,7 +336,7 @@ impl Repo {
                 });
             }
         }
-        let blocked = blocked(&root, &plan, &sides.index);
+        let blocked = blocked(&root, &plan, &sides_index);
         if !blocked.is_empty() {
             return Err(VcsError::InTheWay {
                 operation: "resolve",
@@ -281,6 +348,14 @@ impl Repo {
             self.add(&root, &paths, false, &|_, _| {})?;
         }
         let (lock, _) = self.store_mut().lock()?;
+        self.give_copies_fresh_guids(&lock, &mut plan)?;
+        if !plan.metas.is_empty() {
+            let mut writer = self.store_mut().writer(&lock);
+            for m in &plan.metas {
+                writer.put_meta(m)?;
+            }
+            writer.finish()?;
+        }
         for p in &plan.remove {
             remove_work_file(&root, p)?;
         }
@@ -308,4 +383,38 @@ impl Repo {
         staged.dedup();
         Ok(staged)
     }
+
+    /// Stores, for every Unity `.meta` the plan copies beside a kept original, a
+    /// version with a fresh GUID, and points the plan at it (caller holds the lock).
+    fn give_copies_fresh_guids(
+        &mut self,
+        lock: &crate::store::StoreLock,
+        plan: &mut Plan,
+    ) -> Result<(), VcsError> {
+        for e in plan.upsert.iter_mut() {
+            if !plan.copies.contains(&e.path)
+                || !is_unity_meta(&e.path)
+                || e.kind == EntryKind::Symlink
+                || e.size > MAX_META_FILE
+            {
+                continue;
+            }
+            let old = self.store().read_file_bytes(&e.id)?;
+            let guid = fresh_unity_guid().map_err(VcsError::io(Path::new("/dev/urandom")))?;
+            let Some(new) = with_unity_guid(&old, &guid) else {
+                continue;
+            };
+            let facts = detect(&new[..new.len().min(SNIFF_LEN)], &e.path).to_row();
+            let mut writer = self.store_mut().writer(lock);
+            let ing = writer.append_prepared(writer.prepare_bytes(new)?)?;
+            writer.finish()?;
+            self.store().db().facts_put(&[(ing.id, facts)])?;
+            e.id = ing.id;
+            e.size = ing.file.size;
+        }
+        Ok(())
+    }
 }
+
+/// Largest Unity `.meta` file given a fresh GUID when copied (they are a few KiB).
+const MAX_META_FILE: u64 = 1 << 20;

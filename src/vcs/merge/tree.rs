@@ -210,10 +210,12 @@ impl Merger<'_> {
             self.place(path, t);
             return Ok(());
         }
+        let mut fields = Vec::new();
         let kind = match (b, o, t) {
             (Some(b), Some(o), Some(t)) => {
-                let (e, kind) = self.three_way(path, b, o, t)?;
+                let (e, kind, keys) = self.three_way(path, b, o, t)?;
                 self.place(path, Some(&e));
+                fields = keys;
                 kind
             }
             (None, o, _) => {
@@ -232,21 +234,25 @@ impl Merger<'_> {
                 kind,
                 theirs_path,
                 asset: None,
+                fields,
             });
         }
         Ok(())
     }
 
     /// Both sides changed an entry: merge kind, content and metadata separately.
+    /// Returns the merged entry, the conflict if any, and the metadata keys that
+    /// conflict (the entry's metadata is merged, with ours for those keys).
     fn three_way(
         &mut self,
         path: &str,
         b: &FlatEntry,
         o: &FlatEntry,
         t: &FlatEntry,
-    ) -> Result<(FlatEntry, Option<ConflictKind>), VcsError> {
+    ) -> Result<(FlatEntry, Option<ConflictKind>, Vec<String>), VcsError> {
         let mut e = o.clone();
         let mut kind = None;
+        let mut conflicting = Vec::new();
         match pick(b.kind, o.kind, t.kind) {
             Some(k) => e.kind = k,
             None => kind = Some(ConflictKind::Content),
@@ -285,7 +291,11 @@ impl Merger<'_> {
                     AssetMeta::merge3(&load(b.meta)?, &load(o.meta)?, &load(t.meta)?);
                 if !keys.is_empty() {
                     kind = kind.or(Some(ConflictKind::Metadata));
-                } else if merged.is_empty() {
+                    conflicting = keys;
+                }
+                // Every key that merged cleanly is kept whichever side the
+                // conflicting ones end up taking.
+                if merged.is_empty() {
                     e.meta = None;
                 } else {
                     e.meta = Some(merged.id()?);
@@ -293,7 +303,7 @@ impl Merger<'_> {
                 }
             }
         }
-        Ok((e, kind))
+        Ok((e, kind, conflicting))
     }
 
     /// The three contents as text, when all are small UTF-8 files.
@@ -389,6 +399,7 @@ impl Merger<'_> {
                 kind: ConflictKind::Sidecar,
                 theirs_path: None,
                 asset,
+                fields: Vec::new(),
             });
         }
         let conflicted: HashSet<String> =
@@ -491,6 +502,7 @@ pub fn merge_trees(
                 kind: ConflictKind::RenameRename,
                 theirs_path: Some(t_to),
                 asset: None,
+                fields: Vec::new(),
             }),
             // One name is contested: that one is add/add; at the other, ours' copy
             // stands as renamed-here-deleted-there (or theirs' as the mirror).
@@ -517,6 +529,7 @@ pub fn merge_trees(
                 kind: ConflictKind::DeleteRename,
                 theirs_path,
                 asset: None,
+                fields: Vec::new(),
             });
         }
     }
