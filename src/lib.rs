@@ -50,7 +50,7 @@
 //! |---|---|---|
 //! | `sync` | `sync` and the network half of [`ops`] (clone, fetch, pull, push, sync, serve) | tokio, quinn, rustls, rcgen, socket2 |
 //! | `preview` | `preview` and [`ops`]' previews after a commit | image, image_dds, ktx2, symphonia, gltf, tobj, meshopt, flate2 |
-//! | `git` | `git`: the Git filter, the git-lfs transfer agent, LFS pointers | sha2 |
+//! | `git` | `git`: the Git filter, the git-lfs transfer agent, LFS pointers | (nothing more) |
 //! | `cli` | the `gadn` binary (implies the other three) | clap, indicatif, anyhow, tracing-subscriber |
 //!
 //! With none, the crate is the store and version control: chunking, packs, SQLite
