@@ -313,3 +313,17 @@ fn serve_refuses_a_rate_below_one_kib_per_second() {
     ]);
     assert!(err.contains("bytes per second"), "{err}");
 }
+
+/// `find --class sound` (no such class) is an error that lists the classes, not an
+/// empty table with exit 0.
+#[test]
+fn find_with_an_unknown_class_lists_the_classes() {
+    let s = Scratch::init();
+    s.write("a.txt", b"a\n");
+    s.run(&["add", "."]);
+    s.run(&["commit", "-m", "one"]);
+    let err = s.fail(&["find", "--class", "sound"]);
+    assert!(err.contains("no asset class 'sound'"), "{err}");
+    assert!(err.contains("image, audio, model, text"), "{err}");
+    assert!(!s.run(&["find", "--class", "TEXT"]).is_empty());
+}

@@ -16,7 +16,8 @@ pub struct Args {
     /// Only assets of this type (png, wav, glb, text…; any case).
     #[arg(long = "type", value_name = "T")]
     kind: Option<String>,
-    /// Only assets of this class (image, audio, model, text, archive, document, other).
+    /// Only assets of this class (image, audio, model, text, archive, document,
+    /// executable, other).
     #[arg(long, value_name = "C")]
     class: Option<String>,
     /// Only assets of at least SIZE (10M, 1.5GiB, 200K; units are binary).

@@ -9,6 +9,18 @@
 /// Bytes of a file's head that type detection looks at.
 pub const SNIFF_LEN: usize = 4096;
 
+/// Every class [`Facts::class`] can hold: what `gadn find --class` accepts.
+pub const CLASSES: &[&str] = &[
+    "image",
+    "audio",
+    "model",
+    "text",
+    "archive",
+    "document",
+    "executable",
+    "other",
+];
+
 /// What is known about a file's content without opening it in a format library.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Facts {
@@ -24,6 +36,7 @@ pub struct Facts {
 
 impl Facts {
     pub(crate) fn new(kind: &str, class: &str, mime: &str) -> Facts {
+        debug_assert!(CLASSES.contains(&class), "class {class} is not in CLASSES");
         Facts {
             kind: kind.into(),
             class: class.into(),

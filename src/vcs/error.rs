@@ -191,6 +191,14 @@ pub enum VcsError {
         /// What was expected.
         reason: String,
     },
+    /// A class given to a filter is none of the classes facts can hold.
+    #[error("no asset class '{given}': the classes are {}", known.join(", "))]
+    UnknownClass {
+        /// The class given.
+        given: String,
+        /// Every class there is.
+        known: Vec<String>,
+    },
     /// A size given to a filter cannot be read.
     #[error("cannot read size '{text}': {reason}")]
     BadSize {

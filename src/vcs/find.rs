@@ -95,6 +95,15 @@ impl Repo {
             ),
             None => None,
         };
+        if let Some(c) = &filter.class {
+            let known = crate::store::sniff::CLASSES;
+            if !known.iter().any(|k| k.eq_ignore_ascii_case(c)) {
+                return Err(VcsError::UnknownClass {
+                    given: c.clone(),
+                    known: known.iter().map(|k| k.to_string()).collect(),
+                });
+            }
+        }
         let tree = self.store().commit(&start)?.tree;
         // Cheap filters first: path and size, then facts, then metadata.
         let mut kept = Vec::new();
@@ -330,11 +339,19 @@ mod tests {
             ..Default::default()
         })
         .is_empty());
-        assert!(paths(FindFilter {
-            class: Some("no-such-class".into()),
-            ..Default::default()
-        })
-        .is_empty());
+        // A class that does not exist is an error naming the classes, not an empty
+        // result (`find --class sound`).
+        let e = r
+            .find(
+                c2,
+                &FindFilter {
+                    class: Some("sound".into()),
+                    ..Default::default()
+                },
+            )
+            .expect_err("no class sound");
+        assert!(matches!(e, VcsError::UnknownClass { .. }), "{e}");
+        assert!(e.to_string().contains("audio, model"), "{e}");
         assert!(matches!(
             r.find(
                 c2,
