@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-use super::output::{byte_bar, print_json};
+use gadn::ops::{self, StoreOf};
+
+use super::net::bars;
+use super::output::print_json;
 use super::{Ctx, EXIT_PROBLEM};
 
 /// Arguments of `gadn fsck`.
@@ -15,21 +18,18 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
-    run_on(ctx, repo.store(), a)
+    run_on(ctx, StoreOf::Repo(&repo), a)
 }
 
-/// Verifies `store` (a repository's, or a Git repository's `.git/gadn`).
-pub fn run_on(ctx: &Ctx, store: &gadn::store::Store, a: Args) -> anyhow::Result<ExitCode> {
-    let total = store.pack_bytes();
-    let bar = byte_bar(ctx.quiet || a.json, total, "verifying");
-    let report = store.fsck(&mut |n| bar.set_position(n))?;
-    bar.finish_and_clear();
+/// Verifies the store `of` names (a repository's, or a Git repository's `.git/gadn`).
+pub fn run_on(ctx: &Ctx, of: StoreOf<'_>, a: Args) -> anyhow::Result<ExitCode> {
+    let report = ops::fsck(of, &*bars(ctx.quiet || a.json))?;
     if a.json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
             ok: bool,
             #[serde(flatten)]
-            report: &'a gadn::store::FsckReport,
+            report: &'a ops::FsckReport,
         }
         print_json(&Out {
             ok: report.is_ok(),

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use gadn::ops::{self, StoreOf};
+
 use super::output::{human_bytes, print_json};
 use super::Ctx;
 
@@ -15,12 +17,12 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
-    run_on(repo.store(), a)
+    run_on(StoreOf::Repo(&repo), a)
 }
 
-/// Reports on `store` (a repository's, or a Git repository's `.git/gadn`).
-pub fn run_on(store: &gadn::store::Store, a: Args) -> anyhow::Result<ExitCode> {
-    let s = store.stats()?;
+/// Reports on the store `of` names (a repository's, or a Git repository's `.git/gadn`).
+pub fn run_on(of: StoreOf<'_>, a: Args) -> anyhow::Result<ExitCode> {
+    let s = ops::stats(of)?;
     if a.json {
         print_json(&s)?;
         return Ok(ExitCode::SUCCESS);

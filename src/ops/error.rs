@@ -116,6 +116,13 @@ pub enum Error {
     /// Push of a branch that does not exist here.
     #[error("no branch '{0}' here")]
     NoSuchBranch(String),
+    /// The Git repository has no gadn store.
+    #[error("no gadn store at {}; run `gadn git install` first", .0.display())]
+    NoGitStore(PathBuf),
+    /// The Git side failed.
+    #[cfg(feature = "git")]
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
     /// A background task of the server ended abnormally.
     #[error("the server task failed: {0}")]
     ServerTask(String),

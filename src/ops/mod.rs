@@ -71,6 +71,7 @@
 //! ```
 
 mod error;
+mod inspect;
 #[cfg(feature = "sync")]
 mod net;
 #[cfg(feature = "preview")]
@@ -81,7 +82,10 @@ mod serve;
 #[cfg(all(test, feature = "sync", feature = "preview"))]
 mod tests;
 
+/// What [`fsck`] and [`stats`] report (store types, re-exported for callers).
+pub use crate::store::{FsckReport, StoreStats};
 pub use error::Error;
+pub use inspect::{fsck, stats, StoreOf};
 #[cfg(feature = "sync")]
 pub use net::{
     clone, fetch, pull, push, sync, CloneOptions, CloneReport, FetchOptions, FetchReport,

@@ -7,6 +7,8 @@ mod install;
 
 use std::process::ExitCode;
 
+use gadn::ops::StoreOf;
+
 use super::Ctx;
 
 /// Arguments of `gadn git`.
@@ -36,18 +38,6 @@ enum GitCommand {
     Stats(super::stats::Args),
 }
 
-/// Opens the gadn store of the Git repository around the working directory.
-fn git_store(ctx: &Ctx) -> anyhow::Result<gadn::store::Store> {
-    let dir = gadn::git::store_dir(&gadn::git::git_dir(&ctx.cwd)?);
-    if !dir.is_dir() {
-        anyhow::bail!(
-            "no gadn store at {}; run `gadn git install` first",
-            dir.display()
-        );
-    }
-    Ok(gadn::store::Store::open(&dir)?)
-}
-
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     match a.command {
         GitCommand::Install(a) => install::run_install(ctx, a),
@@ -56,7 +46,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         GitCommand::Get(a) => getdrop::run_get(ctx, a),
         GitCommand::Drop(a) => getdrop::run_drop(ctx, a),
         GitCommand::LfsAgent(a) => agent::run(ctx, a),
-        GitCommand::Fsck(a) => super::fsck::run_on(ctx, &git_store(ctx)?, a),
-        GitCommand::Stats(a) => super::stats::run_on(&git_store(ctx)?, a),
+        GitCommand::Fsck(a) => super::fsck::run_on(ctx, StoreOf::Git(&ctx.cwd), a),
+        GitCommand::Stats(a) => super::stats::run_on(StoreOf::Git(&ctx.cwd), a),
     }
 }
