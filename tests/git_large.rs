@@ -1,4 +1,4 @@
-//! A 1 GiB file through Git's long-running filter process: `git add` + `git commit`
+//! A 1 GiB file (512 MiB where the disk is short, see `big_size`) through Git's long-running filter process: `git add` + `git commit`
 //! clean it into the gadn store (the Git blob is an LFS pointer), `git checkout --`
 //! smudges it back byte-identical, `git status` is clean afterwards, and the gadn
 //! filter process's peak RSS stays under [`RSS_BOUND_KIB`] in both directions.
@@ -22,8 +22,11 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest;
 
-/// Size of the big file: 1 GiB.
+/// Size of the big file: 1 GiB where the disk has room for it (see [`big_size`]).
 const BIG: u64 = 1 << 30;
+/// The smallest big file the test runs with: still well above [`RSS_BOUND_KIB`], so a
+/// filter that held the file in memory would fail the bound.
+const BIG_MIN: u64 = 512 << 20;
 /// Generation / verification block, bytes.
 const BLOCK: usize = 1 << 20;
 /// Bound on the gadn filter process's peak resident set, KiB (200 MiB).
@@ -38,9 +41,65 @@ struct GitRepo {
     dir: tempfile::TempDir,
 }
 
+/// Free bytes on the filesystem holding `dir` (POSIX `df -Pk`).
+fn free_bytes(dir: &Path) -> u64 {
+    let out = Command::new("df")
+        .arg("-Pk")
+        .arg(dir)
+        .output()
+        .expect("run df");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let avail_kib = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("cannot read df's output for {}: {text}", dir.display()));
+    avail_kib * 1024
+}
+
+/// Where the test repository goes: the system temporary directory or Cargo's
+/// per-target temporary directory, whichever filesystem has more room (CI's `/tmp`
+/// may be small while the target directory's disk is not).
+fn roomiest_temp_root() -> (PathBuf, u64) {
+    let candidates = [
+        std::env::temp_dir(),
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
+    ];
+    candidates
+        .into_iter()
+        .filter(|d| std::fs::create_dir_all(d).is_ok())
+        .map(|d| {
+            let free = free_bytes(&d);
+            (d, free)
+        })
+        .max_by_key(|(_, free)| *free)
+        .expect("a temporary directory")
+}
+
+/// The big file's size for `free` bytes of disk: the working file, its chunks in the
+/// store (compressed, at most the file's size) and slack need `2 × size + 256 MiB`.
+/// 1 GiB when that fits, else the largest power of two that fits, down to
+/// [`BIG_MIN`]; below that the test cannot show bounded memory and says so.
+fn big_size(free: u64) -> u64 {
+    let need = |size: u64| 2 * size + (256 << 20);
+    let mut size = BIG;
+    while size > BIG_MIN && need(size) > free {
+        size /= 2;
+    }
+    assert!(
+        need(size) <= free,
+        "this test needs {} MiB of free disk for a {} MiB file and has {} MiB",
+        need(size) >> 20,
+        size >> 20,
+        free >> 20
+    );
+    size
+}
+
 impl GitRepo {
-    fn new() -> GitRepo {
-        let dir = tempfile::tempdir().expect("tempdir");
+    fn new(root: &Path) -> GitRepo {
+        let dir = tempfile::tempdir_in(root).expect("tempdir");
         std::fs::write(
             dir.path().join("gitconfig"),
             "[user]\n\tname = Test Artist\n\temail = test@example.org\n\
@@ -224,7 +283,15 @@ fn one_gib_file_cleans_and_smudges_through_gadn_in_bounded_memory() {
         "{GNU_TIME} (GNU time) is needed to measure the filter's peak RSS: apt-get install time \
          (tools/test.sh does)"
     );
-    let r = GitRepo::new();
+    let (root, free) = roomiest_temp_root();
+    let big_len = big_size(free);
+    eprintln!(
+        "test repository under {} ({} MiB free): a {} MiB file",
+        root.display(),
+        free >> 20,
+        big_len >> 20
+    );
+    let r = GitRepo::new(&root);
     let t_total = Instant::now();
     r.gadn(&["git", "install"]);
 
@@ -254,8 +321,12 @@ fn one_gib_file_cleans_and_smudges_through_gadn_in_bounded_memory() {
 
     let big = r.work().join("big.psd");
     let t0 = Instant::now();
-    let want = generate(&big, BIG, 7);
-    eprintln!("generated 1 GiB: {:.1}s", t0.elapsed().as_secs_f64());
+    let want = generate(&big, big_len, 7);
+    eprintln!(
+        "generated {} MiB: {:.1}s",
+        big_len >> 20,
+        t0.elapsed().as_secs_f64()
+    );
 
     // Clean: git add + commit.
     r.git(&["add", "big.psd"]);
@@ -284,7 +355,10 @@ fn one_gib_file_cleans_and_smudges_through_gadn_in_bounded_memory() {
         "pointer oid is not the content's SHA-256 {}:\n{text}",
         hex(&want.sha256)
     );
-    assert!(text.lines().any(|l| l == format!("size {BIG}")), "{text}");
+    assert!(
+        text.lines().any(|l| l == format!("size {big_len}")),
+        "{text}"
+    );
 
     // Smudge: delete the working file and check it out again.
     std::fs::remove_file(&big).unwrap();
@@ -295,7 +369,7 @@ fn one_gib_file_cleans_and_smudges_through_gadn_in_bounded_memory() {
         "git checkout did not run the gadn filter process"
     );
     let got = digest_file(&big);
-    assert_eq!(got.len, BIG, "checked-out size");
+    assert_eq!(got.len, big_len, "checked-out size");
     assert!(
         got == want,
         "checked-out content differs from the committed content"
@@ -315,7 +389,7 @@ fn one_gib_file_cleans_and_smudges_through_gadn_in_bounded_memory() {
         .lfs_get(&gadn::store::Sha256(want.sha256))
         .expect("lfs_objects readable")
         .expect("the content's SHA-256 is recorded in lfs_objects");
-    assert_eq!(size, BIG);
+    assert_eq!(size, big_len);
     let report = store.fsck(&mut |_| {}).expect("fsck runs");
     assert!(report.is_ok(), "gadn store not fsck-clean: {report:?}");
 
