@@ -113,6 +113,13 @@ impl std::fmt::Display for PublicKey {
     }
 }
 
+impl serde::Serialize for PublicKey {
+    /// As its text form ([`PublicKey::to_text`]), the form users copy between machines.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_text())
+    }
+}
+
 impl PublicKey {
     /// `gadn1` followed by 64 lowercase hex digits.
     pub fn to_text(&self) -> String {

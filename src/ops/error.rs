@@ -39,6 +39,10 @@ pub enum Error {
     #[error(transparent)]
     Identity(#[from] IdentityError),
     #[cfg(feature = "sync")]
+    /// Reading or changing the member list failed, or the change was refused.
+    #[error(transparent)]
+    Members(#[from] crate::sync::members::MembersError),
+    #[cfg(feature = "sync")]
     /// LAN discovery failed.
     #[error("LAN discovery failed")]
     Discovery(#[source] DiscoveryError),
@@ -53,6 +57,14 @@ pub enum Error {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// A peer address is not `HOST:PORT`.
+    #[error("'{addr}' is not a HOST:PORT address: {why} (e.g. 192.168.1.20:7420 or studio-pc.local:7420)")]
+    BadAddress {
+        /// The address given.
+        addr: String,
+        /// The rule it breaks.
+        why: &'static str,
     },
     /// No address of the peer resolved.
     #[error("cannot resolve {0}")]

@@ -74,6 +74,8 @@ mod error;
 mod inspect;
 #[cfg(feature = "sync")]
 mod net;
+#[cfg(feature = "sync")]
+mod peer;
 #[cfg(feature = "preview")]
 mod preview;
 mod progress;
@@ -91,6 +93,11 @@ pub use net::{
     clone, fetch, pull, push, sync, CloneOptions, CloneReport, FetchOptions, FetchReport,
     FoundPeer, PeerFailure, PullOptions, PullReport, PushOptions, PushReport, RefChange,
     SyncOptions, SyncReport,
+};
+#[cfg(feature = "sync")]
+pub use peer::{
+    check_addr, founder_name, peer_add, peer_list, peer_remove, peer_set_addr, PeerAddOptions,
+    PeerAddReport, PeerAddrReport, PeerChange, PeerInfo, PeerRemoved,
 };
 #[cfg(feature = "preview")]
 pub use preview::{
