@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use gadn::ops;
 use gadn::vcs::{parse_ident, CommitOptions};
 
 use super::Ctx;
@@ -61,51 +62,22 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         );
     }
     // The commit is made; previews are extra, so their problems are warnings.
-    if let Err(e) = previews_after_commit(ctx, &mut repo, &id) {
-        eprintln!("warning: previews of {}: {e:#}", id.short());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Makes the previews of the new commit's files as `preview.on-commit` says: in a
-/// detached background process (the default; its messages go to
-/// `.gadn/preview.log`), before returning (`wait`), or not at all (`off`).
-fn previews_after_commit(
-    ctx: &Ctx,
-    repo: &mut gadn::vcs::Repo,
-    id: &gadn::store::ObjectId,
-) -> anyhow::Result<()> {
-    use gadn::preview::settings::{OnCommit, Settings};
-    let settings = Settings::load(repo.store())?;
-    match settings.on_commit {
-        OnCommit::Off => Ok(()),
-        OnCommit::Wait => {
-            let planner = gadn::preview::recorded::Planner::new(settings);
-            let s =
-                super::preview::preview_revision(repo, &planner, &id.to_hex(), false, ctx.quiet)?;
+    let opts = ops::AfterCommitOptions {
+        background_program: std::env::current_exe().ok(),
+        progress: super::net::bars(ctx.quiet),
+    };
+    match ops::preview_after_commit(&mut repo, &id, &opts) {
+        Ok(ops::AfterCommitReport::Made(s)) => {
             for (path, why) in &s.failures {
                 eprintln!("preview: {path}: {why}");
             }
-            Ok(())
         }
-        OnCommit::Background => {
-            use std::os::unix::process::CommandExt;
-            let log_path = repo.store().dir().join("preview.log");
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log_path)?;
-            std::process::Command::new(std::env::current_exe()?)
-                .args(["--quiet", "preview", "--all", &id.to_hex()])
-                .current_dir(repo.root())
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(log)
-                // Its own process group: a Ctrl-C meant for the next command in
-                // this terminal does not reach it.
-                .process_group(0)
-                .spawn()?;
-            Ok(())
-        }
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "warning: previews of {}: {:#}",
+            id.short(),
+            anyhow::Error::from(e)
+        ),
     }
+    Ok(ExitCode::SUCCESS)
 }

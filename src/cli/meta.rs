@@ -101,7 +101,7 @@ struct WithPreview<'a> {
     #[serde(flatten)]
     view: &'a MetaView,
     /// The preview (facts, items), `null` when it cannot be had.
-    preview: Option<super::preview::PreviewView>,
+    preview: Option<gadn::ops::PreviewView>,
     /// Why there is no preview, when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     preview_error: Option<String>,
@@ -110,13 +110,19 @@ struct WithPreview<'a> {
 fn preview_of(
     repo: &mut gadn::vcs::Repo,
     view: &MetaView,
-) -> anyhow::Result<super::preview::PreviewView> {
-    let planner = gadn::preview::recorded::Planner::new(gadn::preview::settings::Settings::load(
-        repo.store(),
-    )?);
-    let file: gadn::store::ObjectId = view.file_id.parse()?;
-    let (id, p) = super::preview::ensure(repo, &planner, &view.path, &file, false)?;
-    Ok(super::preview::PreviewView::new(&id, &p))
+) -> anyhow::Result<gadn::ops::PreviewView> {
+    let opts = gadn::ops::AssetPreviewOptions {
+        asset: gadn::ops::Asset::File {
+            path: view.path.clone(),
+            id: view.file_id.parse::<gadn::ObjectId>()?,
+        },
+        cached: false,
+        force: false,
+        write: None,
+    };
+    let r = gadn::ops::preview_asset(repo, &opts)?;
+    r.preview
+        .ok_or_else(|| anyhow::anyhow!("{}: no preview", view.path))
 }
 
 fn one_path(ctx: &Ctx, repo: &gadn::vcs::Repo, path: PathBuf) -> anyhow::Result<String> {

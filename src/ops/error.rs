@@ -135,6 +135,27 @@ pub enum Error {
     #[cfg(feature = "git")]
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
+    /// An asset has no preview and none can be made.
+    #[error("{path}: no preview: {why}")]
+    NoPreview {
+        /// The asset's path.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// An asset's preview has no item of the role asked for.
+    #[error("{path}: the preview has no {role} item (it has: {have})")]
+    NoPreviewItem {
+        /// The asset's path.
+        path: String,
+        /// The role asked for.
+        role: &'static str,
+        /// The items it has, as `ROLE LEVEL`, or `none`.
+        have: String,
+    },
+    /// A revision path names a directory, or nothing that is a file.
+    #[error("{0} names a directory or a commit, not a file: name a file (REV:PATH), or preview a whole revision (`gadn preview --all REV`)")]
+    NotAFile(String),
     /// A background task of the server ended abnormally.
     #[error("the server task failed: {0}")]
     ServerTask(String),

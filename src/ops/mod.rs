@@ -101,8 +101,9 @@ pub use peer::{
 };
 #[cfg(feature = "preview")]
 pub use preview::{
-    preview_after_commit, preview_revision, AfterCommitOptions, AfterCommitReport, PreviewOptions,
-    PREVIEW_LOCK,
+    ensure_preview, pick_item, preview_after_commit, preview_asset, preview_revision,
+    AfterCommitOptions, AfterCommitReport, Asset, AssetPreviewOptions, AssetPreviewReport,
+    ItemView, PreviewOptions, PreviewView, WriteItem, WrittenItem, PREVIEW_LOCK,
 };
 pub use progress::{NoProgress, Progress, Unit};
 #[cfg(feature = "sync")]
