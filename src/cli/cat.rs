@@ -3,8 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use gadn::store::object::EntryKind;
-use gadn::vcs::Resolved;
+use gadn::vcs::{EntryKind, Resolved};
 
 use super::Ctx;
 

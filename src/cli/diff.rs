@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gadn::store::object::assetmeta::TAGS;
+use gadn::vcs::TAGS;
 use gadn::vcs::{ChangeKind, DiffOptions, FileDiff, MetaChange};
 
 use super::output::{human_bytes, print_json};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gadn::store::chunker::ChunkParams;
+use gadn::ChunkParams;
 
 use super::Ctx;
 

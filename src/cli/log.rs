@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use gadn::store::object::{Commit, Person};
-use gadn::store::ObjectId;
-use gadn::vcs::{parse_date, LogFilter};
+use gadn::vcs::{parse_date, Commit, LogFilter, Person};
+use gadn::ObjectId;
 
 use super::output::print_json;
 use super::Ctx;

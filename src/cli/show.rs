@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use gadn::store::object::EntryKind;
-use gadn::vcs::Resolved;
+use gadn::vcs::{EntryKind, Resolved};
 
 use super::log::{print_commit, CommitJson};
 use super::output::{human_bytes, print_json};

@@ -37,6 +37,10 @@ mod treeops;
 mod walk;
 mod workfile;
 
+/// Store types that appear in this layer's API (resolved entries, commits, their
+/// people, the metadata key of version tags), re-exported so callers need nothing
+/// under `store`.
+pub use crate::store::object::{assetmeta::TAGS, Commit, EntryKind, Person};
 pub use branch::BranchInfo;
 pub use checkout::{CheckoutOptions, CheckoutReport};
 pub use commit::AddReport;
