@@ -133,13 +133,7 @@ fn ignore_rules_and_errors() {
     s.write("scratch.tmp", b"t");
     s.write("build/out.bin", b"o");
     s.run(&["add", "."]);
-    let st = s.json(&["status", "--json"]);
-    let staged: Vec<&str> = st["staged"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["path"].as_str().unwrap())
-        .collect();
+    let (_, staged) = s.status_staged();
     assert_eq!(staged, [".gadnignore", "keep.txt"]);
     let err = s.fail(&["add", "scratch.tmp"]);
     assert!(err.contains("ignored by .gadnignore"), "{err}");

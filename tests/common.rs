@@ -80,6 +80,18 @@ impl Scratch {
         serde_json::from_str(&self.run(args)).expect("valid JSON")
     }
 
+    /// `status --json` and the paths of its staged changes, in order.
+    pub fn status_staged(&self) -> (serde_json::Value, Vec<String>) {
+        let st = self.json(&["status", "--json"]);
+        let staged = st["staged"]
+            .as_array()
+            .expect("staged is a list")
+            .iter()
+            .map(|c| c["path"].as_str().expect("a path").to_string())
+            .collect();
+        (st, staged)
+    }
+
     /// The largest pack (the one holding the chunks of a test's big file).
     pub fn biggest_pack(&self) -> PathBuf {
         self.pack_files("pack")

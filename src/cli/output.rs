@@ -12,10 +12,8 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `1.5 MiB` style sizes ([`gadn::size::format_size`]).
-pub fn human_bytes(n: u64) -> String {
-    gadn::size::format_size(n)
-}
+/// `1.5 MiB` style sizes: the one size grammar, tested in `gadn::size`.
+pub use gadn::size::format_size as human_bytes;
 
 /// A byte progress bar on stderr; hidden when stderr is not a terminal or `quiet`.
 pub fn byte_bar(quiet: bool, total: u64, what: &str) -> ProgressBar {
@@ -90,18 +88,5 @@ pub fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]], righ
     line(header);
     for r in rows {
         line(std::array::from_fn(|i| r[i].as_str()));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
     }
 }

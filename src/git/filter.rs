@@ -742,11 +742,7 @@ mod tests {
 
     /// Stores `content` without an `lfs_objects` record; returns its gadn id.
     fn ingest(store: &mut Store, content: &[u8]) -> ObjectId {
-        let (lock, _) = store.lock().unwrap();
-        let mut w = store.writer(&lock);
-        let id = w.ingest(content).unwrap().id;
-        w.finish().unwrap();
-        id
+        store.ingest_one(content).unwrap().id
     }
 
     #[test]

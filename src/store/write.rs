@@ -498,6 +498,17 @@ impl ChunkSink for Discard {
 }
 
 impl Store {
+    /// Stores one stream as a file object on its own: takes the write lock, ingests
+    /// `reader` through a fresh writer, seals the pack and releases the lock. For a
+    /// batch, take [`Store::lock`] once and use one [`Store::writer`] instead.
+    pub fn ingest_one(&mut self, reader: impl Read + Send) -> Result<Ingested, StoreError> {
+        let (lock, _) = self.lock()?;
+        let mut w = self.writer(&lock);
+        let ingested = w.ingest(reader)?;
+        w.finish()?;
+        Ok(ingested)
+    }
+
     /// A writer; the lock proves this process is the only writer.
     pub fn writer<'s>(&'s mut self, _lock: &'s StoreLock) -> ObjectWriter<'s> {
         let pack_dir = self.dir().join(super::open::PACK_DIR);

@@ -11,11 +11,7 @@ fn params() -> ChunkParams {
 
 /// Ingests `data` through `store` (its own writer and lock); returns the file id.
 fn write(store: &mut Store, data: &[u8]) -> ObjectId {
-    let (lock, _) = store.lock().unwrap();
-    let mut w = store.writer(&lock);
-    let id = w.ingest(data).unwrap().id;
-    w.finish().unwrap();
-    id
+    store.ingest_one(data).unwrap().id
 }
 
 #[test]
