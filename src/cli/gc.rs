@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
+use super::exit::DAMAGE;
 use super::output::{human_bytes, print_json};
-use super::{Ctx, EXIT_PROBLEM};
+use super::Ctx;
 
 /// Arguments of `gadn gc`.
 #[derive(Debug, clap::Args)]
@@ -21,7 +22,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(refused) => {
             eprintln!("error: {refused}");
-            return Ok(ExitCode::from(EXIT_PROBLEM));
+            return Ok(ExitCode::from(DAMAGE));
         }
     };
     if a.json {

@@ -7,8 +7,10 @@ mod cat;
 mod checkout;
 mod clone;
 mod commit;
+mod completions;
 mod config;
 mod diff;
+mod exit;
 mod fetch;
 mod find;
 mod fsck;
@@ -134,6 +136,10 @@ enum Command {
     Push(push::Args),
     /// Fetch from every reachable member.
     Sync(sync::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page, or write every page with --out DIR.
+    Man(completions::ManArgs),
 }
 
 /// Context every command receives.
@@ -160,9 +166,6 @@ impl Ctx {
     }
 }
 
-/// Exit status for a command that ran but found a problem (e.g. fsck found damage).
-pub const EXIT_PROBLEM: u8 = 1;
-
 /// The directory commands run in: `-C DIR` (relative to the current directory) or the
 /// current directory, made absolute and canonical so paths given relative to it can
 /// be compared with the repository root.
@@ -184,7 +187,7 @@ pub fn run() -> ExitCode {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(EXIT_PROBLEM);
+            return ExitCode::from(exit::FAILED);
         }
     };
     let ctx = Ctx {
@@ -229,6 +232,8 @@ pub fn run() -> ExitCode {
         Command::Pull(a) => pull::run(&ctx, a),
         Command::Push(a) => push::run(&ctx, a),
         Command::Sync(a) => sync::run(&ctx, a),
+        Command::Completions(a) => completions::run_completions(&ctx, a),
+        Command::Man(a) => completions::run_man(&ctx, a),
     };
     match result {
         Ok(code) => code,
@@ -240,7 +245,7 @@ pub fn run() -> ExitCode {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::from(EXIT_PROBLEM)
+            exit::for_error(&e)
         }
     }
 }

@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if r.any_refused() {
-        ExitCode::from(super::EXIT_PROBLEM)
+        ExitCode::from(super::exit::FAILED)
     } else {
         ExitCode::SUCCESS
     })

@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if ok == 0 && failed > 0 {
-        ExitCode::from(super::EXIT_PROBLEM)
+        ExitCode::from(super::exit::FAILED)
     } else {
         ExitCode::SUCCESS
     })

@@ -86,7 +86,7 @@ mod tests;
 
 /// What [`fsck`] and [`stats`] report (store types, re-exported for callers).
 pub use crate::store::{FsckReport, StoreStats};
-pub use error::Error;
+pub use error::{classify, Error, Failure};
 pub use inspect::{fsck, stats, StoreOf};
 #[cfg(feature = "sync")]
 pub use net::{
