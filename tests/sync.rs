@@ -928,3 +928,38 @@ fn noop_fetch_reports_no_updated_ref() {
         "nothing changed, yet: {out}"
     );
 }
+
+#[test]
+fn serve_logs_are_coloured_only_when_asked() {
+    let (alice, _bob, plain) = alice_and_bob();
+    let log_of = |server: &Server| {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = server.log();
+            if log.contains("serving") || Instant::now() > end {
+                return log;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let text = log_of(&plain);
+    assert!(text.contains("serving"), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "no colour off a terminal by default: {text:?}"
+    );
+    drop(plain);
+    let coloured = alice.serve(&["--color", "always"]);
+    let text = log_of(&coloured);
+    assert!(
+        text.contains("\x1b["),
+        "--color always colours the log: {text:?}"
+    );
+    drop(coloured);
+    let never = alice.serve(&["--color", "never"]);
+    let text = log_of(&never);
+    assert!(
+        text.contains("serving") && !text.contains('\x1b'),
+        "{text:?}"
+    );
+}

@@ -56,6 +56,10 @@ pub struct Cli {
     /// No progress bars or informational messages.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Colour in terminal output: auto (when stderr is a terminal and NO_COLOR is
+    /// unset or empty), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -142,12 +146,37 @@ enum Command {
     Man(completions::ManArgs),
 }
 
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour stderr: `auto` follows <https://no-color.org> (a non-empty
+    /// `NO_COLOR` turns colour off) and whether stderr is a terminal.
+    fn stderr(self, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                no_color.is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            }
+        }
+    }
+}
+
 /// Context every command receives.
 pub struct Ctx {
     /// Working directory (after `-C`).
     pub cwd: PathBuf,
     /// Suppress progress and chatter.
     pub quiet: bool,
+    /// Colour on stderr (logs), from `--color` and `NO_COLOR`.
+    pub color: bool,
 }
 
 impl Ctx {
@@ -193,6 +222,7 @@ pub fn run() -> ExitCode {
     let ctx = Ctx {
         cwd,
         quiet: cli.quiet,
+        color: cli.color.stderr(std::env::var_os("NO_COLOR").as_deref()),
     };
     let result = match cli.command {
         Command::Init(a) => init::run(&ctx, a),
@@ -252,6 +282,25 @@ pub fn run() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use super::ColorChoice;
+
+    #[test]
+    fn no_color_and_the_flag_decide_colour() {
+        let set = Some(std::ffi::OsStr::new("1"));
+        let empty = Some(std::ffi::OsStr::new(""));
+        assert!(ColorChoice::Always.stderr(set));
+        assert!(!ColorChoice::Never.stderr(None));
+        assert!(
+            !ColorChoice::Auto.stderr(set),
+            "NO_COLOR=1 turns colour off"
+        );
+        // An empty NO_COLOR does not; the terminal test decides (not one under test).
+        assert_eq!(
+            ColorChoice::Auto.stderr(empty),
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+        );
+    }
+
     #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
