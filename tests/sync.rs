@@ -963,3 +963,37 @@ fn serve_logs_are_coloured_only_when_asked() {
         "{text:?}"
     );
 }
+
+#[test]
+fn push_pull_and_sync_report_json() {
+    let (alice, bob, _server) = alice_and_bob();
+    bob.write("bob/notes.txt", b"bob was here\n");
+    bob.commit_all("bob's commit");
+    let pushed = json_line(&bob.ok(&["push", "--json", "alice", "main:bob-main"]));
+    assert_eq!(pushed["peer"], "alice", "{pushed}");
+    assert_eq!(pushed["refs"][0]["ref"], "refs/heads/bob-main", "{pushed}");
+    assert!(pushed["refs"][0]["refused"].is_null(), "{pushed}");
+    // A refused ref is in the JSON too, and the status is 1.
+    let out = bob.output(&["push", "--json", "alice", "main"]);
+    assert_eq!(out.status.code(), Some(1));
+    let refused = json_line(&text(&out.stdout));
+    assert!(
+        refused["refs"][0]["refused"]
+            .as_str()
+            .unwrap()
+            .contains("checked out"),
+        "{refused}"
+    );
+
+    alice.write("alice/more.txt", b"more\n");
+    alice.commit_all("alice adds more");
+    let pulled = json_line(&bob.ok(&["pull", "--json"]));
+    assert_eq!(pulled["theirs"], "alice/main", "{pulled}");
+    assert!(num(&pulled["fetch"], "objects") > 0, "{pulled}");
+    assert!(pulled["merge"].is_object(), "{pulled}");
+    assert!(bob.read("alice/more.txt") == b"more\n");
+
+    let synced = json_line(&bob.ok(&["sync", "--json"]));
+    assert_eq!(synced["fetched"].as_array().unwrap().len(), 1, "{synced}");
+    assert!(synced["failed"].as_array().unwrap().is_empty(), "{synced}");
+}
