@@ -32,6 +32,7 @@ pub fn for_error(e: &anyhow::Error) -> ExitCode {
     ExitCode::from(match gadn::ops::classify(root) {
         gadn::ops::Failure::NotARepository => NOT_A_REPOSITORY,
         gadn::ops::Failure::LockHeld => LOCK_HELD,
+        gadn::ops::Failure::Damage => DAMAGE,
         gadn::ops::Failure::Other => FAILED,
     })
 }

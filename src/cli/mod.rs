@@ -30,6 +30,7 @@ mod peer;
 mod preview;
 mod pull;
 mod push;
+mod reflog;
 mod resolve;
 mod restore;
 mod rm;
@@ -84,8 +85,10 @@ enum Command {
     Checkout(checkout::Args),
     /// Verify every chunk and object and every reference.
     Fsck(fsck::Args),
-    /// Remove what no ref, reflog entry or index entry reaches.
+    /// Expire old reflog entries, then remove what nothing reaches (--dry-run, --prune).
     Gc(gc::Args),
+    /// Show where refs have been (to recover deleted branches and reset commits).
+    Reflog(reflog::Args),
     /// Show storage statistics: logical and stored bytes, dedup ratio.
     Stats(stats::Args),
     /// List, create, delete or rename branches.
@@ -235,6 +238,7 @@ pub fn run() -> ExitCode {
         Command::Checkout(a) => checkout::run(&ctx, a),
         Command::Fsck(a) => fsck::run(&ctx, a),
         Command::Gc(a) => gc::run(&ctx, a),
+        Command::Reflog(a) => reflog::run(&ctx, a),
         Command::Stats(a) => stats::run(&ctx, a),
         Command::Branch(a) => branch::run(&ctx, a),
         Command::Switch(a) => switch::run(&ctx, a),

@@ -135,6 +135,9 @@ pub enum Error {
     #[cfg(feature = "git")]
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
+    /// gc refused: references point at missing or damaged objects.
+    #[error(transparent)]
+    GcRefused(#[from] crate::store::GcRefused),
     /// An asset has no preview and none can be made.
     #[error("{path}: no preview: {why}")]
     NoPreview {
@@ -180,6 +183,8 @@ pub enum Failure {
     /// (after waiting `GADN_LOCK_TIMEOUT`), or an advisory file lock by another
     /// member.
     LockHeld,
+    /// Damage in the store stopped the command (gc refusing a damaged store).
+    Damage,
     /// Anything else.
     Other,
 }
@@ -190,7 +195,9 @@ pub enum Failure {
 pub fn classify(e: &(dyn std::error::Error + 'static)) -> Failure {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        let kind = if let Some(o) = err.downcast_ref::<Error>() {
+        let kind = if err.is::<crate::store::GcRefused>() {
+            Some(Failure::Damage)
+        } else if let Some(o) = err.downcast_ref::<Error>() {
             of_ops(o)
         } else if let Some(v) = err.downcast_ref::<VcsError>() {
             of_vcs(v)
@@ -210,6 +217,7 @@ pub fn classify(e: &(dyn std::error::Error + 'static)) -> Failure {
 
 fn of_ops(e: &Error) -> Option<Failure> {
     match e {
+        Error::GcRefused(_) => Some(Failure::Damage),
         Error::Vcs(v) => of_vcs(v),
         Error::Store(s) => of_store(s),
         #[cfg(feature = "sync")]
