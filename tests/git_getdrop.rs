@@ -320,3 +320,50 @@ fn bad_input_is_a_clear_error_and_changes_nothing() {
     r.assert_clean();
     r.fsck_clean();
 }
+
+/// `gadn git gc` keeps what any Git ref, reflog entry or the index names, and drops
+/// content only a deleted, reflog-expired branch named (issue 15, item 9).
+#[test]
+fn git_gc_keeps_what_git_names_and_drops_what_it_no_longer_does() {
+    let (r, a, _b) = committed();
+    let stats = |r: &Repo| -> serde_json::Value {
+        serde_json::from_str(&r.gadn_ok(&r.work(), &["git", "stats", "--json"])).unwrap()
+    };
+    r.git_ok(&["switch", "-q", "-c", "big"]);
+    let big = noise(3 << 20, 9);
+    std::fs::write(r.path("big.psd"), &big).unwrap();
+    r.git_ok(&["add", "big.psd"]);
+    r.git_ok(&["commit", "-q", "-m", "big"]);
+    r.git_ok(&["switch", "-q", "main"]);
+    r.git_ok(&["branch", "-q", "-D", "big"]);
+    let with_big = stats(&r)["stored_bytes"].as_u64().unwrap();
+
+    // Git's reflog still names the big commit: nothing goes, even with --prune=now.
+    let kept: serde_json::Value =
+        serde_json::from_str(&r.gadn_ok(&r.work(), &["git", "gc", "--prune=now", "--json"]))
+            .unwrap();
+    assert_eq!(kept["removed"], 0, "{kept}");
+    // Without --prune, content stored in the last hour stays whatever Git says.
+    r.git_ok(&["reflog", "expire", "--expire=now", "--all"]);
+    let graced: serde_json::Value =
+        serde_json::from_str(&r.gadn_ok(&r.work(), &["git", "gc", "--json"])).unwrap();
+    assert_eq!(graced["removed"], 0, "{graced}");
+    let dry: serde_json::Value = serde_json::from_str(&r.gadn_ok(
+        &r.work(),
+        &["git", "gc", "--prune=now", "--dry-run", "--json"],
+    ))
+    .unwrap();
+    assert!(dry["removed_bytes"].as_u64().unwrap() >= 3 << 20, "{dry}");
+    assert_eq!(stats(&r)["stored_bytes"].as_u64().unwrap(), with_big);
+    let done: serde_json::Value =
+        serde_json::from_str(&r.gadn_ok(&r.work(), &["git", "gc", "--prune=now", "--json"]))
+            .unwrap();
+    assert_eq!(done["removed"], dry["removed"], "{done}");
+    assert!(stats(&r)["stored_bytes"].as_u64().unwrap() + (3 << 20) <= with_big);
+    r.fsck_clean();
+    // What main names still smudges byte for byte.
+    std::fs::remove_file(r.path("a.png")).unwrap();
+    r.git_ok(&["checkout", "--", "a.png"]);
+    assert!(r.read("a.png") == a);
+    r.assert_clean();
+}

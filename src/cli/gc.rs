@@ -23,17 +23,32 @@ pub struct Args {
     json: bool,
 }
 
+/// `gadn gc`: the repository's store.
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let mut repo = ctx.repo()?;
+    let report = ops::gc(&mut repo, &options(&a)?)?;
+    print(ctx, &a, &report, false)
+}
+
+/// `gadn git gc`: the Git repository's gadn store, keeping what Git's history names.
+pub fn run_git(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
+    let report = ops::git_gc(&ctx.cwd, &options(&a)?)?;
+    print(ctx, &a, &report, true)
+}
+
+fn options(a: &Args) -> anyhow::Result<GcOptions> {
     let now = chrono::Utc::now().timestamp();
     let mut opts = match &a.prune {
         None => GcOptions::defaults(now),
         Some(when) => GcOptions::prune_before(gadn::vcs::parse_date(when, now, false)?.max(0) + 1),
     };
     opts.dry_run = a.dry_run;
-    let report = ops::gc(&mut repo, &opts)?;
+    Ok(opts)
+}
+
+fn print(ctx: &Ctx, a: &Args, report: &ops::GcReport, git: bool) -> anyhow::Result<ExitCode> {
     if a.json {
-        print_json(&report)?;
+        print_json(report)?;
     } else if !ctx.quiet {
         let verb = if report.dry_run {
             "would remove"
@@ -51,7 +66,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             human_bytes(report.bytes_after),
             if report.dry_run { " (estimated)" } else { "" }
         );
-        if a.prune.is_none() && report.removed == 0 && report.reflog_expired == 0 {
+        if !git && a.prune.is_none() && report.removed == 0 && report.reflog_expired == 0 {
             println!(
                 "hint: reflog entries keep old commits for {REFLOG_EXPIRE_DAYS} days ({REFLOG_EXPIRE_UNREACHABLE_DAYS} once no branch reaches them); `gadn gc --prune=now` drops them all"
             );

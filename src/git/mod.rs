@@ -16,6 +16,7 @@ pub mod content;
 mod error;
 pub mod filter;
 pub mod getdrop;
+pub mod history;
 pub mod install;
 pub mod pktline;
 pub mod pointer;

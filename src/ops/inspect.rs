@@ -47,7 +47,7 @@ fn with_store<T>(of: StoreOf<'_>, f: impl FnOnce(&Store) -> Result<T, Error>) ->
 
 /// The gadn store of the Git repository around `cwd`.
 #[cfg(feature = "git")]
-fn open_git_store(cwd: &Path) -> Result<Store, Error> {
+pub(super) fn open_git_store(cwd: &Path) -> Result<Store, Error> {
     let dir = crate::git::store_dir(&crate::git::git_dir(cwd)?);
     if !dir.is_dir() {
         return Err(Error::NoGitStore(dir));

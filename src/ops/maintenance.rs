@@ -18,6 +18,19 @@ pub fn gc(repo: &mut Repo, opts: &GcOptions) -> Result<GcReport, Error> {
     Ok(store.gc(&lock, opts)??)
 }
 
+/// [`gc`] for the gadn store of the Git repository around `cwd` (`.git/gadn`):
+/// keeps the content of every LFS pointer Git can reach (all refs, reflogs, the
+/// index; see [`crate::git::history::pointed_objects`]), plus content stored in the
+/// last hour that Git may not name yet, and forgets the rest. Takes the store lock
+/// before asking Git, so no filter stores anything meanwhile.
+#[cfg(feature = "git")]
+pub fn git_gc(cwd: &std::path::Path, opts: &GcOptions) -> Result<GcReport, Error> {
+    let mut store = super::inspect::open_git_store(cwd)?;
+    let (lock, _) = store.lock()?;
+    let keep = crate::git::history::pointed_objects(cwd)?;
+    Ok(store.gc_keeping_lfs(&lock, opts, Some(&keep))??)
+}
+
 /// One reflog entry with the name of its ref.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReflogLine {

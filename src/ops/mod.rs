@@ -89,6 +89,8 @@ mod tests;
 pub use crate::store::{FsckReport, StoreStats};
 pub use error::{classify, Error, Failure};
 pub use inspect::{fsck, stats, StoreOf};
+#[cfg(feature = "git")]
+pub use maintenance::git_gc;
 pub use maintenance::{
     gc, reflog, GcOptions, GcReport, ReflogLine, REFLOG_EXPIRE_DAYS, REFLOG_EXPIRE_UNREACHABLE_DAYS,
 };

@@ -11,13 +11,18 @@ use super::error::StoreError;
 use super::id::{ObjectId, ObjectKind};
 use super::lock::StoreLock;
 use super::walk::{reachable_from, roots_with_reflog};
-use super::Store;
+use super::{Sha256, Store};
 
 /// Days a reflog entry whose new value a current ref still reaches is kept
 /// (git's `gc.reflogExpire`).
 pub const REFLOG_EXPIRE_DAYS: i64 = 90;
 /// Days any other reflog entry is kept (git's `gc.reflogExpireUnreachable`).
 pub const REFLOG_EXPIRE_UNREACHABLE_DAYS: i64 = 30;
+
+/// Seconds an LFS object stays by default after its content was stored even though
+/// no Git commit or index entry names it yet (see [`Store::gc_keeping_lfs`]): one
+/// hour.
+pub const LFS_GRACE_SECS: u64 = 3600;
 
 /// How [`Store::gc`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +32,9 @@ pub struct GcOptions {
     pub expire_before: i64,
     /// Other reflog entries expire when older than this.
     pub expire_unreachable_before: i64,
+    /// For [`Store::gc_keeping_lfs`]: LFS objects whose content was stored after
+    /// this (seconds since the Unix epoch) stay even when unnamed.
+    pub lfs_grace_after: i64,
     /// Only report what would go; change nothing.
     pub dry_run: bool,
 }
@@ -37,6 +45,7 @@ impl GcOptions {
         GcOptions {
             expire_before: now - REFLOG_EXPIRE_DAYS * 86_400,
             expire_unreachable_before: now - REFLOG_EXPIRE_UNREACHABLE_DAYS * 86_400,
+            lfs_grace_after: now - LFS_GRACE_SECS as i64,
             dry_run: false,
         }
     }
@@ -46,11 +55,13 @@ impl GcOptions {
         GcOptions::defaults(unix_now())
     }
 
-    /// Every reflog entry older than `before` expires (`gc --prune=now` passes now).
+    /// Every reflog entry older than `before` expires, and no unnamed LFS object
+    /// stored before it stays (`gc --prune=now` passes now).
     pub fn prune_before(before: i64) -> GcOptions {
         GcOptions {
             expire_before: before,
             expire_unreachable_before: before,
+            lfs_grace_after: before,
             dry_run: false,
         }
     }
@@ -105,10 +116,42 @@ impl Store {
         lock: &StoreLock,
         opts: &GcOptions,
     ) -> Result<Result<GcReport, GcRefused>, StoreError> {
+        self.gc_keeping_lfs(lock, opts, None)
+    }
+
+    /// [`Store::gc`] that keeps, of the LFS objects recorded in `lfs_objects`, only
+    /// those whose SHA-256 `lfs_keep` holds (when given), and forgets the others'
+    /// rows: the store of a Git repository, where Git's history, not a gadn ref,
+    /// names the content. An LFS object whose file record was written after
+    /// [`GcOptions::lfs_grace_after`] is kept whatever `lfs_keep` says: Git writes its
+    /// index only after the filter has stored the content, so a `git add` in
+    /// progress names nothing yet.
+    pub fn gc_keeping_lfs(
+        &mut self,
+        lock: &StoreLock,
+        opts: &GcOptions,
+        lfs_keep: Option<&HashSet<Sha256>>,
+    ) -> Result<Result<GcReport, GcRefused>, StoreError> {
         let _ = lock;
         let bytes_before = self.pack_bytes();
         let (expired, kept_ids) = self.reflog_expiry(opts)?;
-        let live = reachable_from(self, roots_with_reflog(self, &kept_ids)?)?;
+        let keep_hex: Option<HashSet<String>> = match lfs_keep {
+            None => None,
+            Some(k) => {
+                let mut hex: HashSet<String> = k.iter().map(Sha256::to_hex).collect();
+                let recent = std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs(
+                        u64::try_from(opts.lfs_grace_after).unwrap_or(0),
+                    );
+                for (sha, file) in self.db().lfs_roots()? {
+                    if !hex.contains(&sha) && self.written_after(&file, recent) {
+                        hex.insert(sha);
+                    }
+                }
+                Some(hex)
+            }
+        };
+        let live = reachable_from(self, roots_with_reflog(self, &kept_ids, keep_hex.as_ref())?)?;
         if let Some(first) = live.problems.first() {
             return Ok(Err(GcRefused {
                 count: live.problems.len(),
@@ -138,6 +181,9 @@ impl Store {
             }));
         }
         self.db().delete_reflog_rows(&expired)?;
+        if let Some(keep) = &keep_hex {
+            self.db().lfs_retain(keep)?;
+        }
         self.packs.rewrite(|id, _| live.ids.contains(id))?;
         // Previews of files no longer reachable went with the rewrite; so do their rows.
         self.db().previews_retain(|row| live.ids.contains(&row.3))?;
@@ -183,6 +229,25 @@ impl Store {
         kept.sort_unstable();
         kept.dedup();
         Ok((expired, kept))
+    }
+
+    /// Whether record `id` sits in a pack file modified after `t` (true when that
+    /// cannot be told: keeping is the safe answer).
+    fn written_after(&self, id: &ObjectId, t: std::time::SystemTime) -> bool {
+        let Some(loc) = self.packs().locate(id) else {
+            return false;
+        };
+        let Some(info) = self.packs().packs().nth(loc.pack) else {
+            return true;
+        };
+        let path = self.dir().join(super::open::PACK_DIR).join(format!(
+            "{}.{}",
+            info.name,
+            super::pack::PACK_EXT
+        ));
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .map_or(true, |m| m > t)
     }
 
     /// Every commit and tag in the history of a current ref (tags peeled, parents

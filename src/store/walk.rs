@@ -43,12 +43,18 @@ pub type Root = (String, ObjectId, Option<ObjectKind>);
 /// The starting points: every ref, every id in any reflog, every index entry, every
 /// current lock record.
 pub fn roots(store: &Store) -> Result<Vec<Root>, StoreError> {
-    roots_with_reflog(store, &store.db().reflog_ids()?)
+    roots_with_reflog(store, &store.db().reflog_ids()?, None)
 }
 
 /// [`roots`] with `reflog_ids` standing for the ids the reflog keeps (gc passes the
-/// ids of the entries that survive expiry).
-pub fn roots_with_reflog(store: &Store, reflog_ids: &[ObjectId]) -> Result<Vec<Root>, StoreError> {
+/// ids of the entries that survive expiry) and, when `lfs_keep` is given, only the
+/// LFS objects whose SHA-256 (hex) it holds (`gadn git gc` passes those Git's
+/// history names).
+pub fn roots_with_reflog(
+    store: &Store,
+    reflog_ids: &[ObjectId],
+    lfs_keep: Option<&HashSet<String>>,
+) -> Result<Vec<Root>, StoreError> {
     let db = store.db();
     let mut out = Vec::new();
     for (name, id) in db.list_refs("")? {
@@ -79,6 +85,9 @@ pub fn roots_with_reflog(store: &Store, reflog_ids: &[ObjectId]) -> Result<Vec<R
     }
     // Content that entered through Git: Git's history, not a gadn ref, names it.
     for (sha, id) in db.lfs_roots()? {
+        if lfs_keep.is_some_and(|keep| !keep.contains(&sha)) {
+            continue;
+        }
         out.push((format!("lfs:sha256:{sha}"), id, Some(ObjectKind::File)));
     }
     Ok(out)

@@ -36,6 +36,9 @@ enum GitCommand {
     Fsck(super::fsck::Args),
     /// Storage statistics of the Git repository's gadn store.
     Stats(super::stats::Args),
+    /// Drop from the Git repository's gadn store what no Git commit, reflog entry
+    /// or index entry names (content stored in the last hour stays).
+    Gc(super::gc::Args),
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -48,5 +51,6 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         GitCommand::LfsAgent(a) => agent::run(ctx, a),
         GitCommand::Fsck(a) => super::fsck::run_on(ctx, StoreOf::Git(&ctx.cwd), a),
         GitCommand::Stats(a) => super::stats::run_on(StoreOf::Git(&ctx.cwd), a),
+        GitCommand::Gc(a) => super::gc::run_git(ctx, a),
     }
 }

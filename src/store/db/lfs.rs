@@ -78,6 +78,29 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// See [`Db::lfs_retain`].
+    pub fn lfs_retain(&self, keep: &std::collections::HashSet<String>) -> Result<usize, DbError> {
+        let gone: Vec<String> = self
+            .lfs_roots()?
+            .into_iter()
+            .map(|(sha, _)| sha)
+            .filter(|sha| !keep.contains(sha))
+            .collect();
+        let mut stmt = self
+            .conn()
+            .prepare_cached("DELETE FROM lfs_objects WHERE lower(hex(sha256)) = ?1")
+            .map_err(self.err("forget LFS objects"))?;
+        let mut n = 0;
+        for sha in gone {
+            n += stmt
+                .execute([sha])
+                .map_err(self.err("forget LFS objects"))?;
+        }
+        Ok(n)
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -92,6 +115,12 @@ impl Db {
     /// The gadn file and size recorded for this SHA-256, if any.
     pub fn lfs_get(&self, sha256: &Sha256) -> Result<Option<(ObjectId, u64)>, DbError> {
         self.read(|tx| tx.lfs_get(sha256))
+    }
+
+    /// Forgets every recorded LFS object whose SHA-256 (lowercase hex) `keep` does
+    /// not hold; returns how many rows went.
+    pub fn lfs_retain(&self, keep: &std::collections::HashSet<String>) -> Result<usize, DbError> {
+        self.write("forget LFS objects", |tx| tx.lfs_retain(keep))
     }
 
     /// Every recorded (SHA-256 hex, file id): gc and fsck roots.
