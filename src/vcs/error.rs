@@ -74,6 +74,17 @@ pub enum VcsError {
         /// The text given.
         text: String,
     },
+    /// No name or e-mail is configured to record as committer, tagger or lock holder.
+    #[error(
+        "who are you? {missing} not set, and gadn records no made-up identity\n\
+         hint: `gadn config set user.name \"Your Name\"` and \
+         `gadn config set user.email you@example.org` (this repository), or set \
+         GADN_AUTHOR_NAME and GADN_AUTHOR_EMAIL"
+    )]
+    NoIdentity {
+        /// What is missing: `user.name`, `user.email` or both.
+        missing: &'static str,
+    },
     /// A path given to `add` is ignored.
     #[error("path '{path}' is ignored by .gadnignore; use --force to add it anyway")]
     Ignored {
