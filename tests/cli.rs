@@ -321,3 +321,50 @@ fn find_with_an_unknown_class_lists_the_classes() {
     assert!(err.contains("image, audio, model, text"), "{err}");
     assert!(!s.run(&["find", "--class", "TEXT"]).is_empty());
 }
+
+/// `-q` silences every confirmation a command prints on stdout (it was ignored by
+/// `meta set`, `meta unset` and an up-to-date `merge`); what a command was asked to
+/// show (`meta show`, `status`) still prints.
+#[test]
+fn quiet_silences_the_chatter_of_every_command() {
+    let s = Scratch::init();
+    let quiet = |args: &[&str]| {
+        let mut all = vec!["-q"];
+        all.extend_from_slice(args);
+        let out = s.run(&all);
+        assert_eq!(out, "", "gadn {all:?} printed on stdout");
+    };
+    s.write("hero.png", b"pixels");
+    s.write("notes.txt", b"one\n");
+    quiet(&["add", "."]);
+    quiet(&["commit", "-m", "first"]);
+    quiet(&["meta", "set", "hero.png", "author=Ana", "tags+=hero"]);
+    quiet(&["meta", "unset", "hero.png", "author"]);
+    quiet(&["commit", "-m", "metadata"]);
+    quiet(&["branch", "side"]);
+    quiet(&["branch", "-m", "side", "feature"]);
+    quiet(&["switch", "feature"]);
+    s.write("notes.txt", b"two\n");
+    quiet(&["commit", "-a", "-m", "on feature"]);
+    quiet(&["switch", "main"]);
+    quiet(&["merge", "feature"]);
+    quiet(&["merge", "feature"]);
+    quiet(&["tag", "v1"]);
+    quiet(&["tag", "v2", "-m", "annotated"]);
+    quiet(&["tag", "-d", "v2"]);
+    quiet(&["mv", "notes.txt", "readme.txt"]);
+    quiet(&["commit", "-m", "moved"]);
+    quiet(&["rm", "readme.txt"]);
+    quiet(&["restore", "--staged", "readme.txt"]);
+    quiet(&["restore", "readme.txt"]);
+    quiet(&["checkout", "v1"]);
+    quiet(&["switch", "main"]);
+    quiet(&["lock", "hero.png"]);
+    quiet(&["unlock", "hero.png"]);
+    quiet(&["branch", "-D", "feature"]);
+    quiet(&["config", "set", "user.name", "Quiet Artist"]);
+    quiet(&["gc"]);
+    // Asked-for output is not chatter.
+    assert!(s.run(&["-q", "meta", "show", "hero.png"]).contains("tags:"));
+    assert!(s.run(&["-q", "status"]).contains("On branch main"));
+}
