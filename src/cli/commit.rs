@@ -69,7 +69,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     match ops::preview_after_commit(&mut repo, &id, &opts) {
         Ok(ops::AfterCommitReport::Made(s)) => {
             for (path, why) in &s.failures {
-                eprintln!("preview: {path}: {why}");
+                eprintln!("preview: {}: {why}", super::output::quoted(path));
             }
         }
         Ok(_) => {}

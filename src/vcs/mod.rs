@@ -60,7 +60,7 @@ pub use merge::{
 };
 pub use meta::{MetaEdit, MetaView};
 pub use mv::MvReport;
-pub use path::{to_index_path, to_repo_path};
+pub use path::{quote_path, to_index_path, to_repo_path};
 pub use restore::{RestoreOptions, RestoreReport};
 pub use revparse::Resolved;
 pub use rm::{RmOptions, RmReport};
