@@ -369,3 +369,35 @@ fn quiet_silences_the_chatter_of_every_command() {
     assert!(s.run(&["-q", "meta", "show", "hero.png"]).contains("tags:"));
     assert!(s.run(&["-q", "status"]).contains("On branch main"));
 }
+
+/// A directory whose clone was interrupted says so, and how to resume it, where it
+/// said only "No commits yet" (the mark itself is pinned by the ops tests).
+#[test]
+fn status_and_log_of_an_interrupted_clone_say_how_to_resume() {
+    let s = Scratch::init();
+    let source = "gadn1abc@127.0.0.1:9";
+    {
+        let store = gadn::store::Store::open(&s.path(".gadn")).unwrap();
+        store
+            .db()
+            .state_set(gadn::ops::CLONE_INCOMPLETE_KEY, source)
+            .unwrap();
+    }
+    let hint = format!("this clone was interrupted: run `gadn clone {source} .` again");
+    let st = s.run(&["status"]);
+    assert!(st.contains("No commits yet") && st.contains(&hint), "{st}");
+    let out = s.output(&["log"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&hint), "{err}");
+    // From a subdirectory the hint names the repository's directory.
+    std::fs::create_dir(s.path("sub")).unwrap();
+    let st = s.ok(&["status"], &s.path("sub"));
+    let root = s.repo().canonicalize().unwrap();
+    assert!(
+        st.contains(&format!("gadn clone {source} {}", root.display())),
+        "{st}"
+    );
+    // An ordinary repository gives no such hint.
+    let plain = Scratch::init();
+    assert!(!plain.run(&["status"]).contains("interrupted"));
+}

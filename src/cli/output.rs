@@ -19,6 +19,20 @@ pub use gadn::size::format_size as human_bytes;
 /// holding control characters, quotes or backslashes); JSON keeps raw paths.
 pub use gadn::vcs::quote_path as quoted;
 
+/// The hint for a directory whose clone was interrupted (`None` for any other
+/// repository): which command, run again, resumes it.
+pub fn interrupted_clone_hint(ctx: &super::Ctx, repo: &gadn::vcs::Repo) -> Option<String> {
+    let source = gadn::ops::interrupted_clone(repo).ok()??;
+    let here = if ctx.cwd == repo.root() {
+        ".".to_string()
+    } else {
+        repo.root().display().to_string()
+    };
+    Some(format!(
+        "hint: this clone was interrupted: run `gadn clone {source} {here}` again to resume it"
+    ))
+}
+
 /// `PATH`, or `FROM -> PATH` for a rename, each quoted by [`quoted`].
 pub fn renamed(from: Option<&str>, path: &str) -> String {
     match from {

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::output::{change_line, print_json, quoted};
+use super::output::{change_line, interrupted_clone_hint, print_json, quoted};
 use super::Ctx;
 
 /// Arguments of `gadn status`.
@@ -27,6 +27,9 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     }
     if st.head.is_none() {
         println!("No commits yet");
+    }
+    if let Some(hint) = interrupted_clone_hint(ctx, &repo) {
+        println!("{hint}");
     }
     let show = |title: &str, changes: &[gadn::vcs::Change]| {
         if changes.is_empty() {

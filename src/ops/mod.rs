@@ -91,9 +91,9 @@ pub use error::Error;
 pub use inspect::{fsck, stats, StoreOf};
 #[cfg(feature = "sync")]
 pub use net::{
-    clone, fetch, pull, push, sync, CloneOptions, CloneReport, FetchOptions, FetchReport,
-    FoundPeer, PeerFailure, PullOptions, PullReport, PushOptions, PushReport, RefChange,
-    SyncOptions, SyncReport,
+    clone, fetch, interrupted_clone, pull, push, sync, CloneOptions, CloneReport, FetchOptions,
+    FetchReport, FoundPeer, PeerFailure, PullOptions, PullReport, PushOptions, PushReport,
+    RefChange, SyncOptions, SyncReport, CLONE_INCOMPLETE_KEY,
 };
 #[cfg(feature = "sync")]
 pub use peer::{
