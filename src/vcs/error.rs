@@ -187,7 +187,7 @@ pub enum VcsError {
         path: String,
     },
     /// Removing would lose changes that are not committed.
-    #[error("{operation}: these files have changes that are not committed:\n{}\nhint: commit them, or pass -f/--force to {operation} them anyway", paths.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    #[error("{operation}: these files have changes that are not committed:\n{}\nhint: commit them, or pass -f/--force to {operation} them anyway", paths.iter().map(|p| format!("  {}", super::quote_path(p))).collect::<Vec<_>>().join("\n"))]
     LocalChanges {
         /// What was attempted.
         operation: &'static str,
@@ -345,10 +345,12 @@ impl From<crate::store::object::ObjectError> for VcsError {
     }
 }
 
-/// Up to 20 paths, one per indented line (each preceded by a newline), then a count
-/// of the rest.
+/// Up to 20 paths, one per indented line (each preceded by a newline, quoted by
+/// [`super::quote_path`]), then a count of the rest.
 fn list_paths(paths: &[String]) -> String {
-    let mut out: String = paths.iter().take(20).map(|p| format!("\n  {p}")).collect();
+    let mut out: String = (paths.iter().take(20))
+        .map(|p| format!("\n  {}", super::quote_path(p)))
+        .collect();
     if paths.len() > 20 {
         out.push_str(&format!("\n  ... and {} more", paths.len() - 20));
     }
@@ -481,5 +483,20 @@ mod tests {
             paths: (0..20).map(|i| format!("f{i:02}")).collect(),
         };
         assert!(!exactly.to_string().contains("more"));
+    }
+
+    #[test]
+    fn path_lists_in_errors_quote_names_that_would_break_a_line() {
+        let odd = vec!["a\nb".to_string(), "plain".to_string()];
+        let e = VcsError::DirtyTree {
+            operation: "switch",
+            paths: odd.clone(),
+        };
+        assert!(e.to_string().contains("to:\n  \"a\\nb\"\n  plain\n"), "{e}");
+        let e = VcsError::InTheWay {
+            operation: "checkout",
+            paths: odd.clone(),
+        };
+        assert!(e.to_string().contains("\n  \"a\\nb\"\n"), "{e}");
     }
 }
