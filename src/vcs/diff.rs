@@ -213,7 +213,7 @@ impl Repo {
                             // in a name cannot forge a line of the patch.
                             let side = |e: Option<&FlatEntry>, pre: &str| {
                                 e.map_or("/dev/null".to_string(), |e| {
-                                    super::path::quote_path(&format!("{pre}{}", e.path))
+                                    super::quote::quote_path(&format!("{pre}{}", e.path))
                                         .into_owned()
                                 })
                             };

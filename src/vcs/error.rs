@@ -187,7 +187,7 @@ pub enum VcsError {
         path: String,
     },
     /// Removing would lose changes that are not committed.
-    #[error("{operation}: these files have changes that are not committed:\n{}\nhint: commit them, or pass -f/--force to {operation} them anyway", paths.iter().map(|p| format!("  {}", super::quote_path(p))).collect::<Vec<_>>().join("\n"))]
+    #[error("{operation}: these files have changes that are not committed:\n{}\nhint: commit them, or pass -f/--force to {operation} them anyway", paths.iter().map(|p| format!("  {}", super::quote::quote_path(p))).collect::<Vec<_>>().join("\n"))]
     LocalChanges {
         /// What was attempted.
         operation: &'static str,
@@ -346,10 +346,10 @@ impl From<crate::store::object::ObjectError> for VcsError {
 }
 
 /// Up to 20 paths, one per indented line (each preceded by a newline, quoted by
-/// [`super::quote_path`]), then a count of the rest.
+/// [`super::quote::quote_path`]), then a count of the rest.
 fn list_paths(paths: &[String]) -> String {
     let mut out: String = (paths.iter().take(20))
-        .map(|p| format!("\n  {}", super::quote_path(p)))
+        .map(|p| format!("\n  {}", super::quote::quote_path(p)))
         .collect();
     if paths.len() > 20 {
         out.push_str(&format!("\n  ... and {} more", paths.len() - 20));

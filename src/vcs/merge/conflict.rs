@@ -149,9 +149,9 @@ impl Conflict {
     }
 
     /// `PATH (KIND)`, with their name for a rename/rename and the partner of a
-    /// sidecar pair; paths quoted by [`crate::vcs::quote_path`] (a human form).
+    /// sidecar pair; paths quoted by [`crate::vcs::quote::quote_path`] (a human form).
     pub fn describe(&self) -> String {
-        let q = crate::vcs::quote_path;
+        let q = crate::vcs::quote::quote_path;
         let mut s = format!(
             "{} ({}{}",
             q(&self.path),
