@@ -570,7 +570,9 @@ fn gc_and_fsck_report_what_they_did_and_found() {
     let s = Scratch::init();
     assert_eq!(
         s.run(&["gc"]),
-        "removed 0 unreachable record(s), kept 0; packs 0 B -> 0 B\n"
+        "removed 0 unreachable record(s) (0 B), kept 0; expired 0 reflog entries; packs 0 B -> 0 B\n\
+         hint: reflog entries keep old commits for 90 days (30 once no branch reaches them); \
+         `gadn gc --prune=now` drops them all\n"
     );
     assert_eq!(
         s.run(&["fsck"]),
@@ -598,8 +600,12 @@ fn gc_and_fsck_report_what_they_did_and_found() {
     let gc = s.run(&["gc"]);
     let removed = records - reachable;
     assert!(
-        gc.starts_with(&format!(
-            "removed {removed} unreachable record(s), kept {reachable}; packs "
+        gc.starts_with(&format!("removed {removed} unreachable record(s) (")),
+        "{gc}"
+    );
+    assert!(
+        gc.contains(&format!(
+            ", kept {reachable}; expired 0 reflog entries; packs "
         )),
         "{gc}"
     );
@@ -625,7 +631,7 @@ fn gc_and_fsck_report_what_they_did_and_found() {
             .unwrap();
     }
     let (code, out, _) = outcome(&s, &["fsck"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3, "exit 3: damage found");
     assert!(
         out.contains(&format!("broken link: object {ghost} (from ")),
         "{out}"
@@ -633,7 +639,7 @@ fn gc_and_fsck_report_what_they_did_and_found() {
     assert!(out.contains("): missing\n"), "{out}");
     assert!(out.ends_with("; PROBLEMS FOUND\n"), "{out}");
     let (code, out, err) = outcome(&s, &["gc"]);
-    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!((code, out.as_str()), (3, ""), "gc refused: damage");
     assert!(
         err.starts_with(
             "error: refusing to gc: 1 reference(s) point at missing or damaged objects (first: "
