@@ -24,8 +24,10 @@ pub fn run(dir: &Path, content: &[u8]) -> Result<Vec<u8>, Box<dyn std::error::Er
     std::fs::write(repo.root().join("hello.txt"), content)?;
     let root = repo.root().to_path_buf();
     repo.add(&root, &[PathBuf::from("hello.txt")], false, &|_, _| {})?;
+    // The author also commits, as no `user.name`/`user.email` is configured here.
     repo.commit(&CommitOptions {
         message: "hello".into(),
+        author: Some(gadn::vcs::parse_ident("Alice <alice@example.org>")?),
         ..Default::default()
     })?;
     // Only members may connect: alice founds the member list and adds bob.

@@ -29,7 +29,10 @@
 //! let mut repo = Repo::init(d.path(), ChunkParams::DEFAULT)?;
 //! std::fs::write(d.path().join("notes.txt"), b"first draft")?;
 //! repo.add(d.path(), &[PathBuf::from("notes.txt")], false, &|_, _| {})?;
-//! let commit = repo.commit(&CommitOptions { message: "draft".into(), ..Default::default() })?;
+//! // Who commits: `user.name`/`user.email` (config or GADN_AUTHOR_NAME/EMAIL), else
+//! // the author given; with neither, the commit is refused.
+//! let author = Some(gadn::vcs::parse_ident("Ada <ada@example.org>")?);
+//! let commit = repo.commit(&CommitOptions { message: "draft".into(), author, ..Default::default() })?;
 //!
 //! std::fs::write(d.path().join("notes.txt"), b"overwritten")?;
 //! let entry = repo.resolve(&format!("{}:notes.txt", commit.to_hex()))?;

@@ -225,3 +225,41 @@ fn lightweight_and_annotated_tags() {
     // The store is still consistent.
     s.run(&["fsck"]);
 }
+
+/// A dirty file does not stop a switch that would not touch it: to a branch on the
+/// same commit, or one whose commit holds that file alike (git carries the change
+/// over). Only a change the switch would overwrite refuses it.
+#[test]
+fn switch_keeps_local_changes_the_target_does_not_touch() {
+    let (s, big) = two_branches();
+    s.run(&["branch", "same"]);
+    s.write("dir/keep.txt", b"local edit");
+    s.write("new.txt", b"staged new file");
+    s.run(&["add", "new.txt"]);
+    let before = s.json(&["status", "--json"]);
+    // The same commit: nothing to change.
+    s.run(&["switch", "same"]);
+    let after = s.json(&["status", "--json"]);
+    assert_eq!(after["branch"], "same");
+    assert_eq!(after["staged"], before["staged"], "{after}");
+    assert_eq!(after["unstaged"], before["unstaged"], "{after}");
+    // Another commit, which holds dir/keep.txt alike: the edit goes along.
+    s.run(&["switch", "topic"]);
+    assert_eq!(std::fs::read(s.path("art/big.bin")).unwrap(), big);
+    assert_eq!(std::fs::read(s.path("a.txt")).unwrap(), b"topic version");
+    assert_eq!(
+        std::fs::read(s.path("dir/keep.txt")).unwrap(),
+        b"local edit"
+    );
+    let (st, staged) = s.status_staged();
+    assert_eq!(staged, ["new.txt"], "{st}");
+    // A change the switch would overwrite is refused, naming only it.
+    s.write("a.txt", b"mine");
+    let err = s.fail(&["switch", "main"]);
+    assert!(
+        err.contains("switch would overwrite local changes"),
+        "{err}"
+    );
+    assert!(err.contains("a.txt") && !err.contains("keep.txt"), "{err}");
+    assert_eq!(s.json(&["status", "--json"])["branch"], "topic");
+}

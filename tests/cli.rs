@@ -76,10 +76,11 @@ fn checkout_paths_and_deletions() {
         .map(|c| c["kind"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(kinds, ["deleted", "modified"], "{st}");
-    // switching with local changes is refused and changes nothing
-    let err = s.fail(&["checkout", "HEAD"]);
-    assert!(err.contains("would overwrite local changes"), "{err}");
+    // Checking out HEAD itself overwrites nothing: local changes are kept, as in
+    // git (this was refused, like any switch with local changes).
+    s.run(&["checkout", "HEAD"]);
     assert_eq!(std::fs::read(s.path("b.txt")).unwrap(), b"changed");
+    assert_eq!(s.json(&["status", "--json"])["unstaged"], st["unstaged"]);
     // restoring paths
     s.run(&["checkout", "HEAD", "--", "a"]);
     assert_eq!(std::fs::read(s.path("a/one.txt")).unwrap(), b"one");
@@ -320,4 +321,83 @@ fn find_with_an_unknown_class_lists_the_classes() {
     assert!(err.contains("no asset class 'sound'"), "{err}");
     assert!(err.contains("image, audio, model, text"), "{err}");
     assert!(!s.run(&["find", "--class", "TEXT"]).is_empty());
+}
+
+/// `-q` silences every confirmation a command prints on stdout (it was ignored by
+/// `meta set`, `meta unset` and an up-to-date `merge`); what a command was asked to
+/// show (`meta show`, `status`) still prints.
+#[test]
+fn quiet_silences_the_chatter_of_every_command() {
+    let s = Scratch::init();
+    let quiet = |args: &[&str]| {
+        let mut all = vec!["-q"];
+        all.extend_from_slice(args);
+        let out = s.run(&all);
+        assert_eq!(out, "", "gadn {all:?} printed on stdout");
+    };
+    s.write("hero.png", b"pixels");
+    s.write("notes.txt", b"one\n");
+    quiet(&["add", "."]);
+    quiet(&["commit", "-m", "first"]);
+    quiet(&["meta", "set", "hero.png", "author=Ana", "tags+=hero"]);
+    quiet(&["meta", "unset", "hero.png", "author"]);
+    quiet(&["commit", "-m", "metadata"]);
+    quiet(&["branch", "side"]);
+    quiet(&["branch", "-m", "side", "feature"]);
+    quiet(&["switch", "feature"]);
+    s.write("notes.txt", b"two\n");
+    quiet(&["commit", "-a", "-m", "on feature"]);
+    quiet(&["switch", "main"]);
+    quiet(&["merge", "feature"]);
+    quiet(&["merge", "feature"]);
+    quiet(&["tag", "v1"]);
+    quiet(&["tag", "v2", "-m", "annotated"]);
+    quiet(&["tag", "-d", "v2"]);
+    quiet(&["mv", "notes.txt", "readme.txt"]);
+    quiet(&["commit", "-m", "moved"]);
+    quiet(&["rm", "readme.txt"]);
+    quiet(&["restore", "--staged", "readme.txt"]);
+    quiet(&["restore", "readme.txt"]);
+    quiet(&["checkout", "v1"]);
+    quiet(&["switch", "main"]);
+    quiet(&["lock", "hero.png"]);
+    quiet(&["unlock", "hero.png"]);
+    quiet(&["branch", "-D", "feature"]);
+    quiet(&["config", "set", "user.name", "Quiet Artist"]);
+    quiet(&["gc"]);
+    // Asked-for output is not chatter.
+    assert!(s.run(&["-q", "meta", "show", "hero.png"]).contains("tags:"));
+    assert!(s.run(&["-q", "status"]).contains("On branch main"));
+}
+
+/// A directory whose clone was interrupted says so, and how to resume it, where it
+/// said only "No commits yet" (the mark itself is pinned by the ops tests).
+#[test]
+fn status_and_log_of_an_interrupted_clone_say_how_to_resume() {
+    let s = Scratch::init();
+    let source = "gadn1abc@127.0.0.1:9";
+    {
+        let store = gadn::store::Store::open(&s.path(".gadn")).unwrap();
+        store
+            .db()
+            .state_set(gadn::ops::CLONE_INCOMPLETE_KEY, source)
+            .unwrap();
+    }
+    let hint = format!("this clone was interrupted: run `gadn clone {source} .` again");
+    let st = s.run(&["status"]);
+    assert!(st.contains("No commits yet") && st.contains(&hint), "{st}");
+    let out = s.output(&["log"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&hint), "{err}");
+    // From a subdirectory the hint names the repository's directory.
+    std::fs::create_dir(s.path("sub")).unwrap();
+    let st = s.ok(&["status"], &s.path("sub"));
+    let root = s.repo().canonicalize().unwrap();
+    assert!(
+        st.contains(&format!("gadn clone {source} {}", root.display())),
+        "{st}"
+    );
+    // An ordinary repository gives no such hint.
+    let plain = Scratch::init();
+    assert!(!plain.run(&["status"]).contains("interrupted"));
 }

@@ -352,7 +352,7 @@ fn merge_conflicting(s: &Scratch, conflicts: &[&str]) {
     let out = s.output(&["merge", "topic"]);
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(4),
         "merge must report the conflicts"
     );
     let text = String::from_utf8_lossy(&out.stdout);
@@ -538,8 +538,8 @@ fn scenario_rename_rename() {
     let out = s.output(&["merge", "topic", "--json"]);
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "conflicts exit 1 in JSON mode too"
+        Some(4),
+        "conflicts exit 4 in JSON mode too"
     );
     let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out["result"], "conflicts", "{out}");
@@ -1052,7 +1052,7 @@ fn a_metadata_conflict_names_its_fields_and_keeps_what_merged() {
     };
     let s = make();
     let out = s.output(&["merge", "topic"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("tex.png (metadata: notes)"), "{text}");
     let st = s.json(&["status", "--json"]);
@@ -1062,7 +1062,7 @@ fn a_metadata_conflict_names_its_fields_and_keeps_what_merged() {
     assert!(s.run(&["status"]).contains("tex.png (metadata: notes)"));
     s.run(&["merge", "--abort"]);
     let out = s.output(&["merge", "topic", "--json"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let conflicts = json["conflicts"].as_array().expect("conflicts");
     assert_eq!(

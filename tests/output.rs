@@ -243,8 +243,26 @@ fn log_prints_headers_messages_and_notes() {
     );
 }
 
+/// Runs with extra environment (as [`run_env`]); asserts failure, returns stderr.
+fn fail_env(s: &Scratch, args: &[&str], env: &[(&str, Option<&str>)]) -> String {
+    let mut c = s.std(args);
+    for (k, v) in env {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    let out = c.output().expect("run gadn");
+    assert!(
+        !out.status.success(),
+        "gadn {args:?} unexpectedly succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
-fn authors_come_from_the_environment_then_config_then_login() {
+fn committer_comes_from_the_environment_then_config_else_the_author_else_a_refusal() {
     let s = Scratch::init();
     let commit = |msg: &str, env: &[(&str, Option<&str>)]| {
         s.write("f.txt", msg.as_bytes());
@@ -258,9 +276,51 @@ fn authors_come_from_the_environment_then_config_then_login() {
     };
     let no_env = [("GADN_AUTHOR_NAME", None), ("GADN_AUTHOR_EMAIL", None)];
     let login = [no_env[0], no_env[1], ("USER", Some("login"))];
-    assert_eq!(commit("login", &login), "login <>");
+    // No identity: refused as git refuses, naming how to set one; nothing recorded
+    // (it was `login <>`, or `unknown <>` without $USER).
+    s.write("f.txt", b"login");
+    s.run(&["add", "."]);
     let nobody = [no_env[0], no_env[1], ("USER", None)];
-    assert_eq!(commit("nobody", &nobody), "unknown <>");
+    for env in [&login[..], &nobody[..]] {
+        let err = fail_env(&s, &["commit", "-m", "login"], env);
+        for hint in [
+            "gadn config set user.name",
+            "gadn config set user.email",
+            "GADN_AUTHOR_NAME",
+        ] {
+            assert!(err.contains(hint), "{err}");
+        }
+    }
+    // A name alone is not enough either.
+    let name_only = [("GADN_AUTHOR_NAME", Some("Ana")), no_env[1]];
+    let err = fail_env(&s, &["commit", "-m", "x"], &name_only);
+    assert!(err.contains("user.email not set"), "{err}");
+    assert!(
+        s.json(&["status", "--json"])["head"].is_null(),
+        "no commit was made"
+    );
+    // With --author and no identity, the author commits too.
+    let out = run_env(
+        &s,
+        &[
+            "commit",
+            "-m",
+            "by ada",
+            "--author",
+            "Ada <ada@example.org>",
+        ],
+        &login,
+    );
+    assert!(out.contains("] by ada"), "{out}");
+    let c = &s.json(&["log", "-n", "1", "--json"])[0];
+    assert_eq!(c["author"]["name"], "Ada");
+    assert_eq!(c["committer"]["name"], "Ada");
+    assert_eq!(c["committer"]["email"], "ada@example.org");
+    // Tags, merge commits and locks follow the same rule.
+    let err = fail_env(&s, &["tag", "v1", "-m", "release"], &login);
+    assert!(err.contains("gadn config set user.name"), "{err}");
+    let err = fail_env(&s, &["lock", "f.txt"], &login);
+    assert!(err.contains("gadn config set user.name"), "{err}");
     {
         let store = gadn::store::Store::open(&s.path(".gadn")).unwrap();
         store.db().config_set("user.name", "Config Name").unwrap();
@@ -286,6 +346,11 @@ fn authors_come_from_the_environment_then_config_then_login() {
     assert!(out.contains("] a"), "{out}");
     let log = s.run(&["log", "-n", "1"]);
     assert!(log.contains("\nAuthor: Ada <ada@example.org>\n"), "{log}");
+    let c = &s.json(&["log", "-n", "1", "--json"])[0];
+    assert_eq!(
+        c["committer"]["name"], "Test Artist",
+        "the configured one commits"
+    );
 }
 
 #[test]
@@ -505,7 +570,9 @@ fn gc_and_fsck_report_what_they_did_and_found() {
     let s = Scratch::init();
     assert_eq!(
         s.run(&["gc"]),
-        "removed 0 unreachable record(s), kept 0; packs 0 B -> 0 B\n"
+        "removed 0 unreachable record(s) (0 B), kept 0; expired 0 reflog entries; packs 0 B -> 0 B\n\
+         hint: reflog entries keep old commits for 90 days (30 once no branch reaches them); \
+         `gadn gc --prune=now` drops them all\n"
     );
     assert_eq!(
         s.run(&["fsck"]),
@@ -533,8 +600,12 @@ fn gc_and_fsck_report_what_they_did_and_found() {
     let gc = s.run(&["gc"]);
     let removed = records - reachable;
     assert!(
-        gc.starts_with(&format!(
-            "removed {removed} unreachable record(s), kept {reachable}; packs "
+        gc.starts_with(&format!("removed {removed} unreachable record(s) (")),
+        "{gc}"
+    );
+    assert!(
+        gc.contains(&format!(
+            ", kept {reachable}; expired 0 reflog entries; packs "
         )),
         "{gc}"
     );
@@ -560,7 +631,7 @@ fn gc_and_fsck_report_what_they_did_and_found() {
             .unwrap();
     }
     let (code, out, _) = outcome(&s, &["fsck"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3, "exit 3: damage found");
     assert!(
         out.contains(&format!("broken link: object {ghost} (from ")),
         "{out}"
@@ -568,7 +639,7 @@ fn gc_and_fsck_report_what_they_did_and_found() {
     assert!(out.contains("): missing\n"), "{out}");
     assert!(out.ends_with("; PROBLEMS FOUND\n"), "{out}");
     let (code, out, err) = outcome(&s, &["gc"]);
-    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!((code, out.as_str()), (3, ""), "gc refused: damage");
     assert!(
         err.starts_with(
             "error: refusing to gc: 1 reference(s) point at missing or damaged objects (first: "
@@ -658,9 +729,13 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
         &["gc"],
         &["log", "--json"],
     ];
+    // `id` makes a machine key: in a home of its own, or the other tests of this
+    // process (which share one) would sign their commits.
+    let home = tempfile::tempdir().unwrap();
     for args in commands {
         let mut child = s
             .std(args)
+            .env("GADN_HOME", home.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -688,4 +763,70 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
             );
         }
     }
+}
+
+/// A name holding a newline, a tab, a double quote or a backslash is printed in
+/// git's C quoting in every human listing, so it cannot fake a line; JSON keeps the
+/// raw name.
+#[test]
+fn paths_with_control_characters_are_quoted_in_every_listing() {
+    let s = Scratch::init();
+    // (A backslash is quoted too, but names may not hold one: see the unit test.)
+    let (nl, tab, dq) = ("a\nb.txt", "t\tab.txt", "say\"hi\".txt");
+    let (qnl, qtab, qdq) = (r#""a\nb.txt""#, r#""t\tab.txt""#, r#""say\"hi\".txt""#);
+    for name in [nl, tab, dq] {
+        s.write(name, b"one\n");
+    }
+    s.write("plain.txt", b"plain\n");
+    let st = s.run(&["status"]);
+    for q in [qnl, qtab, qdq] {
+        assert!(st.contains(&format!("\n  {q}\n")), "untracked {q}:\n{st}");
+    }
+    assert!(
+        st.contains("\n  plain.txt\n"),
+        "plain names stay bare:\n{st}"
+    );
+    assert!(!st.contains("a\nb"), "{st}");
+    s.run(&["add", "."]);
+    let st = s.run(&["status"]);
+    assert!(st.contains(&format!("  A  {qnl} (4 B)\n")), "{st}");
+    let (json, staged) = s.status_staged();
+    assert!(
+        staged.contains(&nl.to_string()),
+        "JSON keeps raw names: {json}"
+    );
+    s.run(&["commit", "-m", "odd names"]);
+    let show = s.run(&["show"]);
+    assert!(show.contains(&format!(" A {qtab} (4 B)\n")), "{show}");
+    let ls = s.run(&["show", "HEAD:"]);
+    assert!(ls.lines().any(|l| l.ends_with(&format!("  {qdq}"))), "{ls}");
+    let find = s.run(&["find"]);
+    assert!(find.lines().any(|l| l.starts_with(qdq)), "{find}");
+    let history = s.run(&["history", nl]);
+    assert!(
+        history.contains(qnl) && !history.contains("a\nb"),
+        "{history}"
+    );
+    s.write(nl, b"two\n");
+    let st = s.run(&["status"]);
+    assert!(st.contains(&format!("  M  {qnl}")), "{st}");
+    let stat = s.run(&["diff", "--stat"]);
+    assert!(stat.contains(&format!(" {qnl} | +1 -1")), "{stat}");
+    let patch = s.run(&["diff"]);
+    assert!(patch.contains(&format!("M {qnl} (")), "{patch}");
+    assert!(patch.contains(r#"--- "a/a\nb.txt""#), "{patch}");
+    assert!(patch.contains(r#"+++ "b/a\nb.txt""#), "{patch}");
+    s.run(&["commit", "-a", "-m", "two"]);
+    s.run(&["mv", nl, "c\nd.txt"]);
+    let st = s.run(&["status"]);
+    assert!(st.contains(&format!(r#"  R  {qnl} -> "c\nd.txt""#)), "{st}");
+    s.run(&["commit", "-m", "renamed"]);
+    // A lock makes a machine key: in a home of its own, not the one other tests
+    // of this process share (their commits would be signed).
+    let ana = User::new("Ana");
+    ana.ok(&s, &["lock", tab]);
+    let locks = ana.ok(&s, &["locks"]);
+    assert!(locks.starts_with(&format!("{qtab}  ")), "{locks}");
+    let json = ana.json(&s, &["locks", "--json"]);
+    assert_eq!(json[0]["path"], tab, "JSON keeps the raw name");
 }

@@ -168,7 +168,7 @@ fn refusals_are_clear_and_change_nothing() {
     // Outside a repository, peer commands say so; `id` works anywhere.
     let outside = tempfile::tempdir().unwrap();
     let out = ada.output_in(outside.path(), &["peer", "list"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(10), "exit 10: not a repository");
 }
 
 #[test]

@@ -677,6 +677,11 @@ fn killed_server_mid_clone_then_resume() {
     );
     let kept = dir_bytes(&packs);
     assert!(kept > 8 * MIB as u64, "kept {kept} B");
+    let st = bob.ok(&["status"]);
+    assert!(
+        st.contains("this clone was interrupted: run `gadn clone"),
+        "the directory says how to resume: {st}"
+    );
 
     let server = alice.serve(&["--max-rate", "16M"]);
     let moved = bob.clone_from(&server.source());
@@ -690,6 +695,10 @@ fn killed_server_mid_clone_then_resume() {
     bob.ok(&["fsck"]);
     let st = bob.ok(&["status"]);
     assert!(st.contains("nothing to commit"), "{st}");
+    assert!(
+        !st.contains("interrupted"),
+        "the completed clone is unmarked: {st}"
+    );
 }
 
 // 6

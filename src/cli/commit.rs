@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         Ok(r) => {
             if let ops::AfterCommitReport::Made(s) = &r {
                 for (path, why) in &s.failures {
-                    eprintln!("preview: {path}: {why}");
+                    eprintln!("preview: {}: {why}", super::output::quoted(path));
                 }
             }
             Some(r)

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use gadn::vcs::TAGS;
 use gadn::vcs::{ChangeKind, DiffOptions, FileDiff, MetaChange};
 
-use super::output::{human_bytes, print_json};
+use super::output::{human_bytes, print_json, renamed};
 use super::Ctx;
 
 /// Arguments of `gadn diff`.
@@ -128,10 +128,7 @@ fn meta_line(m: &MetaChange) -> String {
 }
 
 fn label(f: &FileDiff) -> String {
-    match &f.from {
-        Some(from) => format!("{from} -> {}", f.path),
-        None => f.path.clone(),
-    }
+    renamed(f.from.as_deref(), &f.path)
 }
 
 fn size(s: Option<u64>) -> String {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use gadn::vcs::{format_time, parse_date, parse_size, FindFilter};
 
-use super::output::{human_bytes, print_json, print_table};
+use super::output::{human_bytes, print_json, print_table, quoted};
 use super::Ctx;
 
 /// Arguments of `gadn find`.
@@ -74,7 +74,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         .map(|f| {
             let date = format_time(f.modified, f.modified_tz_offset_min);
             [
-                f.path.clone(),
+                quoted(&f.path).into_owned(),
                 human_bytes(f.size),
                 f.kind.clone(),
                 f.author.clone(),

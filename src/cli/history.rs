@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use gadn::vcs::{format_time, HistoryEntry};
 
 use super::log::PersonJson;
-use super::output::{human_bytes, print_json, print_table};
+use super::output::{human_bytes, print_json, print_table, quoted};
 use super::Ctx;
 
 /// Arguments of `gadn history`.
@@ -71,8 +71,8 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         .map(|e| {
             let date = format_time(e.commit.author.time, e.commit.author.tz_offset_min);
             let shown_path = match &e.renamed_from {
-                Some(from) => format!("{} (renamed from {from})", e.path),
-                None => e.path.clone(),
+                Some(from) => format!("{} (renamed from {})", quoted(&e.path), quoted(from)),
+                None => quoted(&e.path).into_owned(),
             };
             let mut summary = e.commit.summary().to_string();
             if !e.commit.notes.is_empty() {

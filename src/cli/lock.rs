@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::net::print_json_line;
-use super::output::print_json;
+use super::output::{print_json, quoted};
 use super::Ctx;
 
 /// A per-path report, as `lock --json` and `unlock --json` print it (one line each,
@@ -63,9 +63,9 @@ pub fn run_lock(ctx: &Ctx, a: LockArgs) -> anyhow::Result<ExitCode> {
             })?;
         } else if !ctx.quiet {
             if r.already_mine {
-                println!("{p}: already locked by you");
+                println!("{}: already locked by you", quoted(p));
             } else {
-                println!("Locked {p} ({})", r.record.short());
+                println!("Locked {} ({})", quoted(p), r.record.short());
             }
         }
     }
@@ -88,6 +88,7 @@ pub fn run_unlock(ctx: &Ctx, a: UnlockArgs) -> anyhow::Result<ExitCode> {
         if ctx.quiet {
             continue;
         }
+        let p = quoted(p);
         match (&r.broken_from, &r.cleared) {
             (_, Some(why)) => println!("Cleared the damaged lock record of {p} ({why})"),
             (Some(owner), None) => println!("Unlocked {p} (broke the lock of {owner})"),
@@ -109,7 +110,7 @@ pub fn run_locks(ctx: &Ctx, a: LocksArgs) -> anyhow::Result<ExitCode> {
         let mine = if l.mine { " (you)" } else { "" };
         println!(
             "{}  {} <{}>{mine}  {}  {}  {}",
-            l.path,
+            quoted(&l.path),
             l.owner,
             l.email,
             l.branch,

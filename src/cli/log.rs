@@ -109,6 +109,9 @@ pub fn print_commit(id: &ObjectId, c: &Commit) {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
+    if let Some(hint) = super::output::interrupted_clone_hint(ctx, &repo) {
+        eprintln!("{hint}");
+    }
     let start = repo.resolve_commit_indexed(&a.rev)?;
     let now = chrono::Utc::now().timestamp();
     let filter = LogFilter {

@@ -47,7 +47,11 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
 /// conflicts).
 pub(super) fn report(ctx: &Ctx, rev: &str, outcome: &MergeOutcome) -> ExitCode {
     match outcome {
-        MergeOutcome::UpToDate => println!("Already up to date."),
+        MergeOutcome::UpToDate => {
+            if !ctx.quiet {
+                println!("Already up to date.");
+            }
+        }
         MergeOutcome::FastForward { commit } => {
             if !ctx.quiet {
                 println!("Fast-forward to {}", &commit[..12]);

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use gadn::vcs::{MetaEdit, MetaView};
 
-use super::output::{human_bytes, print_json};
+use super::output::{human_bytes, print_json, quoted};
 use super::Ctx;
 
 /// Arguments of `gadn meta`.
@@ -53,19 +53,21 @@ enum Sub {
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let mut repo = ctx.repo()?;
-    let (view, json) = match a.command {
+    // `set` and `unset` print the result as confirmation (chatter, which `-q`
+    // silences); `show` prints what was asked for.
+    let (view, json, chatter) = match a.command {
         Sub::Set { path, edits, json } => {
             let edits = edits
                 .iter()
                 .map(|e| MetaEdit::parse(e))
                 .collect::<Result<Vec<_>, _>>()?;
             let path = one_path(ctx, &repo, path)?;
-            (repo.meta_edit(&path, &edits)?, json)
+            (repo.meta_edit(&path, &edits)?, json, true)
         }
         Sub::Unset { path, keys, json } => {
             let edits: Vec<MetaEdit> = keys.into_iter().map(MetaEdit::Unset).collect();
             let path = one_path(ctx, &repo, path)?;
-            (repo.meta_edit(&path, &edits)?, json)
+            (repo.meta_edit(&path, &edits)?, json, true)
         }
         Sub::Show { spec, json } => {
             // A tracked file whose name contains ':' is still shown from the index.
@@ -75,7 +77,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                 let path = one_path(ctx, &repo, PathBuf::from(spec))?;
                 repo.meta_show_index(&path)?
             };
-            (view, json)
+            (view, json, false)
         }
     };
     if json {
@@ -89,7 +91,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             preview,
             preview_error,
         })?;
-    } else {
+    } else if !(chatter && ctx.quiet) {
         print!("{}", render(&view));
     }
     Ok(ExitCode::SUCCESS)
@@ -156,7 +158,7 @@ fn render(v: &MetaView) -> String {
         rows.push(("tags".into(), v.tags.join(", ")));
     }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
-    let mut out = format!("{} ({place})\n", v.path);
+    let mut out = format!("{} ({place})\n", quoted(&v.path));
     for (k, val) in rows {
         let mut lines = val.lines();
         let first = lines.next().unwrap_or("");

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::output::renamed;
 use super::Ctx;
 
 /// Arguments of `gadn mv`.
@@ -22,10 +23,11 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let report = repo.mv(&ctx.cwd, &a.src, &a.dst, a.force)?;
     if !ctx.quiet {
         for (from, to) in &report.moved {
+            let both = renamed(Some(from), to);
             if report.sidecars.iter().any(|(f, _)| f == from) {
-                println!("renamed {from} -> {to} (sidecar)");
+                println!("renamed {both} (sidecar)");
             } else {
-                println!("renamed {from} -> {to}");
+                println!("renamed {both}");
             }
         }
     }

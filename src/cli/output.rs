@@ -15,6 +15,46 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 /// `1.5 MiB` style sizes: the one size grammar, tested in `gadn::size`.
 pub use gadn::size::format_size as human_bytes;
 
+/// Every path a human listing prints goes through this (git's C quoting of names
+/// holding control characters, quotes or backslashes); JSON keeps raw paths.
+pub use gadn::vcs::quote_path as quoted;
+
+/// The hint for a directory whose clone was interrupted (`None` for any other
+/// repository): which command, run again, resumes it.
+pub fn interrupted_clone_hint(ctx: &super::Ctx, repo: &gadn::vcs::Repo) -> Option<String> {
+    let source = gadn::ops::interrupted_clone(repo).ok()??;
+    let here = if ctx.cwd == repo.root() {
+        ".".to_string()
+    } else {
+        repo.root().display().to_string()
+    };
+    Some(format!(
+        "hint: this clone was interrupted: run `gadn clone {source} {here}` again to resume it"
+    ))
+}
+
+/// `PATH`, or `FROM -> PATH` for a rename, each quoted by [`quoted`].
+pub fn renamed(from: Option<&str>, path: &str) -> String {
+    match from {
+        Some(f) => format!("{} -> {}", quoted(f), quoted(path)),
+        None => quoted(path).into_owned(),
+    }
+}
+
+/// A change as status and show list it: `M  PATH (SIZE)` or `R  FROM -> PATH`, the
+/// letter and the paths `gap` apart.
+pub fn change_line(c: &gadn::vcs::Change, gap: &str) -> String {
+    let size = c
+        .size
+        .map(|s| format!(" ({})", human_bytes(s)))
+        .unwrap_or_default();
+    format!(
+        "{}{gap}{}{size}",
+        c.kind.letter(),
+        renamed(c.from.as_deref(), &c.path)
+    )
+}
+
 /// A byte progress bar on stderr; hidden when stderr is not a terminal or `quiet`.
 pub fn byte_bar(quiet: bool, total: u64, what: &str) -> ProgressBar {
     let bar = bar(

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use gadn::vcs::{to_repo_path, Resolution};
 
+use super::output::quoted;
 use super::Ctx;
 
 /// Arguments of `gadn resolve`.
@@ -43,9 +44,9 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     };
     let staged = repo.resolve_conflict(&rel, how)?;
     if !ctx.quiet {
-        println!("Resolved {rel}");
+        println!("Resolved {}", quoted(&rel));
         for s in staged {
-            println!("  staged {s}");
+            println!("  staged {}", quoted(&s));
         }
         let left = repo.merge_conflicts()?.len();
         if left == 0 {

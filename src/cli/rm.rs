@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use gadn::vcs::RmOptions;
 
+use super::output::quoted;
 use super::Ctx;
 
 /// Arguments of `gadn rm`.
@@ -35,8 +36,10 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     if !ctx.quiet {
         for p in &report.removed {
             match report.sidecars.iter().find(|(s, _)| s == p) {
-                Some((_, asset)) => println!("rm '{p}' (sidecar of {asset})"),
-                None => println!("rm '{p}'"),
+                Some((_, asset)) => {
+                    println!("rm '{}' (sidecar of {})", quoted(p), quoted(asset))
+                }
+                None => println!("rm '{}'", quoted(p)),
             }
         }
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use gadn::vcs::{EntryKind, Resolved};
 
 use super::log::{print_commit, CommitJson};
-use super::output::{human_bytes, print_json};
+use super::output::{change_line, human_bytes, print_json, quoted};
 use super::Ctx;
 
 /// Arguments of `gadn show`.
@@ -51,14 +51,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                 }
                 println!();
                 for ch in &changes {
-                    let size = ch
-                        .size
-                        .map(|s| format!(" ({})", human_bytes(s)))
-                        .unwrap_or_default();
-                    match &ch.from {
-                        Some(f) => println!(" {} {f} -> {}{size}", ch.kind.letter(), ch.path),
-                        None => println!(" {} {}{size}", ch.kind.letter(), ch.path),
-                    }
+                    println!(" {}", change_line(ch, " "));
                 }
             }
         }
@@ -121,7 +114,11 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                     "{} {} {} ({})",
                     entry.kind.name(),
                     entry.id,
-                    if path.is_empty() { "/" } else { &path },
+                    if path.is_empty() {
+                        "/".into()
+                    } else {
+                        quoted(&path)
+                    },
                     human_bytes(size)
                 );
                 if let Some(n) = chunks {
@@ -133,7 +130,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                         i.kind,
                         &i.id[..12],
                         human_bytes(i.size),
-                        i.name
+                        quoted(&i.name)
                     );
                 }
             }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::output::{human_bytes, print_json};
+use super::output::{change_line, interrupted_clone_hint, print_json, quoted};
 use super::Ctx;
 
 /// Arguments of `gadn status`.
@@ -28,20 +28,16 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     if st.head.is_none() {
         println!("No commits yet");
     }
+    if let Some(hint) = interrupted_clone_hint(ctx, &repo) {
+        println!("{hint}");
+    }
     let show = |title: &str, changes: &[gadn::vcs::Change]| {
         if changes.is_empty() {
             return;
         }
         println!("{title}:");
         for c in changes {
-            let size = c
-                .size
-                .map(|s| format!(" ({})", human_bytes(s)))
-                .unwrap_or_default();
-            match &c.from {
-                Some(from) => println!("  {}  {from} -> {}{size}", c.kind.letter(), c.path),
-                None => println!("  {}  {}{size}", c.kind.letter(), c.path),
-            }
+            println!("  {}", change_line(c, "  "));
         }
     };
     if !st.conflicts.is_empty() {
@@ -57,11 +53,11 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     if !st.untracked.is_empty() {
         println!("Untracked files:");
         for u in &st.untracked {
-            println!("  {u}");
+            println!("  {}", quoted(u));
         }
     }
     for (p, why) in &st.skipped {
-        eprintln!("warning: skipping {p}: {why}");
+        eprintln!("warning: skipping {}: {why}", quoted(p));
     }
     if st.is_clean() && st.untracked.is_empty() && st.conflicts.is_empty() {
         println!("nothing to commit, working tree clean");

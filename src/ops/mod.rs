@@ -51,7 +51,8 @@
 //! let root = repo.root().to_path_buf();
 //! std::fs::write(root.join("hello.txt"), b"hello, peer")?;
 //! repo.add(&root, &[PathBuf::from("hello.txt")], false, &|_, _| {})?;
-//! repo.commit(&CommitOptions { message: "hello".into(), ..Default::default() })?;
+//! let author = Some(gadn::vcs::parse_ident("Alice <alice@example.org>")?);
+//! repo.commit(&CommitOptions { message: "hello".into(), author, ..Default::default() })?;
 //! // Only members connect: alice founds the member list and adds bob.
 //! gadn::sync::members::add(repo.store_mut(), &alice, "alice", "bob", bob.public(), Role::Member)?;
 //!
@@ -96,9 +97,9 @@ pub use maintenance::{
 };
 #[cfg(feature = "sync")]
 pub use net::{
-    clone, fetch, pull, push, sync, CloneOptions, CloneReport, FetchOptions, FetchReport,
-    FoundPeer, PeerFailure, PullOptions, PullReport, PushOptions, PushReport, RefChange,
-    SyncOptions, SyncReport,
+    clone, fetch, interrupted_clone, pull, push, sync, CloneOptions, CloneReport, FetchOptions,
+    FetchReport, FoundPeer, PeerFailure, PullOptions, PullReport, PushOptions, PushReport,
+    RefChange, SyncOptions, SyncReport, CLONE_INCOMPLETE_KEY,
 };
 #[cfg(feature = "sync")]
 pub use peer::{

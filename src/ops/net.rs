@@ -129,14 +129,27 @@ pub struct CloneReport {
     pub branch: Option<String>,
 }
 
+/// State key (`store-format.md` § 7, the `state` table) marking a clone not yet
+/// complete: its value is the source (`KEY@HOST:PORT`, as given). Set as soon as
+/// the clone has its repository (made or resumed), removed once the checkout is
+/// done, so a directory whose clone was interrupted says so ([`interrupted_clone`]).
+pub const CLONE_INCOMPLETE_KEY: &str = "clone.incomplete";
+
+/// The source of the interrupted clone `repo` is, if it is one (see
+/// [`CLONE_INCOMPLETE_KEY`]): running the same clone into its directory resumes it.
+pub fn interrupted_clone(repo: &Repo) -> Result<Option<String>, Error> {
+    Ok(repo.store().db().state_get(CLONE_INCOMPLETE_KEY)?)
+}
+
 /// Copies a repository from a serving peer into `opts.dir`, pinning the peer's key:
 /// creates the repository there with the peer's id and chunking (or resumes an
 /// interrupted clone of the same repository), fetches everything, records the
 /// peer (its name, address, and as the default peer), creates the branch the peer
 /// checks out, tracking it, and switches to it.
 ///
-/// A transfer that stops keeps what arrived ([`Error::CloneStopped`]); the same
-/// call resumes it.
+/// A transfer that stops keeps what arrived ([`Error::CloneStopped`]) and leaves
+/// the repository marked as an interrupted clone ([`CLONE_INCOMPLETE_KEY`]); the
+/// same call resumes it, and clears the mark when it completes.
 pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
     let (key, addr_text) = remote::parse_key_at(&opts.source)?;
     let dir = &opts.dir;
@@ -149,10 +162,13 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
         let endpoint = remote::client_endpoint(me, &addrs)?;
         let conn = client::connect(&endpoint, key, &addrs).await?;
         let welcome = client::hello(&conn, "origin", None, Vec::new()).await?;
-        let store_dir = open_target(dir, &welcome.repo, welcome.chunking)?
+        let target = open_target(dir, &welcome.repo, welcome.chunking)?;
+        target
             .store()
-            .dir()
-            .to_path_buf();
+            .db()
+            .state_set(CLONE_INCOMPLETE_KEY, &opts.source)?;
+        let store_dir = target.store().dir().to_path_buf();
+        drop(target);
         // Prefilled files of an earlier, interrupted attempt are not trusted.
         prefill::clear(&store_dir).map_err(|source| Error::Io {
             path: store_dir.clone(),
@@ -196,10 +212,12 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
     };
     // What the checkout did not take (or all of it, if it failed) goes.
     let _ = prefill::clear(&store_dir);
+    let branch = checked_out?;
+    repo.store().db().state_delete(CLONE_INCOMPLETE_KEY)?;
     Ok(CloneReport {
         fetch: FetchReport::new(&report),
         dir: dir.clone(),
-        branch: checked_out?,
+        branch,
     })
 }
 

@@ -135,6 +135,47 @@ fn clone_checks_out_the_branch_and_reports_what_moved() {
     assert_eq!(v["branch"], "main");
 }
 
+/// Reads the clone mark of the store at `dir` when the transfer starts.
+struct MarkAtStart {
+    dir: PathBuf,
+    seen: std::sync::Mutex<Option<Option<String>>>,
+}
+
+impl Progress for MarkAtStart {
+    fn start(&self, _: &str, _: Unit, _: u64) {
+        let store = crate::store::Store::open(&self.dir).expect("the clone's store");
+        let mark = store.db().state_get(CLONE_INCOMPLETE_KEY).expect("state");
+        *self.seen.lock().expect("lock") = Some(mark);
+    }
+    fn advance(&self, _: u64, _: u64) {}
+    fn finish(&self) {}
+}
+
+#[test]
+fn a_clone_is_marked_incomplete_until_it_has_checked_out() {
+    let d = tempfile::tempdir().expect("tmp");
+    let a = alice(d.path());
+    let server = serve(&a);
+    let bob = d.path().join("bob");
+    let mark = Arc::new(MarkAtStart {
+        dir: bob.join(crate::store::STORE_DIR),
+        seen: Default::default(),
+    });
+    let src = source(&server);
+    let mut opts = CloneOptions::new(key(2), &src, &bob);
+    opts.progress = mark.clone();
+    let r = clone(&opts).expect("clone");
+    server.shutdown().expect("shutdown");
+    // While the transfer ran, an interruption would have left this mark.
+    assert_eq!(
+        *mark.seen.lock().expect("lock"),
+        Some(Some(src)),
+        "marked with its source before anything is fetched"
+    );
+    let repo = Repo::open(&r.dir).expect("open");
+    assert_eq!(interrupted_clone(&repo).expect("mark"), None, "cleared");
+}
+
 #[test]
 fn clone_into_a_non_empty_directory_is_refused_with_its_name() {
     let d = tempfile::tempdir().expect("tmp");

@@ -211,12 +211,14 @@ pub async fn exchange_peers(conn: &Connection, peer: &str, store: &Store) {
         if !matches!(members::role_of(store, &key), Ok(Some(_))) {
             continue;
         }
-        let seen = i64::try_from(p.last_seen).ok();
+        // `p.last_seen` is when the other side reached them (0 = never), not this
+        // machine: the row's `last_seen` stays as it was (NULL, "never", for a new
+        // row) until this machine reaches the peer itself.
         for a in p.addrs.iter().take(4) {
             if a.parse::<SocketAddr>().is_ok() {
                 let _ = store
                     .db()
-                    .peer_add_addr(&key, a, PeerSource::Exchange, seen);
+                    .peer_add_addr(&key, a, PeerSource::Exchange, None);
             }
         }
     }

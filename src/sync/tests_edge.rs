@@ -1135,3 +1135,59 @@ async fn opening_a_session_records_the_address_and_learns_members_only() {
     .await
     .expect("within the time limit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_exchange_learns_addresses_as_never_seen_here() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let (a, _) = alice_with_content(d.path());
+        // Alice never reached carol (NULL, sent as 0); bob is known by alice at 5.
+        let db = a.store().db();
+        db.peer_add_addr(
+            &key(3).public(),
+            "127.0.0.1:9",
+            crate::store::db::PeerSource::Config,
+            None,
+        )
+        .expect("carol");
+        db.peer_add_addr(
+            &key(2).public(),
+            "127.0.0.1:11",
+            crate::store::db::PeerSource::Config,
+            Some(5),
+        )
+        .expect("bob");
+        let (addr, _stop) = serve(&a, &key(1));
+        let b = empty_like(d.path(), "bob", &a);
+        fetch_from(addr, &key(1), &key(2), &b).await.expect("fetch");
+        let remote = super::remote::Remote {
+            name: "alice".into(),
+            key: key(1).public(),
+            addrs: vec![addr.to_string()],
+        };
+        let s = super::remote::open(&key(2), &remote, &store_dir(&b))
+            .await
+            .expect("open");
+        let bs = Store::open(b.store().dir()).expect("open");
+        let carol = bs
+            .db()
+            .peer_get(&key(3).public())
+            .expect("get")
+            .expect("carol");
+        assert_eq!(carol.addrs, vec!["127.0.0.1:9".to_string()]);
+        assert_eq!(
+            carol.last_seen, None,
+            "learned by exchange, never reached from here: not 1970-01-01"
+        );
+        // The peer this machine did reach is seen.
+        let alice = bs
+            .db()
+            .peer_get(&key(1).public())
+            .expect("get")
+            .expect("alice");
+        assert!(alice.last_seen.is_some_and(|t| t > 0), "{alice:?}");
+        s.conn.close(0, b"");
+    })
+    .await
+    .expect("within the time limit");
+}

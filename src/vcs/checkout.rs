@@ -43,6 +43,11 @@ pub struct CheckoutReport {
 impl Repo {
     /// Switches the working tree, index and `HEAD` to `rev` (a branch name attaches
     /// `HEAD` to it; anything else detaches), or restores `opts.paths` from `rev`.
+    ///
+    /// Local changes (staged or not) to paths that `HEAD` and `rev` hold alike are
+    /// carried over untouched, as git does; a local change to a path the switch
+    /// would write or remove fails with [`VcsError::DirtyTree`] naming those paths,
+    /// unless `opts.force`. While a merge is in progress nothing is carried.
     pub fn checkout(
         &mut self,
         rev: &str,
@@ -69,32 +74,57 @@ impl Repo {
         let index = self.store().db().load_index()?;
         let current = index_as_flat(&index);
         let changed = changed_paths(&current, &target);
-        if !opts.force {
-            let mut endangered: Vec<String> = status
-                .staged
+        // Paths with local changes: staged (both names of a rename), unstaged, or
+        // untracked where the target has a file.
+        let mut dirty: Vec<String> = status
+            .staged
+            .iter()
+            .flat_map(|c| std::iter::once(&c.path).chain(&c.from))
+            .chain(status.unstaged.iter().map(|c| &c.path))
+            .cloned()
+            .collect();
+        dirty.extend(
+            status
+                .untracked
                 .iter()
-                .chain(&status.unstaged)
-                .map(|c| c.path.clone())
-                .collect();
-            endangered.extend(
-                status
-                    .untracked
-                    .iter()
-                    .filter(|u| target.binary_search_by(|e| e.path.as_str().cmp(u)).is_ok())
-                    .cloned(),
-            );
-            endangered.sort();
-            endangered.dedup();
-            if !endangered.is_empty()
-                && (changed.iter().any(|p| endangered.binary_search(p).is_ok())
-                    || !status.is_clean())
-            {
+                .filter(|u| target.binary_search_by(|e| e.path.as_str().cmp(u)).is_ok())
+                .cloned(),
+        );
+        dirty.sort();
+        dirty.dedup();
+        // A local change where HEAD and the target agree needs no change to the
+        // working tree: it is carried over, staged or not, as git does. During a
+        // merge nothing is carried: its state belongs to the branch it started on.
+        let merging = self.merge_head()?.is_some();
+        let moving = changed_paths(&self.head_flat()?, &target);
+        let carry = |p: &str| {
+            !opts.force
+                && !merging
+                && dirty.binary_search_by(|d| d.as_str().cmp(p)).is_ok()
+                && moving.binary_search_by(|m| m.as_str().cmp(p)).is_err()
+        };
+        if !opts.force {
+            let mut endangered = dirty.clone();
+            let refuse = if merging {
+                !endangered.is_empty()
+                    && (changed.iter().any(|p| endangered.binary_search(p).is_ok())
+                        || !status.is_clean())
+            } else {
+                endangered.retain(|p| !carry(p));
+                !endangered.is_empty()
+            };
+            if refuse {
                 return Err(VcsError::DirtyTree {
                     operation: "checkout",
                     paths: endangered,
                 });
             }
         }
+        // Staged changes carried over leave the index unlike the target's tree.
+        let carried_staged = status
+            .staged
+            .iter()
+            .any(|c| carry(&c.path) || c.from.as_deref().is_some_and(&carry));
         // Decided before anything is written: untracked files that would block a
         // write are never removed, even with --force.
         let in_the_way = in_the_way(self.root(), &current, &target);
@@ -107,12 +137,18 @@ impl Repo {
         let (lock, _) = self.store_mut().lock()?;
         let root = self.root().to_path_buf();
         let mut report = CheckoutReport::default();
-        // Remove what the target does not have.
-        for e in &current {
+        // Remove what the target does not have (what HEAD does not have either was
+        // added here, and is carried).
+        let mut carried: Vec<IndexEntry> = Vec::new();
+        for (e, entry) in current.iter().zip(&index) {
             if target
                 .binary_search_by(|t| t.path.as_str().cmp(&e.path))
                 .is_err()
             {
+                if carry(&e.path) {
+                    carried.push(entry.clone());
+                    continue;
+                }
                 let a = abs(&root, &e.path);
                 match std::fs::remove_file(&a) {
                     Ok(()) => report.removed += 1,
@@ -131,6 +167,29 @@ impl Repo {
             index.iter().map(|e| (e.path.as_str(), e)).collect();
         let written = self.index_written_ns()?;
         let store = self.store();
+        // Carried entries stay as they are; their stat data is kept only where it
+        // proves the file clean under the index's old write time, else it is cleared
+        // so the next status re-reads the file (the write time moves forward).
+        let target: Vec<&FlatEntry> = target
+            .iter()
+            .filter(|t| {
+                if !carry(&t.path) {
+                    return true;
+                }
+                if let Some(old) = by_path.get(t.path.as_str()) {
+                    let clean = std::fs::symlink_metadata(abs(&root, &t.path))
+                        .ok()
+                        .and_then(|m| WorkFile::from_meta(t.path.clone(), &m))
+                        .and_then(|w| Repo::quick_unchanged(&w, old, written));
+                    let mut e = (*old).clone();
+                    if clean != Some(true) {
+                        e.mtime_ns = 0;
+                    }
+                    carried.push(e);
+                }
+                false
+            })
+            .collect();
         // First decide, in parallel, which entries the working tree already holds
         // (same content, stat data proving it); then write the rest, so progress
         // knows the true total.
@@ -166,7 +225,8 @@ impl Repo {
                 None => Ok((materialize_metered(store, &root, t, &meter)?, t.size.max(1))),
             })
             .collect();
-        let mut entries = Vec::with_capacity(results.len());
+        let mut entries = Vec::with_capacity(results.len() + carried.len());
+        entries.append(&mut carried);
         for r in results {
             let (e, bytes) = r?;
             if bytes > 0 {
@@ -198,7 +258,11 @@ impl Repo {
             .transaction(|tx| -> Result<(), crate::store::db::DbError> {
                 tx.write_index(&entries)?;
                 tx.state_set(super::scan::INDEX_WRITTEN_KEY, &written)?;
-                tx.state_set(super::scan::INDEX_COMMIT_KEY, &commit.to_hex())?;
+                if carried_staged {
+                    tx.state_delete(super::scan::INDEX_COMMIT_KEY)?;
+                } else {
+                    tx.state_set(super::scan::INDEX_COMMIT_KEY, &commit.to_hex())?;
+                }
                 if is_branch {
                     tx.set_symbolic_logged("HEAD", &branch, &log)
                 } else {
@@ -516,6 +580,7 @@ fn write_new(
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
     use std::time::{Duration, SystemTime};
 
     use super::*;
@@ -686,6 +751,113 @@ mod tests {
             std::fs::read(repo.root().join("same.txt")).unwrap(),
             b"same"
         );
+    }
+
+    type Lettered = Vec<(String, char)>;
+
+    /// Staged and unstaged paths of a status, with their letters.
+    fn changes(st: &crate::vcs::Status) -> (Lettered, Lettered) {
+        let list = |v: &[crate::vcs::Change]| -> Lettered {
+            v.iter()
+                .map(|c| (c.path.clone(), c.kind.letter()))
+                .collect()
+        };
+        (list(&st.staged), list(&st.unstaged))
+    }
+
+    #[test]
+    fn switch_to_a_branch_on_the_same_commit_keeps_local_changes() {
+        let (_d, mut repo) = repo();
+        put(&repo, "a.txt", b"a");
+        put(&repo, "b.txt", b"b");
+        put(&repo, "gone.txt", b"g");
+        commit_all(&mut repo, "first");
+        repo.create_branch("other", None).unwrap();
+        // Unstaged, staged, a staged new file, a staged deletion.
+        put(&repo, "a.txt", b"a, edited");
+        put(&repo, "b.txt", b"b, staged");
+        put(&repo, "new.txt", b"new");
+        let root = repo.root().to_path_buf();
+        repo.add(
+            &root,
+            &[PathBuf::from("b.txt"), PathBuf::from("new.txt")],
+            false,
+            &|_, _| {},
+        )
+        .unwrap();
+        repo.rm(
+            &root,
+            &[PathBuf::from("gone.txt")],
+            crate::vcs::RmOptions::default(),
+        )
+        .unwrap();
+        let before = changes(&repo.status().unwrap());
+        assert!(!before.0.is_empty() && !before.1.is_empty(), "{before:?}");
+        let report = repo.switch("other", false, false).unwrap();
+        assert_eq!(
+            (report.written, report.removed),
+            (0, 0),
+            "nothing to change"
+        );
+        assert_eq!(repo.head().unwrap().0.as_deref(), Some("refs/heads/other"));
+        let st = repo.status().unwrap();
+        assert_eq!(changes(&st), before, "the same changes, staged and not");
+        assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"a, edited");
+        assert!(!root.join("gone.txt").exists());
+        // And back.
+        repo.switch("main", false, false).unwrap();
+        assert_eq!(changes(&repo.status().unwrap()), before);
+    }
+
+    #[test]
+    fn switch_carries_changes_to_files_both_commits_agree_on() {
+        let (_d, mut repo) = repo();
+        put(&repo, "a.txt", b"a");
+        put(&repo, "b.txt", b"b");
+        commit_all(&mut repo, "first");
+        repo.create_branch("other", None).unwrap();
+        repo.switch("other", false, false).unwrap();
+        put(&repo, "b.txt", b"b on other");
+        commit_all(&mut repo, "other changes b");
+        repo.switch("main", false, false).unwrap();
+        // A dirty a.txt, which both commits hold alike, goes along.
+        put(&repo, "a.txt", b"a, edited");
+        let report = repo.switch("other", false, false).unwrap();
+        assert_eq!(report.written, 1);
+        let root = repo.root().to_path_buf();
+        assert_eq!(std::fs::read(root.join("b.txt")).unwrap(), b"b on other");
+        assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"a, edited");
+        let st = repo.status().unwrap();
+        assert_eq!(changes(&st), (vec![], vec![("a.txt".into(), 'M')]));
+        // A dirty b.txt, which the switch would overwrite, is refused alone.
+        put(&repo, "b.txt", b"b, edited");
+        match repo.switch("main", false, false).unwrap_err() {
+            VcsError::DirtyTree { operation, paths } => {
+                assert_eq!((operation, paths), ("switch", vec!["b.txt".to_string()]))
+            }
+            other => panic!("expected DirtyTree, got {other:?}"),
+        }
+        assert_eq!(repo.head().unwrap().0.as_deref(), Some("refs/heads/other"));
+    }
+
+    #[test]
+    fn switch_carries_nothing_while_a_merge_is_in_progress() {
+        let (_d, mut repo) = repo();
+        put(&repo, "a.txt", b"a");
+        commit_all(&mut repo, "first");
+        repo.create_branch("other", None).unwrap();
+        repo.store()
+            .db()
+            .state_set(
+                crate::vcs::merge::MERGE_HEAD_KEY,
+                &repo.head().unwrap().1.unwrap().to_hex(),
+            )
+            .unwrap();
+        put(&repo, "a.txt", b"a, edited");
+        assert!(matches!(
+            repo.switch("other", false, false),
+            Err(VcsError::DirtyTree { .. })
+        ));
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub struct AddReport {
 pub struct CommitOptions {
     /// The message.
     pub message: String,
-    /// Author; the committer when `None`.
+    /// Author; the committer when `None`. With no identity configured it is the
+    /// committer too (see [`Identity::configured`]).
     pub author: Option<Identity>,
     /// Revision notes `KEY=VALUE`.
     pub notes: Vec<(String, String)>,
@@ -250,7 +251,13 @@ impl Repo {
                 });
             }
         }
-        let committer = Identity::from_env(self.store()).now();
+        // The committer is who is configured here; with none, the author given
+        // (`--author`) commits too; with neither, the commit is refused.
+        let committer = match (Identity::configured(self.store()), &opts.author) {
+            (Ok(me), _) => me.now(),
+            (Err(VcsError::NoIdentity { .. }), Some(author)) => author.now(),
+            (Err(e), _) => return Err(e),
+        };
         let author = match &opts.author {
             Some(a) => Person {
                 name: a.name.clone(),

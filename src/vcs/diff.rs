@@ -209,9 +209,15 @@ impl Repo {
                             }
                         }
                         if opts.text {
-                            let from =
-                                o.map_or("/dev/null".to_string(), |e| format!("a/{}", e.path));
-                            let to = n.map_or("/dev/null".to_string(), |e| format!("b/{}", e.path));
+                            // Header names quoted as git quotes them, so a newline
+                            // in a name cannot forge a line of the patch.
+                            let side = |e: Option<&FlatEntry>, pre: &str| {
+                                e.map_or("/dev/null".to_string(), |e| {
+                                    super::quote::quote_path(&format!("{pre}{}", e.path))
+                                        .into_owned()
+                                })
+                            };
+                            let (from, to) = (side(o, "a/"), side(n, "b/"));
                             fd.patch = Some(
                                 td.unified_diff()
                                     .context_radius(3)

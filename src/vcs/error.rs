@@ -74,6 +74,17 @@ pub enum VcsError {
         /// The text given.
         text: String,
     },
+    /// No name or e-mail is configured to record as committer, tagger or lock holder.
+    #[error(
+        "who are you? {missing} not set, and gadn records no made-up identity\n\
+         hint: `gadn config set user.name \"Your Name\"` and \
+         `gadn config set user.email you@example.org` (this repository), or set \
+         GADN_AUTHOR_NAME and GADN_AUTHOR_EMAIL"
+    )]
+    NoIdentity {
+        /// What is missing: `user.name`, `user.email` or both.
+        missing: &'static str,
+    },
     /// A path given to `add` is ignored.
     #[error("path '{path}' is ignored by .gadnignore; use --force to add it anyway")]
     Ignored {
@@ -176,7 +187,7 @@ pub enum VcsError {
         path: String,
     },
     /// Removing would lose changes that are not committed.
-    #[error("{operation}: these files have changes that are not committed:\n{}\nhint: commit them, or pass -f/--force to {operation} them anyway", paths.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    #[error("{operation}: these files have changes that are not committed:\n{}\nhint: commit them, or pass -f/--force to {operation} them anyway", paths.iter().map(|p| format!("  {}", super::quote::quote_path(p))).collect::<Vec<_>>().join("\n"))]
     LocalChanges {
         /// What was attempted.
         operation: &'static str,
@@ -334,10 +345,12 @@ impl From<crate::store::object::ObjectError> for VcsError {
     }
 }
 
-/// Up to 20 paths, one per indented line (each preceded by a newline), then a count
-/// of the rest.
+/// Up to 20 paths, one per indented line (each preceded by a newline, quoted by
+/// [`super::quote::quote_path`]), then a count of the rest.
 fn list_paths(paths: &[String]) -> String {
-    let mut out: String = paths.iter().take(20).map(|p| format!("\n  {p}")).collect();
+    let mut out: String = (paths.iter().take(20))
+        .map(|p| format!("\n  {}", super::quote::quote_path(p)))
+        .collect();
     if paths.len() > 20 {
         out.push_str(&format!("\n  ... and {} more", paths.len() - 20));
     }
@@ -470,5 +483,20 @@ mod tests {
             paths: (0..20).map(|i| format!("f{i:02}")).collect(),
         };
         assert!(!exactly.to_string().contains("more"));
+    }
+
+    #[test]
+    fn path_lists_in_errors_quote_names_that_would_break_a_line() {
+        let odd = vec!["a\nb".to_string(), "plain".to_string()];
+        let e = VcsError::DirtyTree {
+            operation: "switch",
+            paths: odd.clone(),
+        };
+        assert!(e.to_string().contains("to:\n  \"a\\nb\"\n  plain\n"), "{e}");
+        let e = VcsError::InTheWay {
+            operation: "checkout",
+            paths: odd.clone(),
+        };
+        assert!(e.to_string().contains("\n  \"a\\nb\"\n"), "{e}");
     }
 }

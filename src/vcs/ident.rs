@@ -13,20 +13,68 @@ pub struct Identity {
     pub email: String,
 }
 
+/// A name or e-mail set by the user: `GADN_AUTHOR_NAME`/`GADN_AUTHOR_EMAIL` (the
+/// environment wins), else the store config `user.name`/`user.email`. Empty values
+/// count as unset.
+fn configured_part(store: &Store, env: &Env, var: &str, key: &str) -> Option<String> {
+    env(var)
+        .or_else(|| store.db().config_get(key).ok().flatten())
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Reads an environment variable (the process environment, or a test's).
+type Env = dyn Fn(&str) -> Option<String>;
+
+fn process_env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
 impl Identity {
-    /// The identity to record: `GADN_AUTHOR_NAME`/`GADN_AUTHOR_EMAIL`, else the store
-    /// config `user.name`/`user.email`, else the login name.
+    /// The identity to record in a commit, merge commit, tag or lock: name and e-mail
+    /// from `GADN_AUTHOR_NAME`/`GADN_AUTHOR_EMAIL`, else the store config
+    /// `user.name`/`user.email`. Either one missing fails with
+    /// [`VcsError::NoIdentity`], which says how to set them, rather than recording
+    /// a made-up `unknown <>` (git refuses alike).
+    pub fn configured(store: &Store) -> Result<Identity, VcsError> {
+        let found = Identity::configured_in(store, &process_env);
+        // The library's own unit tests commit in fresh repositories without setting
+        // an identity: they record the one the integration tests set through the
+        // environment. (The refusal itself is tested through `configured_in`.)
+        #[cfg(test)]
+        let found = found.or_else(|_| {
+            Ok(Identity {
+                name: "Test Artist".into(),
+                email: "test@example.org".into(),
+            })
+        });
+        found
+    }
+
+    fn configured_in(store: &Store, env: &Env) -> Result<Identity, VcsError> {
+        let name = configured_part(store, env, "GADN_AUTHOR_NAME", "user.name");
+        let email = configured_part(store, env, "GADN_AUTHOR_EMAIL", "user.email");
+        match (name, email) {
+            (Some(name), Some(email)) => Ok(Identity { name, email }),
+            (name, email) => Err(VcsError::NoIdentity {
+                missing: match (name, email) {
+                    (None, None) => "user.name and user.email",
+                    (None, Some(_)) => "user.name",
+                    _ => "user.email",
+                },
+            }),
+        }
+    }
+
+    /// The identity to note in a reflog entry, which only informs: the configured
+    /// one where there is one, else the login name (`$USER`, else `unknown`) with
+    /// whatever e-mail is set. Never fails, so switching branches needs no identity.
     pub fn from_env(store: &Store) -> Identity {
-        let cfg = |k: &str| store.db().config_get(k).ok().flatten();
-        let name = std::env::var("GADN_AUTHOR_NAME")
-            .ok()
-            .or_else(|| cfg("user.name"))
-            .or_else(|| std::env::var("USER").ok())
+        let env = &process_env;
+        let name = configured_part(store, env, "GADN_AUTHOR_NAME", "user.name")
+            .or_else(|| env("USER"))
             .unwrap_or_else(|| "unknown".into());
-        let email = std::env::var("GADN_AUTHOR_EMAIL")
-            .ok()
-            .or_else(|| cfg("user.email"))
-            .unwrap_or_default();
+        let email =
+            configured_part(store, env, "GADN_AUTHOR_EMAIL", "user.email").unwrap_or_default();
         Identity { name, email }
     }
 
@@ -96,6 +144,63 @@ mod tests {
         // An offset beyond a day cannot be real: shown in UTC rather than failing.
         assert_eq!(format_time(0, 1500), "1970-01-01 00:00:00 +0000");
         assert_eq!(format_time(0, i16::MIN), "1970-01-01 00:00:00 +0000");
+    }
+
+    #[test]
+    fn committer_identity_must_be_configured_not_made_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(
+            &dir.path().join(".gadn"),
+            crate::store::chunker::ChunkParams::DEFAULT,
+        )
+        .unwrap();
+        let none = |_: &str| None;
+        let missing = |r: Result<Identity, VcsError>| match r {
+            Err(VcsError::NoIdentity { missing }) => missing,
+            other => panic!("expected NoIdentity, got {other:?}"),
+        };
+        // No login-name fallback, no `unknown <>`.
+        let login = |v: &str| (v == "USER").then(|| "login".to_string());
+        assert_eq!(
+            missing(Identity::configured_in(&store, &login)),
+            "user.name and user.email"
+        );
+        let err = Identity::configured_in(&store, &none)
+            .unwrap_err()
+            .to_string();
+        for hint in [
+            "gadn config set user.name",
+            "gadn config set user.email",
+            "GADN_AUTHOR_NAME",
+            "GADN_AUTHOR_EMAIL",
+        ] {
+            assert!(err.contains(hint), "{err}");
+        }
+        // An empty value is no value.
+        let blank = |v: &str| (v == "GADN_AUTHOR_EMAIL").then(String::new);
+        store.db().config_set("user.name", "Config Name").unwrap();
+        assert_eq!(
+            missing(Identity::configured_in(&store, &blank)),
+            "user.email"
+        );
+        store
+            .db()
+            .config_set("user.email", "c@example.org")
+            .unwrap();
+        let id = Identity::configured_in(&store, &none).unwrap();
+        assert_eq!(
+            (id.name.as_str(), id.email.as_str()),
+            ("Config Name", "c@example.org")
+        );
+        // The environment wins, part by part.
+        let env = |v: &str| (v == "GADN_AUTHOR_NAME").then(|| "Env Name".to_string());
+        let id = Identity::configured_in(&store, &env).unwrap();
+        assert_eq!(
+            (id.name.as_str(), id.email.as_str()),
+            ("Env Name", "c@example.org")
+        );
+        store.db().config_unset("user.name").unwrap();
+        assert_eq!(missing(Identity::configured_in(&store, &none)), "user.name");
     }
 
     #[test]

@@ -207,7 +207,7 @@ impl Repo {
             Some((_, cur)) => cur.counter + 1,
             None => 1,
         };
-        let who = Identity::from_env(self.store()).now();
+        let who = Identity::configured(self.store())?.now();
         let short = branch.strip_prefix("refs/heads/").unwrap_or(&branch);
         let mut record = Lock::hold(path.into(), &who, short.into(), head, entry.id, counter);
         record.sign(key()?.borrow())?;
@@ -261,7 +261,7 @@ impl Repo {
                 hint: "\nhint: only the holder unlocks it; pass --force to break the lock".into(),
             });
         }
-        let who = Identity::from_env(self.store()).now();
+        let who = Identity::configured(self.store())?.now();
         let mut release = cur.release(id, &who);
         release.sign(key()?.borrow())?;
         self.store_lock_record(&lock, &release)?;

@@ -24,6 +24,7 @@ mod merge_props;
 mod meta;
 mod mv;
 mod path;
+mod quote;
 mod restore;
 mod revparse;
 mod rm;
@@ -61,6 +62,7 @@ pub use merge::{
 pub use meta::{MetaEdit, MetaView};
 pub use mv::MvReport;
 pub use path::{to_index_path, to_repo_path};
+pub use quote::quote_path;
 pub use restore::{RestoreOptions, RestoreReport};
 pub use revparse::Resolved;
 pub use rm::{RmOptions, RmReport};

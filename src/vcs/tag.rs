@@ -76,7 +76,7 @@ impl Repo {
                     target: commit,
                     target_kind: ObjectKind::Commit,
                     name: name.into(),
-                    tagger: Identity::from_env(self.store()).now(),
+                    tagger: Identity::configured(self.store())?.now(),
                     message: message.into(),
                     signature: None,
                 };

@@ -149,20 +149,23 @@ impl Conflict {
     }
 
     /// `PATH (KIND)`, with their name for a rename/rename and the partner of a
-    /// sidecar pair.
+    /// sidecar pair; paths quoted by [`crate::vcs::quote::quote_path`] (a human form).
     pub fn describe(&self) -> String {
+        let q = crate::vcs::quote::quote_path;
         let mut s = format!(
             "{} ({}{}",
-            self.path,
+            q(&self.path),
             self.kind.as_str(),
             self.fields_note()
         );
         if let (Some(t), ConflictKind::RenameRename) = (&self.theirs_path, self.kind) {
-            s.push_str(&format!("; theirs renamed it to {t}"));
+            s.push_str(&format!("; theirs renamed it to {}", q(t)));
         }
         match (&self.asset, self.kind) {
-            (Some(a), ConflictKind::Sidecar) => s.push_str(&format!(" of {a}, resolved with it")),
-            (Some(a), _) => s.push_str(&format!("; sidecar of {a}, resolved with it")),
+            (Some(a), ConflictKind::Sidecar) => {
+                s.push_str(&format!(" of {}, resolved with it", q(a)))
+            }
+            (Some(a), _) => s.push_str(&format!("; sidecar of {}, resolved with it", q(a))),
             (None, ConflictKind::Sidecar) => {
                 s.push_str(": its sidecar conflicts, resolved with it")
             }

@@ -184,7 +184,7 @@ impl Repo {
         } else {
             format!("Merge commit '{rev}'")
         };
-        let me = super::ident::Identity::from_env(self.store()).now();
+        let me = super::ident::Identity::configured(self.store())?.now();
         let signing_key = super::signing::existing_key()?;
         let (lock, _) = self.store_mut().lock()?;
         let commit = {
