@@ -75,6 +75,16 @@ pub enum PreviewError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The file's name claims a format its bytes are not (see [`super::claim`]).
+    #[error("{}", misnamed(ext, what, found))]
+    Misnamed {
+        /// The extension, lower case, no dot.
+        ext: String,
+        /// The format it claims: `a DDS file`.
+        what: &'static str,
+        /// What the bytes are instead.
+        found: super::claim::Found,
+    },
     /// Reading the content from the store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -124,5 +134,18 @@ impl PreviewError {
     /// later attempt with more content may succeed (such failures are not recorded).
     pub fn is_not_present(&self) -> bool {
         matches!(self, PreviewError::NotPresent { .. })
+    }
+}
+
+/// The message of [`PreviewError::Misnamed`]: what the name claims and what the
+/// bytes are.
+fn misnamed(ext: &str, what: &str, found: &super::claim::Found) -> String {
+    use super::claim::Found;
+    match found {
+        Found::Empty => format!("empty file named .{ext}"),
+        Found::Lacks(lacks) => format!("named .{ext} but the bytes are not {what} ({lacks})"),
+        Found::Other { lacks, kind } => {
+            format!("named .{ext} but the bytes are not {what} ({lacks}; they are {kind})")
+        }
     }
 }
