@@ -324,3 +324,58 @@ fn a_file_whose_name_claims_another_format_is_a_recorded_failure() {
     let text = s.run(&["preview", "--all", "--force"]);
     assert!(text.contains("(2 failed)"), "{text}");
 }
+
+#[test]
+fn out_without_a_role_writes_the_waveform_of_a_sound() {
+    let s = Scratch::init();
+    s.write("sound.wav", &fixture("tone.wav"));
+    s.write("art/red.png", &fixture("preview/texture/red.png"));
+    s.run(&["add", "."]);
+    s.run(&["commit", "-m", "Import"]);
+    let out = s.dir.path().join("x.png");
+    let v = s.json(&[
+        "preview",
+        "sound.wav",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["written"]["role"], "waveform");
+    assert_eq!(v["written"]["media_type"], "image/png");
+    let wave = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["role"] == "waveform")
+        .expect("a waveform item")
+        .clone();
+    assert_eq!(v["written"]["size"], wave["size"]);
+    let img = decode_png(&out);
+    assert_eq!(img.width() as u64, wave["level"].as_u64().unwrap());
+    // Human output says what was written.
+    let e = s
+        .cmd(&["preview", "sound.wav", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(e.status.success());
+    assert!(String::from_utf8_lossy(&e.stderr).contains("wrote waveform"));
+    // A picture asset: the thumbnail, as before.
+    let v = s.json(&[
+        "preview",
+        "art/red.png",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["written"]["role"], "thumbnail");
+    // An explicit role still means that role.
+    let e = s.fail(&[
+        "preview",
+        "sound.wav",
+        "--role",
+        "thumbnail",
+        "--out",
+        "y.png",
+    ]);
+    assert!(e.contains("no thumbnail item"), "{e}");
+}
