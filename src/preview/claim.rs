@@ -22,6 +22,7 @@
 
 use crate::store::sniff::{self, SNIFF_LEN};
 
+pub use super::error::Found;
 use super::{PreviewError, Source};
 
 /// What the bytes of a claimed format must be.
@@ -199,22 +200,6 @@ impl Claim {
             Found::Lacks(self.lacks)
         }))
     }
-}
-
-/// What a misnamed file's bytes are instead ([`PreviewError::Misnamed`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Found {
-    /// No bytes at all.
-    Empty,
-    /// Bytes without the format's signature: what they lack.
-    Lacks(&'static str),
-    /// Bytes of another known format.
-    Other {
-        /// What they lack.
-        lacks: &'static str,
-        /// The type sniffed from them: `png`, `zip`…
-        kind: String,
-    },
 }
 
 /// The claim `name`'s extension makes, if any.

@@ -75,7 +75,7 @@ pub enum PreviewError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The file's name claims a format its bytes are not (see [`super::claim`]).
+    /// The file's name claims a format its bytes are not (see `preview::claim`).
     #[error("{}", misnamed(ext, what, found))]
     Misnamed {
         /// The extension, lower case, no dot.
@@ -83,7 +83,7 @@ pub enum PreviewError {
         /// The format it claims: `a DDS file`.
         what: &'static str,
         /// What the bytes are instead.
-        found: super::claim::Found,
+        found: Found,
     },
     /// Reading the content from the store failed.
     #[error(transparent)]
@@ -139,8 +139,7 @@ impl PreviewError {
 
 /// The message of [`PreviewError::Misnamed`]: what the name claims and what the
 /// bytes are.
-fn misnamed(ext: &str, what: &str, found: &super::claim::Found) -> String {
-    use super::claim::Found;
+fn misnamed(ext: &str, what: &str, found: &Found) -> String {
     match found {
         Found::Empty => format!("empty file named .{ext}"),
         Found::Lacks(lacks) => format!("named .{ext} but the bytes are not {what} ({lacks})"),
@@ -148,4 +147,20 @@ fn misnamed(ext: &str, what: &str, found: &super::claim::Found) -> String {
             format!("named .{ext} but the bytes are not {what} ({lacks}; they are {kind})")
         }
     }
+}
+
+/// What a misnamed file's bytes are instead ([`PreviewError::Misnamed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// No bytes at all.
+    Empty,
+    /// Bytes without the format's signature: what they lack.
+    Lacks(&'static str),
+    /// Bytes of another known format.
+    Other {
+        /// What they lack.
+        lacks: &'static str,
+        /// The type sniffed from them: `png`, `zip`…
+        kind: String,
+    },
 }
