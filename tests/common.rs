@@ -213,15 +213,32 @@ impl User {
         self.ok_in(&s.repo(), args)
     }
 
-    /// Runs in the repository and asserts exit status 1; returns stderr.
+    /// Runs in the repository and asserts a documented failure status (1 failed,
+    /// 3 damage, 4 conflicts, 10 not a repository, 11 lock held: never a panic's
+    /// 101 or a usage error's 2); returns stderr.
     pub fn fails(&self, s: &Scratch, args: &[&str]) -> String {
+        let out = self.output_in(&s.repo(), args);
+        assert!(
+            matches!(out.status.code(), Some(1 | 3 | 4 | 10 | 11)),
+            "{} gadn {args:?} exited {:?}: {}\n{}",
+            self.name,
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Runs in the repository and asserts exit status `code`; returns stderr.
+    pub fn fails_with(&self, s: &Scratch, args: &[&str], code: i32) -> String {
         let out = self.output_in(&s.repo(), args);
         assert_eq!(
             out.status.code(),
-            Some(1),
-            "{} gadn {args:?}: {}",
+            Some(code),
+            "{} gadn {args:?}: {}\n{}",
             self.name,
-            String::from_utf8_lossy(&out.stdout)
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }

@@ -72,7 +72,7 @@ fn two_users_lock_commit_and_unlock() {
     assert!(ada.ok(&s, &["locks"]).contains("(you)"));
 
     // Bo cannot take it, nor commit a change to it; nothing is recorded.
-    let err = bo.fails(&s, &["lock", "hero.psd"]);
+    let err = bo.fails_with(&s, &["lock", "hero.psd"], 11);
     assert!(
         err.contains("'hero.psd' is locked by Ada <ada@example.org>"),
         "{err}"
@@ -82,7 +82,7 @@ fn two_users_lock_commit_and_unlock() {
     assert!(!bo.key_file().exists());
     s.write("hero.psd", &noise(50_000, 3));
     bo.ok(&s, &["add", "hero.psd"]);
-    let err = bo.fails(&s, &["commit", "-m", "bo edits"]);
+    let err = bo.fails_with(&s, &["commit", "-m", "bo edits"], 11);
     assert!(err.contains("locked by someone else"), "{err}");
     assert!(err.contains("hero.psd (locked by Ada"), "{err}");
     assert!(err.contains("--force"), "{err}");
@@ -212,7 +212,7 @@ fn fsck_and_gc_keep_lock_records_and_tampering_is_detected() {
     assert_eq!(head(&bo, &s), before);
     // fsck names the forged record, which is not in any pack.
     let out = ada.output_in(&s.repo(), &["fsck"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "fsck exits 3 on damage");
     assert!(String::from_utf8_lossy(&out.stdout).contains("lock:hero.psd"));
     assert!(ada
         .fails(&s, &["unlock", "hero.psd"])
@@ -262,7 +262,7 @@ fn a_refused_commit_leaves_the_index_as_it_was() {
     let before = bo.json(&s, &["status", "--json"]);
     s.write("hero.psd", &noise(50_000, 7));
     s.write("art/tree.fbx", &noise(3000, 8));
-    let err = bo.fails(&s, &["commit", "-a", "-m", "bo edits"]);
+    let err = bo.fails_with(&s, &["commit", "-a", "-m", "bo edits"], 11);
     assert!(err.contains("hero.psd (locked by Ada"), "{err}");
     let after = bo.json(&s, &["status", "--json"]);
     assert_eq!(after["staged"], before["staged"], "{after}");

@@ -928,3 +928,72 @@ fn noop_fetch_reports_no_updated_ref() {
         "nothing changed, yet: {out}"
     );
 }
+
+#[test]
+fn serve_logs_are_coloured_only_when_asked() {
+    let (alice, _bob, plain) = alice_and_bob();
+    let log_of = |server: &Server| {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = server.log();
+            if log.contains("serving") || Instant::now() > end {
+                return log;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let text = log_of(&plain);
+    assert!(text.contains("serving"), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "no colour off a terminal by default: {text:?}"
+    );
+    drop(plain);
+    let coloured = alice.serve(&["--color", "always"]);
+    let text = log_of(&coloured);
+    assert!(
+        text.contains("\x1b["),
+        "--color always colours the log: {text:?}"
+    );
+    drop(coloured);
+    let never = alice.serve(&["--color", "never"]);
+    let text = log_of(&never);
+    assert!(
+        text.contains("serving") && !text.contains('\x1b'),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn push_pull_and_sync_report_json() {
+    let (alice, bob, _server) = alice_and_bob();
+    bob.write("bob/notes.txt", b"bob was here\n");
+    bob.commit_all("bob's commit");
+    let pushed = json_line(&bob.ok(&["push", "--json", "alice", "main:bob-main"]));
+    assert_eq!(pushed["peer"], "alice", "{pushed}");
+    assert_eq!(pushed["refs"][0]["ref"], "refs/heads/bob-main", "{pushed}");
+    assert!(pushed["refs"][0]["refused"].is_null(), "{pushed}");
+    // A refused ref is in the JSON too, and the status is 1.
+    let out = bob.output(&["push", "--json", "alice", "main"]);
+    assert_eq!(out.status.code(), Some(1));
+    let refused = json_line(&text(&out.stdout));
+    assert!(
+        refused["refs"][0]["refused"]
+            .as_str()
+            .unwrap()
+            .contains("checked out"),
+        "{refused}"
+    );
+
+    alice.write("alice/more.txt", b"more\n");
+    alice.commit_all("alice adds more");
+    let pulled = json_line(&bob.ok(&["pull", "--json"]));
+    assert_eq!(pulled["theirs"], "alice/main", "{pulled}");
+    assert!(num(&pulled["fetch"], "objects") > 0, "{pulled}");
+    assert!(pulled["merge"].is_object(), "{pulled}");
+    assert!(bob.read("alice/more.txt") == b"more\n");
+
+    let synced = json_line(&bob.ok(&["sync", "--json"]));
+    assert_eq!(synced["fetched"].as_array().unwrap().len(), 1, "{synced}");
+    assert!(synced["failed"].as_array().unwrap().is_empty(), "{synced}");
+}

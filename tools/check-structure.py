@@ -105,7 +105,8 @@ def strip_code(text):
 def blank_test_blocks(text):
     """Blanks inline `#[cfg(test)] mod name { … }` blocks (test code is not checked)."""
     out = text
-    for m in re.finditer(TEST_CFG + r"\s*(?:#\[[^\]]*\]\s*)*mod\s+" + IDENT + r"\s*\{", text):
+    vis = r"(?:pub(?:\([^)]*\))?\s+)?"
+    for m in re.finditer(TEST_CFG + r"\s*(?:#\[[^\]]*\]\s*)*" + vis + r"mod\s+" + IDENT + r"\s*\{", text):
         depth, j = 1, m.end()
         while j < len(text) and depth:
             if text[j] == "{":
@@ -422,6 +423,7 @@ def self_test():
         ("comment is not an import", {"lib.rs": "pub mod a;\npub mod b;\n", "a.rs": "use crate::b::B;\n", "b.rs": "// use crate::a::A;\n/* crate::a::A */ pub struct B; const S: &str = \"crate::a::A\";\n"}, False, True),
         ("parent using its child is no cycle", {"lib.rs": "pub mod m;\n", "m/mod.rs": "mod c;\npub use c::C;\npub fn f() -> c::C { c::C }\npub struct M;\n", "m/c.rs": "use super::M;\npub struct C;\n"}, False, True),
         ("test-only files behind a feature are not checked", {"lib.rs": "pub mod a;\n#[cfg(all(test, feature = \"x\"))]\nmod tests;\n", "a.rs": "pub struct A;\npub fn f(_: crate::tests::T) {}\n", "tests.rs": "use crate::a::A;\npub struct T;\n"}, False, True),
+        ("pub(crate) test modules are not checked", {"lib.rs": "pub mod a;\npub mod b;\n", "a.rs": "use crate::b::B;\npub struct A;\n", "b.rs": "pub struct B;\n#[cfg(test)]\npub(crate) mod tests { use crate::a::A; }\n"}, False, True),
         ("test-only files are not checked", {"lib.rs": "pub mod a;\n#[cfg(test)]\nmod tests;\n", "a.rs": "pub struct A;\n#[cfg(test)]\nmod t { use crate::tests::T; }\n", "tests.rs": "use crate::a::A;\npub struct T;\n"}, False, True),
         ("preview uses vcs", {"lib.rs": "pub mod preview;\npub mod vcs;\n", "preview/mod.rs": "use crate::vcs::facts;\n", "vcs/mod.rs": "pub mod facts;\n", "vcs/facts.rs": ""}, False, False),
         ("store uses sync", {"lib.rs": "pub mod store;\npub mod sync;\n", "store/mod.rs": "fn f() { crate::sync::go(); }\n", "sync/mod.rs": "pub fn go() {}\n"}, False, False),

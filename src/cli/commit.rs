@@ -28,6 +28,22 @@ pub struct Args {
     /// Commit even changes to files someone else has locked.
     #[arg(long)]
     force: bool,
+    /// Print the commit made as JSON (`commit`, `branch`, `summary`, `previews`).
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `commit --json` prints.
+#[derive(serde::Serialize)]
+struct CommitJson<'a> {
+    /// The new commit's id.
+    commit: gadn::ObjectId,
+    /// The branch it is on; `null` on a detached HEAD.
+    branch: Option<&'a str>,
+    /// The message's first line.
+    summary: &'a str,
+    /// What became of the previews of its files (`null` if they could not start).
+    previews: Option<&'a ops::AfterCommitReport>,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -49,35 +65,45 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         force: a.force,
     };
     let id = repo.commit(&opts)?;
-    if !ctx.quiet {
-        let (branch, _) = repo.head()?;
-        let at = branch
-            .as_deref()
-            .map(|b| b.strip_prefix("refs/heads/").unwrap_or(b).to_string())
-            .unwrap_or_else(|| "detached HEAD".into());
-        println!(
-            "[{at} {}] {}",
-            id.short(),
-            opts.message.lines().next().unwrap_or("")
-        );
+    let (branch, _) = repo.head()?;
+    let branch = branch
+        .as_deref()
+        .map(|b| b.strip_prefix("refs/heads/").unwrap_or(b).to_string());
+    let summary = opts.message.lines().next().unwrap_or("");
+    if !ctx.quiet && !a.json {
+        let at = branch.as_deref().unwrap_or("detached HEAD");
+        println!("[{at} {}] {summary}", id.short());
     }
     // The commit is made; previews are extra, so their problems are warnings.
-    let opts = ops::AfterCommitOptions {
+    let popts = ops::AfterCommitOptions {
         background_program: std::env::current_exe().ok(),
-        progress: super::net::bars(ctx.quiet),
+        progress: super::net::bars(ctx.quiet || a.json),
     };
-    match ops::preview_after_commit(&mut repo, &id, &opts) {
-        Ok(ops::AfterCommitReport::Made(s)) => {
-            for (path, why) in &s.failures {
-                eprintln!("preview: {path}: {why}");
+    let previews = match ops::preview_after_commit(&mut repo, &id, &popts) {
+        Ok(r) => {
+            if let ops::AfterCommitReport::Made(s) = &r {
+                for (path, why) in &s.failures {
+                    eprintln!("preview: {path}: {why}");
+                }
             }
+            Some(r)
         }
-        Ok(_) => {}
-        Err(e) => eprintln!(
-            "warning: previews of {}: {:#}",
-            id.short(),
-            anyhow::Error::from(e)
-        ),
+        Err(e) => {
+            eprintln!(
+                "warning: previews of {}: {:#}",
+                id.short(),
+                anyhow::Error::from(e)
+            );
+            None
+        }
+    };
+    if a.json {
+        super::output::print_json(&CommitJson {
+            commit: id,
+            branch: branch.as_deref(),
+            summary,
+            previews: previews.as_ref(),
+        })?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use super::output::print_json;
 use super::Ctx;
 
 /// Arguments of `gadn config`.
@@ -17,6 +18,9 @@ enum Sub {
     Get {
         /// The key, e.g. preview.on-commit.
         key: String,
+        /// Print `{"key": …, "value": …}` (`value` null when unset, still exit 1).
+        #[arg(long)]
+        json: bool,
     },
     /// Set a setting.
     Set {
@@ -31,7 +35,11 @@ enum Sub {
         key: String,
     },
     /// List every setting.
-    List,
+    List {
+        /// Print a JSON object of every key and its value.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Keys gadn reads, with a check of their values. Others are refused, so a typo
@@ -63,10 +71,17 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let repo = ctx.repo()?;
     let db = repo.store().db();
     match a.command {
-        Sub::Get { key } => match db.config_get(&key)? {
-            Some(v) => println!("{v}"),
-            None => return Ok(ExitCode::from(1)),
-        },
+        Sub::Get { key, json } => {
+            let value = db.config_get(&key)?;
+            if json {
+                print_json(&serde_json::json!({ "key": key, "value": value }))?;
+            } else if let Some(v) = &value {
+                println!("{v}");
+            }
+            if value.is_none() {
+                return Ok(ExitCode::from(super::exit::FAILED));
+            }
+        }
         Sub::Set { key, value } => {
             check(&key, &value)?;
             db.config_set(&key, &value)?;
@@ -76,9 +91,18 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("'{key}' is not set");
             }
         }
-        Sub::List => {
-            for (k, v) in db.config_list()? {
-                println!("{k}={v}");
+        Sub::List { json } => {
+            let all = db.config_list()?;
+            if json {
+                let map: serde_json::Map<String, serde_json::Value> = all
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect();
+                print_json(&map)?;
+            } else {
+                for (k, v) in all {
+                    println!("{k}={v}");
+                }
             }
         }
     }

@@ -25,6 +25,10 @@ pub struct Args {
     /// Machine-readable output (line diffs included).
     #[arg(long)]
     json: bool,
+    /// Exit with status 1 when there are differences, 0 when there are none (as
+    /// `git diff --exit-code`).
+    #[arg(long)]
+    exit_code: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -36,9 +40,14 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         text: !a.stat || a.json,
     };
     let report = repo.diff(&opts)?;
+    let code = if a.exit_code && !report.files.is_empty() {
+        ExitCode::from(super::exit::FAILED)
+    } else {
+        ExitCode::SUCCESS
+    };
     if a.json {
         print_json(&report)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     let mut out = std::io::stdout().lock();
     if a.stat {
@@ -75,7 +84,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             " {} file(s) changed, {ins} insertion(s)(+), {del} deletion(s)(-)",
             report.files.len()
         )?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     for f in &report.files {
         let sizes = match f.kind {
@@ -102,7 +111,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 /// `  meta notes: "v1" -> "v2"`, `  meta +author: "Ana"`, `  meta -tags: wip`.

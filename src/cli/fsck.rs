@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use gadn::ops::{self, StoreOf};
 
+use super::exit::DAMAGE;
 use super::net::bars;
 use super::output::print_json;
-use super::{Ctx, EXIT_PROBLEM};
+use super::Ctx;
 
 /// Arguments of `gadn fsck`.
 #[derive(Debug, clap::Args)]
@@ -72,6 +73,6 @@ pub fn run_on(ctx: &Ctx, of: StoreOf<'_>, a: Args) -> anyhow::Result<ExitCode> {
     Ok(if report.is_ok() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(EXIT_PROBLEM)
+        ExitCode::from(DAMAGE)
     })
 }

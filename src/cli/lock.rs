@@ -3,8 +3,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::net::print_json_line;
 use super::output::print_json;
 use super::Ctx;
+
+/// A per-path report, as `lock --json` and `unlock --json` print it (one line each,
+/// so the paths done before a failure are still reported).
+#[derive(serde::Serialize)]
+struct PathReport<'a, R: serde::Serialize> {
+    path: &'a str,
+    #[serde(flatten)]
+    report: &'a R,
+}
 
 /// Arguments of `gadn lock`.
 #[derive(Debug, clap::Args)]
@@ -12,6 +22,9 @@ pub struct LockArgs {
     /// Files to lock (tracked in HEAD, at their latest revision).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    /// Print one JSON object per path locked (`path`, `record`, `already_mine`).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `gadn unlock`.
@@ -23,6 +36,9 @@ pub struct UnlockArgs {
     /// Break someone else's lock (or clear a damaged lock record).
     #[arg(long)]
     force: bool,
+    /// Print one JSON object per path unlocked (`path`, `broken_from`, `cleared`).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `gadn locks`.
@@ -40,7 +56,12 @@ pub fn run_lock(ctx: &Ctx, a: LockArgs) -> anyhow::Result<ExitCode> {
     let paths = ctx.repo_paths(&repo, &a.paths)?;
     for p in &paths {
         let r = repo.lock(p)?;
-        if !ctx.quiet {
+        if a.json {
+            print_json_line(&PathReport {
+                path: p,
+                report: &r,
+            })?;
+        } else if !ctx.quiet {
             if r.already_mine {
                 println!("{p}: already locked by you");
             } else {
@@ -57,6 +78,13 @@ pub fn run_unlock(ctx: &Ctx, a: UnlockArgs) -> anyhow::Result<ExitCode> {
     let paths = ctx.repo_paths(&repo, &a.paths)?;
     for p in &paths {
         let r = repo.unlock(p, a.force)?;
+        if a.json {
+            print_json_line(&PathReport {
+                path: p,
+                report: &r,
+            })?;
+            continue;
+        }
         if ctx.quiet {
             continue;
         }

@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         print_json(&outcome)?;
         // Stopping on conflicts is a problem to report, in JSON as in text.
         return Ok(match outcome {
-            MergeOutcome::Conflicts { .. } => ExitCode::from(super::EXIT_PROBLEM),
+            MergeOutcome::Conflicts { .. } => ExitCode::from(super::exit::CONFLICTS),
             _ => ExitCode::SUCCESS,
         });
     }
@@ -66,7 +66,7 @@ pub(super) fn report(ctx: &Ctx, rev: &str, outcome: &MergeOutcome) -> ExitCode {
             println!(
                 "Resolve each with `gadn resolve PATH --ours|--theirs|--both` (a text file: edit it,\nthen `gadn resolve PATH --merged`), then `gadn commit`; or `gadn merge --abort`."
             );
-            return ExitCode::from(super::EXIT_PROBLEM);
+            return ExitCode::from(super::exit::CONFLICTS);
         }
     }
     ExitCode::SUCCESS

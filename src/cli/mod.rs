@@ -7,8 +7,10 @@ mod cat;
 mod checkout;
 mod clone;
 mod commit;
+mod completions;
 mod config;
 mod diff;
+mod exit;
 mod fetch;
 mod find;
 mod fsck;
@@ -28,6 +30,7 @@ mod peer;
 mod preview;
 mod pull;
 mod push;
+mod reflog;
 mod resolve;
 mod restore;
 mod rm;
@@ -54,6 +57,10 @@ pub struct Cli {
     /// No progress bars or informational messages.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Colour in terminal output: auto (when stderr is a terminal and NO_COLOR is
+    /// unset or empty), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -78,8 +85,10 @@ enum Command {
     Checkout(checkout::Args),
     /// Verify every chunk and object and every reference.
     Fsck(fsck::Args),
-    /// Remove what no ref, reflog entry or index entry reaches.
+    /// Expire old reflog entries, then remove what nothing reaches (--dry-run, --prune).
     Gc(gc::Args),
+    /// Show where refs have been (to recover deleted branches and reset commits).
+    Reflog(reflog::Args),
     /// Show storage statistics: logical and stored bytes, dedup ratio.
     Stats(stats::Args),
     /// List, create, delete or rename branches.
@@ -134,6 +143,33 @@ enum Command {
     Push(push::Args),
     /// Fetch from every reachable member.
     Sync(sync::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page, or write every page with --out DIR.
+    Man(completions::ManArgs),
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour stderr: `auto` follows <https://no-color.org> (a non-empty
+    /// `NO_COLOR` turns colour off) and whether stderr is a terminal.
+    fn stderr(self, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                no_color.is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            }
+        }
+    }
 }
 
 /// Context every command receives.
@@ -142,6 +178,8 @@ pub struct Ctx {
     pub cwd: PathBuf,
     /// Suppress progress and chatter.
     pub quiet: bool,
+    /// Colour on stderr (logs), from `--color` and `NO_COLOR`.
+    pub color: bool,
 }
 
 impl Ctx {
@@ -159,9 +197,6 @@ impl Ctx {
             .collect::<Result<Vec<_>, _>>()?)
     }
 }
-
-/// Exit status for a command that ran but found a problem (e.g. fsck found damage).
-pub const EXIT_PROBLEM: u8 = 1;
 
 /// The directory commands run in: `-C DIR` (relative to the current directory) or the
 /// current directory, made absolute and canonical so paths given relative to it can
@@ -184,12 +219,13 @@ pub fn run() -> ExitCode {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(EXIT_PROBLEM);
+            return ExitCode::from(exit::FAILED);
         }
     };
     let ctx = Ctx {
         cwd,
         quiet: cli.quiet,
+        color: cli.color.stderr(std::env::var_os("NO_COLOR").as_deref()),
     };
     let result = match cli.command {
         Command::Init(a) => init::run(&ctx, a),
@@ -202,6 +238,7 @@ pub fn run() -> ExitCode {
         Command::Checkout(a) => checkout::run(&ctx, a),
         Command::Fsck(a) => fsck::run(&ctx, a),
         Command::Gc(a) => gc::run(&ctx, a),
+        Command::Reflog(a) => reflog::run(&ctx, a),
         Command::Stats(a) => stats::run(&ctx, a),
         Command::Branch(a) => branch::run(&ctx, a),
         Command::Switch(a) => switch::run(&ctx, a),
@@ -229,6 +266,8 @@ pub fn run() -> ExitCode {
         Command::Pull(a) => pull::run(&ctx, a),
         Command::Push(a) => push::run(&ctx, a),
         Command::Sync(a) => sync::run(&ctx, a),
+        Command::Completions(a) => completions::run_completions(&ctx, a),
+        Command::Man(a) => completions::run_man(&ctx, a),
     };
     match result {
         Ok(code) => code,
@@ -240,13 +279,32 @@ pub fn run() -> ExitCode {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::from(EXIT_PROBLEM)
+            exit::for_error(&e)
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::ColorChoice;
+
+    #[test]
+    fn no_color_and_the_flag_decide_colour() {
+        let set = Some(std::ffi::OsStr::new("1"));
+        let empty = Some(std::ffi::OsStr::new(""));
+        assert!(ColorChoice::Always.stderr(set));
+        assert!(!ColorChoice::Never.stderr(None));
+        assert!(
+            !ColorChoice::Auto.stderr(set),
+            "NO_COLOR=1 turns colour off"
+        );
+        // An empty NO_COLOR does not; the terminal test decides (not one under test).
+        assert_eq!(
+            ColorChoice::Auto.stderr(empty),
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+        );
+    }
+
     #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use gadn::ops;
 
-use super::net::{bars, identity, print_fetch};
+use super::net::{bars, identity, print_fetch, print_json_line};
 use super::Ctx;
 
 /// Arguments of `gadn pull`.
@@ -14,6 +14,10 @@ pub struct Args {
     peer: Option<String>,
     /// Their branch to merge (default: the one named like the current branch).
     branch: Option<String>,
+    /// Print what happened (the fetch, and the merge or the branch set up) as one
+    /// JSON object on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -22,11 +26,20 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         fetch: ops::FetchOptions {
             identity: identity()?,
             peer: a.peer,
-            progress: bars(ctx.quiet),
+            progress: bars(ctx.quiet || a.json),
         },
         branch: a.branch,
     };
     let r = ops::pull(&root, &opts)?;
+    if a.json {
+        print_json_line(&r)?;
+        return Ok(match &r.merge {
+            Some(gadn::vcs::MergeOutcome::Conflicts { .. }) => {
+                ExitCode::from(super::exit::CONFLICTS)
+            }
+            _ => ExitCode::SUCCESS,
+        });
+    }
     print_fetch(&r.fetch, ctx.quiet);
     if let Some(name) = &r.set_up {
         if !ctx.quiet {

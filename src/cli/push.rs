@@ -20,6 +20,9 @@ pub struct Args {
     /// are dropped from it).
     #[arg(short, long)]
     force: bool,
+    /// Print what happened as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -31,6 +34,15 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         force: a.force,
     };
     let r = ops::push(&root, &opts)?;
+    let code = if r.any_refused() {
+        ExitCode::from(super::exit::FAILED)
+    } else {
+        ExitCode::SUCCESS
+    };
+    if a.json {
+        super::net::print_json_line(&r)?;
+        return Ok(code);
+    }
     for c in &r.refs {
         match &c.refused {
             None if !ctx.quiet => println!("{}: {} updated", r.peer, c.name),
@@ -38,9 +50,5 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             Some(why) => eprintln!("{}: {} refused: {why}", r.peer, c.name),
         }
     }
-    Ok(if r.any_refused() {
-        ExitCode::from(super::EXIT_PROBLEM)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(code)
 }

@@ -22,6 +22,9 @@ pub struct Args {
     /// Interface address to join the LAN group on.
     #[arg(long, value_name = "IPV4", default_value_t = LanConfig::default().interface)]
     lan_interface: std::net::Ipv4Addr,
+    /// Print what happened as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
@@ -34,9 +37,18 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             interface: a.lan_interface,
             ..LanConfig::default()
         },
-        progress: bars(ctx.quiet),
+        progress: bars(ctx.quiet || a.json),
     };
     let r = ops::sync(&root, &opts)?;
+    let code = if r.fetched.is_empty() && !r.failed.is_empty() {
+        ExitCode::from(super::exit::FAILED)
+    } else {
+        ExitCode::SUCCESS
+    };
+    if a.json {
+        super::net::print_json_line(&r)?;
+        return Ok(code);
+    }
     if !ctx.quiet {
         for f in &r.found {
             println!("Found {} at {} on the LAN", f.short, f.addr);
@@ -55,9 +67,5 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             r.without_address
         );
     }
-    Ok(if ok == 0 && failed > 0 {
-        ExitCode::from(super::EXIT_PROBLEM)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(code)
 }

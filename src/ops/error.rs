@@ -135,6 +135,9 @@ pub enum Error {
     #[cfg(feature = "git")]
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
+    /// gc refused: references point at missing or damaged objects.
+    #[error(transparent)]
+    GcRefused(#[from] crate::store::GcRefused),
     /// An asset has no preview and none can be made.
     #[error("{path}: no preview: {why}")]
     NoPreview {
@@ -166,5 +169,129 @@ impl From<SyncError> for Error {
     /// Boxed: a sync error is large, and every operation returns this type.
     fn from(e: SyncError) -> Error {
         Error::Sync(Box::new(e))
+    }
+}
+
+/// The broad kind of a failure, for callers that map failures to exit codes or
+/// retry policies (see [`classify`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Failure {
+    /// No repository at or above the directory.
+    NotARepository,
+    /// A lock is held by someone else: the store's write lock by another process
+    /// (after waiting `GADN_LOCK_TIMEOUT`), or an advisory file lock by another
+    /// member.
+    LockHeld,
+    /// Damage in the store stopped the command (gc refusing a damaged store).
+    Damage,
+    /// Anything else.
+    Other,
+}
+
+/// The [`Failure`] kind of `e`: the first error along its `source()` chain that is
+/// a known kind decides. Transparent wrappers (`ops::Error::Vcs`, `VcsError::Store`,
+/// `StoreError::Lock`, …) are looked through.
+pub fn classify(e: &(dyn std::error::Error + 'static)) -> Failure {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let kind = if err.is::<crate::store::GcRefused>() {
+            Some(Failure::Damage)
+        } else if let Some(o) = err.downcast_ref::<Error>() {
+            of_ops(o)
+        } else if let Some(v) = err.downcast_ref::<VcsError>() {
+            of_vcs(v)
+        } else if let Some(s) = err.downcast_ref::<StoreError>() {
+            of_store(s)
+        } else {
+            err.downcast_ref::<crate::store::lock::LockError>()
+                .and_then(of_lock)
+        };
+        if let Some(k) = kind {
+            return k;
+        }
+        cur = err.source();
+    }
+    Failure::Other
+}
+
+fn of_ops(e: &Error) -> Option<Failure> {
+    match e {
+        Error::GcRefused(_) => Some(Failure::Damage),
+        Error::Vcs(v) => of_vcs(v),
+        Error::Store(s) => of_store(s),
+        #[cfg(feature = "sync")]
+        Error::Members(crate::sync::members::MembersError::Store(s)) => of_store(s),
+        _ => None,
+    }
+}
+
+fn of_vcs(e: &VcsError) -> Option<Failure> {
+    match e {
+        VcsError::NotARepo { .. } => Some(Failure::NotARepository),
+        VcsError::LockedByOther { .. } | VcsError::Locked { .. } => Some(Failure::LockHeld),
+        VcsError::Store(s) => of_store(s),
+        _ => None,
+    }
+}
+
+fn of_store(e: &StoreError) -> Option<Failure> {
+    match e {
+        StoreError::Lock(l) => of_lock(l),
+        _ => None,
+    }
+}
+
+fn of_lock(e: &crate::store::lock::LockError) -> Option<Failure> {
+    matches!(e, crate::store::lock::LockError::Busy { .. }).then_some(Failure::LockHeld)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::lock::LockError;
+
+    fn busy() -> LockError {
+        LockError::Busy {
+            path: "/x/.gadn/lock".into(),
+            holder: Some(1),
+            waited: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn kinds_are_found_through_every_wrapper() {
+        let not_repo = || VcsError::NotARepo { path: "/x".into() };
+        assert_eq!(classify(&not_repo()), Failure::NotARepository);
+        assert_eq!(classify(&Error::Vcs(not_repo())), Failure::NotARepository);
+        assert_eq!(classify(&busy()), Failure::LockHeld);
+        assert_eq!(classify(&StoreError::Lock(busy())), Failure::LockHeld);
+        assert_eq!(
+            classify(&Error::Vcs(VcsError::Store(StoreError::Lock(busy())))),
+            Failure::LockHeld
+        );
+        assert_eq!(
+            classify(&Error::Store(StoreError::Lock(busy()))),
+            Failure::LockHeld
+        );
+        assert_eq!(
+            classify(&VcsError::Locked { files: vec![] }),
+            Failure::LockHeld
+        );
+        assert_eq!(classify(&Error::DetachedHead), Failure::Other);
+        assert_eq!(classify(&std::io::Error::other("x")), Failure::Other);
+    }
+
+    #[test]
+    fn a_kind_behind_a_plain_source_is_found() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("while doing something")]
+        struct Outer(#[source] VcsError);
+        assert_eq!(
+            classify(&Outer(VcsError::NotARepo { path: "/y".into() })),
+            Failure::NotARepository
+        );
     }
 }

@@ -72,6 +72,7 @@
 
 mod error;
 mod inspect;
+mod maintenance;
 #[cfg(feature = "sync")]
 mod net;
 #[cfg(feature = "sync")]
@@ -86,8 +87,11 @@ mod tests;
 
 /// What [`fsck`] and [`stats`] report (store types, re-exported for callers).
 pub use crate::store::{FsckReport, StoreStats};
-pub use error::Error;
+pub use error::{classify, Error, Failure};
 pub use inspect::{fsck, stats, StoreOf};
+pub use maintenance::{
+    gc, reflog, GcOptions, GcReport, ReflogLine, REFLOG_EXPIRE_DAYS, REFLOG_EXPIRE_UNREACHABLE_DAYS,
+};
 #[cfg(feature = "sync")]
 pub use net::{
     clone, fetch, pull, push, sync, CloneOptions, CloneReport, FetchOptions, FetchReport,

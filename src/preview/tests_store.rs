@@ -102,14 +102,20 @@ fn gc_keeps_previews_of_reachable_files_only() {
 
     // Still staged: gc keeps both.
     let (lock, _) = repo.store_mut().lock().unwrap();
-    repo.store_mut().gc(&lock).unwrap().unwrap();
+    repo.store_mut()
+        .gc(&lock, &crate::store::GcOptions::now())
+        .unwrap()
+        .unwrap();
     drop(lock);
     assert_eq!(repo.store().db().previews_all().unwrap().len(), 2);
 
     std::fs::remove_file(root.join("tmp.png")).unwrap();
     repo.store().db().remove_index(&["tmp.png"]).unwrap();
     let (lock, _) = repo.store_mut().lock().unwrap();
-    repo.store_mut().gc(&lock).unwrap().unwrap();
+    repo.store_mut()
+        .gc(&lock, &crate::store::GcOptions::now())
+        .unwrap()
+        .unwrap();
     drop(lock);
     let rows = repo.store().db().previews_all().unwrap();
     assert_eq!(rows.len(), 1);

@@ -210,8 +210,14 @@ impl fmt::Debug for ObjectId {
 }
 
 impl serde::Serialize for ObjectId {
+    /// 32 raw bytes in binary formats (CBOR on the wire, `store-format.md`); the
+    /// 64-digit hex form in human-readable ones (JSON reports).
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_hex())
+        } else {
+            s.serialize_bytes(&self.0)
+        }
     }
 }
 
@@ -226,8 +232,16 @@ impl<'de> serde::Deserialize<'de> for ObjectId {
             fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<ObjectId, E> {
                 ObjectId::from_slice(v).ok_or_else(|| E::invalid_length(v.len(), &self))
             }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ObjectId, E> {
+                v.parse::<ObjectId>()
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
         }
-        d.deserialize_bytes(V)
+        if d.is_human_readable() {
+            d.deserialize_str(V)
+        } else {
+            d.deserialize_bytes(V)
+        }
     }
 }
 
@@ -296,6 +310,24 @@ impl FromStr for IdPrefix {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn serde_is_bytes_in_cbor_and_hex_in_json() {
+        let id = ObjectId::from_bytes([0xab; ID_LEN]);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{}\"", "ab".repeat(ID_LEN)));
+        assert_eq!(serde_json::from_str::<ObjectId>(&json).unwrap(), id);
+        assert!(
+            serde_json::from_str::<ObjectId>("\"abcd\"").is_err(),
+            "a prefix is not an id"
+        );
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&id, &mut cbor).unwrap();
+        // Major type 2 (byte string), length 32 (0x58 0x20), then the bytes.
+        assert_eq!(&cbor[..2], &[0x58, 0x20]);
+        assert_eq!(&cbor[2..], &[0xab; ID_LEN]);
+        assert_eq!(ciborium::from_reader::<ObjectId, _>(&cbor[..]).unwrap(), id);
+    }
+
     use super::*;
 
     #[test]

@@ -30,7 +30,7 @@ mod write;
 
 pub use error::StoreError;
 pub use fsck::{DamagedRecord, FsckReport};
-pub use gc::{GcRefused, GcReport};
+pub use gc::{GcOptions, GcRefused, GcReport, REFLOG_EXPIRE_DAYS, REFLOG_EXPIRE_UNREACHABLE_DAYS};
 pub use id::{IdPrefix, ObjectId, ObjectKind};
 pub use lock::StoreLock;
 pub use open::{keys, Store, DB_FILE, PACK_DIR, STORE_DIR};

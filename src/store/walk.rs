@@ -37,16 +37,25 @@ pub struct Reachable {
     pub problems: Vec<WalkProblem>,
 }
 
+/// A starting point of a walk: who names it, the id, the kind they expect.
+pub type Root = (String, ObjectId, Option<ObjectKind>);
+
 /// The starting points: every ref, every id in any reflog, every index entry, every
 /// current lock record.
-pub fn roots(store: &Store) -> Result<Vec<(String, ObjectId, Option<ObjectKind>)>, StoreError> {
+pub fn roots(store: &Store) -> Result<Vec<Root>, StoreError> {
+    roots_with_reflog(store, &store.db().reflog_ids()?)
+}
+
+/// [`roots`] with `reflog_ids` standing for the ids the reflog keeps (gc passes the
+/// ids of the entries that survive expiry).
+pub fn roots_with_reflog(store: &Store, reflog_ids: &[ObjectId]) -> Result<Vec<Root>, StoreError> {
     let db = store.db();
     let mut out = Vec::new();
     for (name, id) in db.list_refs("")? {
         out.push((name, id, None));
     }
-    for id in db.reflog_ids()? {
-        out.push(("reflog".to_string(), id, None));
+    for id in reflog_ids {
+        out.push(("reflog".to_string(), *id, None));
     }
     for e in db.load_index()? {
         let kind = if e.kind == EntryKind::Dir {
@@ -95,10 +104,15 @@ struct Link {
 /// expectation of it is checked, so a wrong length or kind is found whichever
 /// referrer the walk happens to reach first.
 pub fn reachable(store: &Store) -> Result<Reachable, StoreError> {
+    reachable_from(store, roots(store)?)
+}
+
+/// [`reachable`] from the given roots.
+pub fn reachable_from(store: &Store, roots: Vec<Root>) -> Result<Reachable, StoreError> {
     let mut r = Reachable::default();
     // The stack pops last-first: reverse so refs are visited before reflog entries
     // and the index, and a problem is attributed to the ref when one names it.
-    let mut stack: Vec<Link> = roots(store)?
+    let mut stack: Vec<Link> = roots
         .into_iter()
         .rev()
         .map(|(referrer, id, kind)| Link {
@@ -970,7 +984,10 @@ pub(crate) mod tests {
         assert_eq!(r.ids, HashSet::from([kept]));
         // gc keeps the current record and drops the unreferenced one.
         let (lock, _) = store.lock().unwrap();
-        let report = store.gc(&lock).unwrap().unwrap();
+        let report = store
+            .gc(&lock, &crate::store::GcOptions::now())
+            .unwrap()
+            .unwrap();
         drop(lock);
         assert_eq!((report.kept, report.removed), (1, 1));
         assert!(store.packs().locate(&kept).is_some());

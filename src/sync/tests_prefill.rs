@@ -218,7 +218,9 @@ async fn gc_drops_prefilled_files_left_behind() {
         assert!(prefill::take(&dir, &id, size).is_some());
         let mut s = Store::open(&dir).expect("open");
         let (lock, _) = s.lock().expect("lock");
-        s.gc(&lock).expect("gc").expect("not refused");
+        s.gc(&lock, &crate::store::GcOptions::now())
+            .expect("gc")
+            .expect("not refused");
         drop((lock, s));
         assert!(!dir.join(PREFILL_DIR).exists());
         let b = check_out_main(b.root());

@@ -60,7 +60,7 @@ pub struct LockInfo {
 }
 
 /// What [`Repo::lock`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LockReport {
     /// The id of the hold record now in force.
     pub record: ObjectId,
@@ -69,7 +69,7 @@ pub struct LockReport {
 }
 
 /// What [`Repo::unlock`] did. Both fields `None`: this key's own hold was released.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct UnlockReport {
     /// With `force`: the former holder of the lock that was broken.
     pub broken_from: Option<String>,

@@ -57,8 +57,10 @@ impl ReflogInfo {
 }
 
 /// One reflog row: a ref moved from `old` to `new`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ReflogEntry {
+    /// The row's number: increasing with every change to any ref, never reused.
+    pub seq: i64,
     /// Value before (`None`: the ref did not exist or was unborn).
     pub old: Option<ObjectId>,
     /// Value after (`None`: the ref was deleted, or now points at an unborn ref).
@@ -386,6 +388,7 @@ impl Tx<'_> {
                     bad_value(self.path, "reflog", &key, format!("time zone offset {tz}"))
                 })?;
                 Ok(ReflogEntry {
+                    seq,
                     old: self.log_id(&key, old)?,
                     new: self.log_id(&key, new)?,
                     who,
@@ -430,6 +433,30 @@ impl Tx<'_> {
         ids.sort_unstable();
         ids.dedup();
         Ok(ids)
+    }
+
+    /// See [`Db::reflog_names`].
+    pub fn reflog_names(&self) -> Result<Vec<String>, DbError> {
+        self.conn()
+            .prepare_cached("SELECT DISTINCT name FROM reflog ORDER BY name")
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get::<_, String>(0))
+                    .and_then(|rows| rows.collect())
+            })
+            .map_err(self.err("list reflogs"))
+    }
+
+    /// See [`Db::delete_reflog_rows`].
+    pub fn delete_reflog_rows(&self, seqs: &[i64]) -> Result<usize, DbError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("DELETE FROM reflog WHERE seq = ?1")
+            .map_err(self.err("expire reflog"))?;
+        let mut n = 0;
+        for seq in seqs {
+            n += stmt.execute([seq]).map_err(self.err("expire reflog"))?;
+        }
+        Ok(n)
     }
 
     /// See [`Db::expire_reflog`].
@@ -558,6 +585,17 @@ impl Db {
     /// and returns how many went.
     pub fn expire_reflog(&self, before: i64) -> Result<usize, DbError> {
         self.write("expire reflog", |tx| tx.expire_reflog(before))
+    }
+
+    /// The names of every ref with a reflog (deleted refs included), sorted.
+    pub fn reflog_names(&self) -> Result<Vec<String>, DbError> {
+        self.read(|tx| tx.reflog_names())
+    }
+
+    /// Deletes the reflog rows numbered `seqs` ([`ReflogEntry::seq`]), in one
+    /// transaction; returns how many there were.
+    pub fn delete_reflog_rows(&self, seqs: &[i64]) -> Result<usize, DbError> {
+        self.write("expire reflog", |tx| tx.delete_reflog_rows(seqs))
     }
 }
 
