@@ -285,3 +285,97 @@ fn previews_pass_fsck_and_survive_gc() {
     assert_eq!(decode_png(&out).get_pixel(1, 1).0, [255, 0, 0]);
     assert!(v["items"].as_array().unwrap().len() >= 2);
 }
+
+#[test]
+fn a_file_whose_name_claims_another_format_is_a_recorded_failure() {
+    let s = Scratch::init();
+    s.write("m/ship.fbx", b"");
+    s.write("t/albedo.dds", &noise(65536, 3));
+    s.write("data/blob.xyz", &noise(5000, 7));
+    s.write("art/red.png", &fixture("preview/texture/red.png"));
+    s.run(&["add", "."]);
+    s.run(&["commit", "-m", "Import"]);
+
+    let v = s.json(&["preview", "t/albedo.dds", "--json"]);
+    assert_eq!(v["generator"], "texture");
+    assert_eq!(
+        v["error"],
+        "named .dds but the bytes are not a DDS file (no 'DDS ' magic)"
+    );
+    assert_eq!(v["items"].as_array().unwrap().len(), 0);
+    let text = s.run(&["preview", "m/ship.fbx"]);
+    assert!(text.contains("failed: empty file named .fbx"), "{text}");
+    // An unknown extension claims nothing: still the card, no error.
+    assert!(s.json(&["preview", "data/blob.xyz", "--json"])["error"].is_null());
+
+    let all = s.json(&["preview", "--all", "--force", "--json"]);
+    assert_eq!(
+        (all["made"].as_u64(), all["failed"].as_u64()),
+        (Some(4), Some(2))
+    );
+    let failed: Vec<&str> = all["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap())
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.contains(&"m/ship.fbx") && failed.contains(&"t/albedo.dds"));
+    let text = s.run(&["preview", "--all", "--force"]);
+    assert!(text.contains("(2 failed)"), "{text}");
+}
+
+#[test]
+fn out_without_a_role_writes_the_waveform_of_a_sound() {
+    let s = Scratch::init();
+    s.write("sound.wav", &fixture("tone.wav"));
+    s.write("art/red.png", &fixture("preview/texture/red.png"));
+    s.run(&["add", "."]);
+    s.run(&["commit", "-m", "Import"]);
+    let out = s.dir.path().join("x.png");
+    let v = s.json(&[
+        "preview",
+        "sound.wav",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["written"]["role"], "waveform");
+    assert_eq!(v["written"]["media_type"], "image/png");
+    let wave = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["role"] == "waveform")
+        .expect("a waveform item")
+        .clone();
+    assert_eq!(v["written"]["size"], wave["size"]);
+    let img = decode_png(&out);
+    assert_eq!(img.width() as u64, wave["level"].as_u64().unwrap());
+    // Human output says what was written.
+    let e = s
+        .cmd(&["preview", "sound.wav", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(e.status.success());
+    assert!(String::from_utf8_lossy(&e.stderr).contains("wrote waveform"));
+    // A picture asset: the thumbnail, as before.
+    let v = s.json(&[
+        "preview",
+        "art/red.png",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["written"]["role"], "thumbnail");
+    // An explicit role still means that role.
+    let e = s.fail(&[
+        "preview",
+        "sound.wav",
+        "--role",
+        "thumbnail",
+        "--out",
+        "y.png",
+    ]);
+    assert!(e.contains("no thumbnail item"), "{e}");
+}

@@ -22,9 +22,11 @@ pub struct Args {
     /// Make the previews of every file of a revision that has none yet.
     #[arg(long)]
     all: bool,
-    /// Which item to write with --out: thumbnail, waveform, peaks, clip, lowpoly.
-    #[arg(long, default_value = "thumbnail")]
-    role: String,
+    /// Which item to write with --out: thumbnail, waveform, peaks, clip, lowpoly,
+    /// lowres. Default: the asset's primary picture (its thumbnail, or an audio
+    /// file's waveform).
+    #[arg(long)]
+    role: Option<String>,
     /// Thumbnail level to write with --out (longest side in px; the nearest made).
     #[arg(long, default_value_t = 256)]
     level: u32,
@@ -66,12 +68,14 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
     let write = match &a.out {
         None => None,
         Some(out) => Some(WriteItem {
-            role: Role::from_name(&a.role).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "unknown role '{}': expected thumbnail, waveform, peaks, clip, lowpoly or lowres",
-                    a.role
-                )
-            })?,
+            role: match &a.role {
+                None => None,
+                Some(name) => Some(Role::from_name(name).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown role '{name}': expected thumbnail, waveform, peaks, clip, lowpoly or lowres"
+                    )
+                })?),
+            },
             level: a.level,
             out: out.clone(),
         }),
@@ -108,7 +112,12 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     if a.json {
-        print_json(view)?;
+        // The preview, and with --out what was written (its role, level, size).
+        let mut v = serde_json::to_value(view)?;
+        if let (Some(w), Some(obj)) = (&r.written, v.as_object_mut()) {
+            obj.insert("written".into(), serde_json::to_value(w)?);
+        }
+        print_json(&v)?;
     } else if a.out.is_none() {
         print_preview(&r.path, view);
     }

@@ -109,8 +109,9 @@ pub use peer::{
 #[cfg(feature = "preview")]
 pub use preview::{
     ensure_preview, pick_item, preview_after_commit, preview_asset, preview_revision,
-    AfterCommitOptions, AfterCommitReport, Asset, AssetPreviewOptions, AssetPreviewReport,
-    ItemView, PreviewOptions, PreviewView, WriteItem, WrittenItem, PREVIEW_LOCK,
+    primary_picture, AfterCommitOptions, AfterCommitReport, Asset, AssetPreviewOptions,
+    AssetPreviewReport, ItemView, PreviewOptions, PreviewView, WriteItem, WrittenItem,
+    PREVIEW_LOCK,
 };
 pub use progress::{NoProgress, Progress, Unit};
 #[cfg(feature = "sync")]

@@ -190,8 +190,9 @@ pub enum Asset {
 /// One item of a preview to write out.
 #[derive(Debug, Clone)]
 pub struct WriteItem {
-    /// Which item.
-    pub role: Role,
+    /// Which item: of this role, or (`None`) the asset's primary picture, see
+    /// [`primary_picture`].
+    pub role: Option<Role>,
     /// The level wanted (thumbnail longest side, px): the smallest item at or above
     /// it is taken, else the largest below.
     pub level: u32,
@@ -277,7 +278,7 @@ impl PreviewView {
 /// An item [`preview_asset`] wrote out.
 #[derive(Debug, Clone, Serialize)]
 pub struct WrittenItem {
-    /// Its role's name.
+    /// Its role's name (the role of the primary picture when none was asked for).
     pub role: String,
     /// Its level.
     pub level: u32,
@@ -401,6 +402,12 @@ pub fn pick_item(p: &PreviewObject, role: Role, level: u32) -> Option<&PreviewIt
         .copied()
 }
 
+/// The role of `p`'s primary picture: its thumbnail, else (audio) its waveform;
+/// `None` when it has neither.
+pub fn primary_picture(p: &PreviewObject) -> Option<Role> {
+    Role::primary_picture(p.items.iter().filter_map(|i| Role::from_code(i.role)))
+}
+
 /// Writes the item `w` asks for to `w.out`, through a temporary file beside it
 /// created with the usual mode (0666 less the umask).
 fn write_item(
@@ -416,7 +423,8 @@ fn write_item(
             why: e.clone(),
         });
     }
-    let Some(item) = pick_item(preview, w.role, w.level) else {
+    let role = w.role.or_else(|| primary_picture(preview));
+    let Some((role, item)) = role.and_then(|r| Some((r, pick_item(preview, r, w.level)?))) else {
         let have: Vec<String> = PreviewView::new(id, preview)
             .items
             .iter()
@@ -424,7 +432,7 @@ fn write_item(
             .collect();
         return Err(Error::NoPreviewItem {
             path: path.into(),
-            role: w.role.name(),
+            role: w.role.map_or("picture", Role::name),
             have: if have.is_empty() {
                 "none".into()
             } else {
@@ -455,7 +463,7 @@ fn write_item(
         source: e.error,
     })?;
     Ok(WrittenItem {
-        role: w.role.name().into(),
+        role: role.name().into(),
         level: item.level,
         media_type: item.media_type.clone(),
         size,
@@ -534,7 +542,7 @@ mod tests {
         let out = d.path().join("thumb.png");
         let write = |role, out: &Path| AssetPreviewOptions {
             write: Some(WriteItem {
-                role,
+                role: Some(role),
                 level: 64,
                 out: out.to_path_buf(),
             }),
@@ -567,6 +575,83 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with(".gadn-tmp-"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn without_a_role_the_primary_picture_is_written_the_waveform_for_audio() {
+        let (d, mut repo) = repo_with_texture();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tone.wav");
+        std::fs::copy(fixture, d.path().join("art/tone.wav")).unwrap();
+        repo.add(d.path(), &[PathBuf::from(".")], false, &|_, _| {})
+            .unwrap();
+        let primary = |path: &str, out: &Path| AssetPreviewOptions {
+            write: Some(WriteItem {
+                role: None,
+                level: 256,
+                out: out.to_path_buf(),
+            }),
+            ..opts(Asset::Staged(path.into()))
+        };
+        let wave = d.path().join("wave.png");
+        let r = preview_asset(&mut repo, &primary("art/tone.wav", &wave)).unwrap();
+        let w = r.written.expect("written");
+        assert_eq!(
+            (w.role.as_str(), w.media_type.as_str()),
+            ("waveform", "image/png")
+        );
+        let view = r.preview.unwrap();
+        let item = view.items.iter().find(|i| i.role == "waveform").unwrap();
+        assert_eq!(std::fs::read(&wave).unwrap().len() as u64, item.size);
+        let thumb = d.path().join("thumb.png");
+        let r = preview_asset(&mut repo, &primary("art/t.png", &thumb)).unwrap();
+        assert_eq!(r.written.unwrap().role, "thumbnail");
+        // An explicit role is kept: audio has no thumbnail.
+        let err = preview_asset(
+            &mut repo,
+            &AssetPreviewOptions {
+                write: Some(WriteItem {
+                    role: Some(Role::Thumbnail),
+                    level: 256,
+                    out: d.path().join("none.png"),
+                }),
+                ..opts(Asset::Staged("art/tone.wav".into()))
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NoPreviewItem {
+                    role: "thumbnail",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_preview_without_pictures_has_no_primary_picture() {
+        let item = |role: Role| PreviewItemRef {
+            role: role.code(),
+            level: 0,
+            media_type: "x".into(),
+            size: 1,
+            content: ObjectId::from_bytes([role.code(); 32]),
+        };
+        let mut p = PreviewObject {
+            file: ObjectId::from_bytes([0; 32]),
+            generator: "g".into(),
+            generator_version: 1,
+            error: None,
+            facts: "{}".into(),
+            items: vec![item(Role::Clip), item(Role::Peaks)],
+        };
+        assert_eq!(primary_picture(&p), None);
+        p.items.push(item(Role::Waveform));
+        assert_eq!(primary_picture(&p), Some(Role::Waveform));
+        p.items.push(item(Role::Thumbnail));
+        assert_eq!(primary_picture(&p), Some(Role::Thumbnail));
     }
 
     #[test]

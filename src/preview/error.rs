@@ -75,6 +75,16 @@ pub enum PreviewError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The file's name claims a format its bytes are not (see `preview::claim`).
+    #[error("{}", misnamed(ext, what, found))]
+    Misnamed {
+        /// The extension, lower case, no dot.
+        ext: String,
+        /// The format it claims: `a DDS file`.
+        what: &'static str,
+        /// What the bytes are instead.
+        found: Found,
+    },
     /// Reading the content from the store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -125,4 +135,32 @@ impl PreviewError {
     pub fn is_not_present(&self) -> bool {
         matches!(self, PreviewError::NotPresent { .. })
     }
+}
+
+/// The message of [`PreviewError::Misnamed`]: what the name claims and what the
+/// bytes are.
+fn misnamed(ext: &str, what: &str, found: &Found) -> String {
+    match found {
+        Found::Empty => format!("empty file named .{ext}"),
+        Found::Lacks(lacks) => format!("named .{ext} but the bytes are not {what} ({lacks})"),
+        Found::Other { lacks, kind } => {
+            format!("named .{ext} but the bytes are not {what} ({lacks}; they are {kind})")
+        }
+    }
+}
+
+/// What a misnamed file's bytes are instead ([`PreviewError::Misnamed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// No bytes at all.
+    Empty,
+    /// Bytes without the format's signature: what they lack.
+    Lacks(&'static str),
+    /// Bytes of another known format.
+    Other {
+        /// What they lack.
+        lacks: &'static str,
+        /// The type sniffed from them: `png`, `zip`…
+        kind: String,
+    },
 }

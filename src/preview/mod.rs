@@ -4,7 +4,9 @@
 //! A [`Generator`] turns the bytes of one file (read through a [`Source`], which may
 //! be only partly present) into [`Generated`] facts and [`Item`]s. Generators are
 //! chosen by the content type detected at ingest ([`crate::store::sniff`]); files no
-//! generator handles get the generic [`card`]. [`run`] calls a generator on its own
+//! generator handles get the generic [`card`]. A file whose name claims a format its
+//! bytes are not (random bytes named `.dds`, an empty `.fbx`) is a recorded failure
+//! ([`claim`]), under the claimed format's generator. [`run`] calls a generator on its own
 //! thread with panics caught and a time limit, so a corrupt or hostile asset yields a
 //! recorded failure and never takes the process down.
 //!
@@ -19,6 +21,7 @@ pub mod audio;
 pub mod batch;
 pub mod blend;
 pub mod card;
+pub mod claim;
 mod error;
 pub mod external;
 pub mod mesh;
@@ -184,6 +187,13 @@ pub fn generator_for(kind: &str) -> &'static dyn Generator {
         .unwrap_or(&card::CardGenerator)
 }
 
+/// The generator for a file named `name` whose content is of type `kind`: that of
+/// [`claim::generator_kind`] (the claimed format's when the name claims one that
+/// `kind` cannot be, else `kind`'s).
+pub fn generator_for_file(kind: &str, name: &str) -> &'static dyn Generator {
+    generator_for(claim::generator_kind(kind, name))
+}
+
 /// Whether a generation should use the complete-file or the partial path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -193,7 +203,8 @@ pub enum Mode {
     Partial,
 }
 
-/// Runs `generator` on `input` on a thread of its own: a panic becomes
+/// Runs `generator` on `input` on a thread of its own, once the input's name and
+/// bytes agree ([`claim::check`]; else [`PreviewError::Misnamed`]): a panic becomes
 /// [`PreviewError::Panicked`], and a generator still running `ctx.timeout` after
 /// the start is abandoned with [`PreviewError::TimedOut`] (its thread finishes or
 /// dies on its own; nothing waits for it).
@@ -203,6 +214,7 @@ pub fn run(
     ctx: Ctx,
     mode: Mode,
 ) -> Result<Generated, PreviewError> {
+    claim::check(&input.name, &*input.source)?;
     quiet_panics();
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let timeout = ctx.deadline.saturating_duration_since(Instant::now());

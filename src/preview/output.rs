@@ -36,6 +36,18 @@ impl Role {
         Role::LowRes,
     ];
 
+    /// Roles whose items are pictures (PNG), most telling first: what an asset's
+    /// primary picture is, see [`Role::primary_picture`].
+    pub const PICTURES: [Role; 2] = [Role::Thumbnail, Role::Waveform];
+
+    /// The role of an asset's primary picture among the roles its preview has: the
+    /// thumbnail (images, models, `.blend` files, cards), else the waveform (audio);
+    /// `None` when it has neither.
+    pub fn primary_picture(have: impl IntoIterator<Item = Role>) -> Option<Role> {
+        let have: Vec<Role> = have.into_iter().collect();
+        Role::PICTURES.into_iter().find(|r| have.contains(r))
+    }
+
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {

@@ -80,24 +80,29 @@ impl Planner {
         &self.settings
     }
 
-    /// The generator whose preview a file of type `kind` should have.
-    pub fn generator(&self, kind: &str) -> &'static dyn Generator {
+    /// The generator whose preview a file named `name` of type `kind` should have:
+    /// a configured tool for the type, else the built-in one (for the claimed
+    /// format's type when the name claims one `kind` cannot be, see
+    /// [`super::claim::generator_kind`]).
+    pub fn generator(&self, kind: &str, name: &str) -> &'static dyn Generator {
+        let kind = super::claim::generator_kind(kind, name);
         match self.tools.get(kind) {
             Some(tool) => *tool,
             None => generator_for(kind),
         }
     }
 
-    /// The recorded preview of `file` (of type `kind`) by the current generator, if
-    /// any: `(object id, object)`. A row whose object is missing or undecodable
-    /// counts as none (it will be made again).
+    /// The recorded preview of `file` (of type `kind`, named `name`) by the current
+    /// generator, if any: `(object id, object)`. A row whose object is missing or
+    /// undecodable counts as none (it will be made again).
     pub fn existing(
         &self,
         store: &Store,
         file: &ObjectId,
         kind: &str,
+        name: &str,
     ) -> Result<Option<(ObjectId, PreviewObject)>, PreviewError> {
-        let g = self.generator(kind);
+        let g = self.generator(kind, name);
         let Some(id) = store
             .db()
             .previews_get(file, g.name(), g.version())
@@ -120,7 +125,7 @@ impl Planner {
         path: &str,
     ) -> Result<Option<(ObjectId, PreviewObject)>, PreviewError> {
         match content_kind(store, file, path) {
-            Some(kind) => self.existing(store, file, &kind),
+            Some(kind) => self.existing(store, file, &kind, path),
             None => Ok(None),
         }
     }
@@ -157,7 +162,7 @@ impl Planner {
         };
         made.size = source.len();
         made.kind = content_type(store, &source, &made.job.path);
-        made.generator = self.generator(&made.kind);
+        made.generator = self.generator(&made.kind, &made.job.path);
         let complete = source.is_complete();
         made.partial = !complete;
         let mode = if complete {
@@ -171,10 +176,12 @@ impl Planner {
             source: Arc::new(source),
         };
         made.result = run(made.generator, input.clone(), self.settings.ctx(), mode);
-        // A configured tool that fails falls back to the built-in generator.
+        // A configured tool that fails falls back to the built-in generator (not
+        // for a misnamed file: the built-in one would refuse it alike).
         if let Err(e) = &made.result {
-            let builtin = generator_for(&made.kind);
-            if made.generator.name() != builtin.name() && !e.is_not_present() {
+            let builtin = super::generator_for_file(&made.kind, &made.job.path);
+            let misnamed = matches!(e, PreviewError::Misnamed { .. });
+            if made.generator.name() != builtin.name() && !e.is_not_present() && !misnamed {
                 let why = e.to_string();
                 made.result = run(builtin, input, self.settings.ctx(), mode).map(|mut g| {
                     g.fact("external_error", why)

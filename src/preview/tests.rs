@@ -91,3 +91,13 @@ fn ctx_limits() {
     assert_eq!(Role::from_code(Role::LowPoly.code()), Some(Role::LowPoly));
     assert_eq!(Role::from_code(99), None);
 }
+
+#[test]
+fn the_primary_picture_is_the_thumbnail_else_the_waveform() {
+    let all = [Role::Peaks, Role::Waveform, Role::Clip, Role::Thumbnail];
+    assert_eq!(Role::primary_picture(all), Some(Role::Thumbnail));
+    let audio = [Role::Waveform, Role::Peaks, Role::Clip];
+    assert_eq!(Role::primary_picture(audio), Some(Role::Waveform));
+    assert_eq!(Role::primary_picture([Role::Clip, Role::LowPoly]), None);
+    assert_eq!(Role::primary_picture([]), None);
+}

@@ -58,7 +58,10 @@ fn previews_are_made_once_per_content() {
     let file = jobs(&repo)[0].file;
     let kind = content_kind(&read, &file, "a/red.png").unwrap();
     assert_eq!(kind, "png");
-    let (_, preview) = p.existing(&read, &file, &kind).unwrap().unwrap();
+    let (_, preview) = p
+        .existing(&read, &file, &kind, "a/red.png")
+        .unwrap()
+        .unwrap();
     assert_eq!(preview.generator, "texture");
     assert!(!p.is_stale(&read, &preview));
     let facts: serde_json::Value = serde_json::from_str(&preview.facts).unwrap();
@@ -221,4 +224,69 @@ fn a_batch_reports_absent_content_and_recorded_failures() {
     });
     let s = preview_files(repo.store_mut(), &planner(), j, false, &|_, _| {}).unwrap();
     assert_eq!((s.existing, s.absent, s.made), (1, 1, 0));
+}
+
+#[test]
+fn misnamed_files_are_recorded_failures_under_the_claimed_generator_and_old_cards_are_superseded() {
+    let (_d, mut repo) = repo();
+    let noise: Vec<u8> = (0..65536u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    put(&repo, "t/albedo.dds", &noise);
+    put(&repo, "m/ship.fbx", b"");
+    put(&repo, "data/blob.xyz", &noise[..5000]);
+    put(&repo, "a/red.png", &red_png());
+    commit_all(&mut repo, "one");
+    let p = planner();
+    let read = Arc::new(Store::open(repo.store().dir()).unwrap());
+    let dds = jobs(&repo)
+        .into_iter()
+        .find(|j| j.path == "t/albedo.dds")
+        .unwrap();
+    // What the code before this check recorded for it: a card that looks fine.
+    let old = super::recorded::Made {
+        job: dds.clone(),
+        kind: "binary".into(),
+        size: noise.len() as u64,
+        generator: &super::card::CardGenerator,
+        result: Ok(Default::default()),
+        partial: false,
+    };
+    let (lock, _) = repo.store_mut().lock().unwrap();
+    record(repo.store_mut(), &lock, vec![old]).unwrap();
+    drop(lock);
+    assert!(p.recorded(&read, &dds.file, &dds.path).unwrap().is_none());
+
+    let j = jobs(&repo);
+    let s = preview_files(repo.store_mut(), &p, j, false, &|_, _| {}).unwrap();
+    assert_eq!(
+        (s.files, s.made, s.failed, s.existing),
+        (4, 4, 2, 0),
+        "{s:?}"
+    );
+    let read = Arc::new(Store::open(repo.store().dir()).unwrap());
+    let preview = |path: &str| {
+        let job = jobs(&repo).into_iter().find(|j| j.path == path).unwrap();
+        p.recorded(&read, &job.file, path).unwrap().unwrap().1
+    };
+    let dds = preview("t/albedo.dds");
+    assert_eq!(dds.generator, "texture");
+    assert_eq!(
+        dds.error.as_deref(),
+        Some("named .dds but the bytes are not a DDS file (no 'DDS ' magic)")
+    );
+    assert!(dds.items.is_empty());
+    assert!(dds.facts.contains("\"type\":\"binary\""), "{}", dds.facts);
+    let fbx = preview("m/ship.fbx");
+    assert_eq!(fbx.generator, "mesh");
+    assert_eq!(fbx.error.as_deref(), Some("empty file named .fbx"));
+    // An unknown extension claims nothing: the card, no error; good files as before.
+    let card = preview("data/blob.xyz");
+    assert_eq!((card.generator.as_str(), card.error), ("card", None));
+    let png = preview("a/red.png");
+    assert_eq!(
+        (png.generator.as_str(), png.generator_version),
+        ("texture", 1)
+    );
+    assert_eq!(png.error, None);
 }

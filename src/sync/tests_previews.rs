@@ -124,7 +124,7 @@ async fn previews_travel_with_a_fetch() {
             let kind = crate::preview::recorded::content_kind(&read, &e.id, &e.path).expect("kind");
             assert!(
                 planner
-                    .existing(&read, &e.id, &kind)
+                    .existing(&read, &e.id, &kind, &e.path)
                     .expect("lookup")
                     .is_some(),
                 "{}",
