@@ -1,6 +1,7 @@
 //! Inspecting a store: [`fsck`] and [`stats`], on a repository's store or on the
 //! store of a Git repository (`.git/gadn`).
 
+#[cfg(feature = "git")]
 use std::path::Path;
 
 use super::{Error, Progress, Unit};
