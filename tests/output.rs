@@ -5,9 +5,8 @@
 mod common;
 use common::*;
 
-/// Runs with extra environment (`None` removes the variable); asserts success and
-/// returns stdout.
-fn run_env(s: &Scratch, args: &[&str], env: &[(&str, Option<&str>)]) -> String {
+/// Runs with extra environment (`None` removes the variable), whatever the outcome.
+fn output_env(s: &Scratch, args: &[&str], env: &[(&str, Option<&str>)]) -> std::process::Output {
     let mut c = s.std(args);
     for (k, v) in env {
         match v {
@@ -15,7 +14,13 @@ fn run_env(s: &Scratch, args: &[&str], env: &[(&str, Option<&str>)]) -> String {
             None => c.env_remove(k),
         };
     }
-    let out = c.output().expect("run gadn");
+    c.output().expect("run gadn")
+}
+
+/// Runs with extra environment (as [`output_env`]); asserts success and returns
+/// stdout.
+fn run_env(s: &Scratch, args: &[&str], env: &[(&str, Option<&str>)]) -> String {
+    let out = output_env(s, args, env);
     assert!(
         out.status.success(),
         "gadn {args:?} failed: {}",
@@ -245,14 +250,7 @@ fn log_prints_headers_messages_and_notes() {
 
 /// Runs with extra environment (as [`run_env`]); asserts failure, returns stderr.
 fn fail_env(s: &Scratch, args: &[&str], env: &[(&str, Option<&str>)]) -> String {
-    let mut c = s.std(args);
-    for (k, v) in env {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
-    let out = c.output().expect("run gadn");
+    let out = output_env(s, args, env);
     assert!(
         !out.status.success(),
         "gadn {args:?} unexpectedly succeeded: {}",

@@ -26,6 +26,16 @@ pub const NOT_A_REPOSITORY: u8 = 10;
 /// A lock is held by someone else.
 pub const LOCK_HELD: u8 = 11;
 
+/// [`FAILED`] when `failed`, else success: for commands that report a partial
+/// failure in their output (a refused ref, no peer reached).
+pub fn failed_if(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// The status for an error a command returned.
 pub fn for_error(e: &anyhow::Error) -> ExitCode {
     let root: &(dyn std::error::Error + 'static) = e.as_ref();

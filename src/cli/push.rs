@@ -34,11 +34,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         force: a.force,
     };
     let r = ops::push(&root, &opts)?;
-    let code = if r.any_refused() {
-        ExitCode::from(super::exit::FAILED)
-    } else {
-        ExitCode::SUCCESS
-    };
+    let code = super::exit::failed_if(r.any_refused());
     if a.json {
         super::net::print_json_line(&r)?;
         return Ok(code);

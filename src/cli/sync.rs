@@ -40,11 +40,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         progress: bars(ctx.quiet || a.json),
     };
     let r = ops::sync(&root, &opts)?;
-    let code = if r.fetched.is_empty() && !r.failed.is_empty() {
-        ExitCode::from(super::exit::FAILED)
-    } else {
-        ExitCode::SUCCESS
-    };
+    let code = super::exit::failed_if(r.fetched.is_empty() && !r.failed.is_empty());
     if a.json {
         super::net::print_json_line(&r)?;
         return Ok(code);
