@@ -61,3 +61,31 @@ fn lock_and_unlock_json_one_line_per_path() {
     assert_eq!(v["path"], "hero.psd");
     assert!(v["broken_from"].is_null() && v["cleared"].is_null(), "{v}");
 }
+
+#[test]
+fn log_json_lines_is_one_commit_object_per_line_newest_first() {
+    let s = Scratch::init();
+    for n in 0..3 {
+        s.write("a.txt", format!("{n}\n").as_bytes());
+        s.run(&["add", "a.txt"]);
+        s.run(&["commit", "-m", &format!("commit {n}")]);
+    }
+    let array = s.json(&["log", "--json"]);
+    let text = s.run(&["log", "--json-lines"]);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        serde_json::Value::Array(lines),
+        array,
+        "the same objects as --json"
+    );
+    assert_eq!(
+        s.run(&["log", "--json-lines", "-n", "1"]).lines().count(),
+        1
+    );
+    let err = s.fail(&["log", "--json", "--json-lines"]);
+    assert!(err.contains("cannot be used with"), "{err}");
+}

@@ -726,6 +726,7 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
         &["id"],
         &["gc"],
         &["log", "--json"],
+        &["log", "--json-lines"],
     ];
     // `id` makes a machine key: in a home of its own, or the other tests of this
     // process (which share one) would sign their commits.

@@ -36,9 +36,13 @@ pub struct Args {
     /// Only commits whose message or notes contain TEXT (any case).
     #[arg(long, value_name = "TEXT")]
     grep: Option<String>,
-    /// Machine-readable output.
+    /// Machine-readable output: one JSON array.
     #[arg(long)]
     json: bool,
+    /// Machine-readable output as JSON Lines: one compact commit object per line,
+    /// for consumers that read as they go (`jq -c`, `head`).
+    #[arg(long, conflicts_with = "json")]
+    json_lines: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -137,6 +141,16 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             .map(|e| CommitJson::new(&e.id, &e.commit))
             .collect();
         print_json(&list)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.json_lines {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for e in &entries {
+            serde_json::to_writer(&mut out, &CommitJson::new(&e.id, &e.commit))?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
     for (i, e) in entries.iter().enumerate() {
