@@ -216,14 +216,45 @@ async fn get_objects(
     }
 }
 
+/// Chunk counters shared by the download tasks of one fetch, so that progress moves
+/// as each record arrives, not when a whole request (up to [`BATCH_BYTES`]) ends.
+struct LiveCounts {
+    /// The counters when the chunk downloads began.
+    base: Transferred,
+    chunks: std::sync::atomic::AtomicU64,
+    chunk_bytes: std::sync::atomic::AtomicU64,
+    payload_bytes: std::sync::atomic::AtomicU64,
+    progress: Option<Progress>,
+}
+
+impl LiveCounts {
+    /// Counts one chunk record of `raw` bytes (`payload` as sent) and reports.
+    fn add(&self, raw: u64, payload: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let chunks = self.chunks.fetch_add(1, Relaxed) + 1;
+        let chunk_bytes = self.chunk_bytes.fetch_add(raw, Relaxed) + raw;
+        let payload_bytes = self.payload_bytes.fetch_add(payload, Relaxed) + payload;
+        if let Some(p) = &self.progress {
+            p(&Transferred {
+                chunks: self.base.chunks + chunks,
+                chunk_bytes: self.base.chunk_bytes + chunk_bytes,
+                payload_bytes: self.base.payload_bytes + payload_bytes,
+                ..self.base
+            });
+        }
+    }
+}
+
 /// Downloads the chunk runs of one request, checking each record is the chunk
 /// expected at its position, and queues them for the writer (which re-hashes).
+/// Each record is counted in `live` as it arrives.
 async fn get_chunks(
     conn: quinn::Connection,
     peer: String,
     runs: Vec<Run>,
     expected: Vec<ObjectId>,
     sink: RecordSink,
+    live: Arc<LiveCounts>,
 ) -> Result<Transferred, SyncError> {
     let mut recv = request(&conn, &peer, &Message::GetChunks { runs }).await?;
     let mut t = Transferred::default();
@@ -238,6 +269,7 @@ async fn get_chunks(
         t.chunks += 1;
         t.chunk_bytes += u64::from(rec.raw_len);
         t.payload_bytes += rec.payload.len() as u64;
+        live.add(u64::from(rec.raw_len), rec.payload.len() as u64);
         if sink.put(rec).await.is_err() {
             return Err(SyncError::Local("the writer stopped".into()));
         }
@@ -647,6 +679,13 @@ impl Fetcher {
             requests.push((runs, expected));
         }
         self.tick();
+        let live = Arc::new(LiveCounts {
+            base: self.done,
+            chunks: Default::default(),
+            chunk_bytes: Default::default(),
+            payload_bytes: Default::default(),
+            progress: self.progress.clone(),
+        });
         let mut tasks = JoinSet::new();
         let mut pending = requests.into_iter();
         loop {
@@ -660,17 +699,20 @@ impl Fetcher {
                     runs,
                     expected,
                     self.sink.clone(),
+                    live.clone(),
                 ));
             }
             let Some(joined) = tasks.join_next().await else {
                 break;
             };
             let t = joined.map_err(|e| SyncError::Local(format!("chunk download task: {e}")))??;
+            // Counted (and reported) record by record in `live` already; a tick
+            // here would report only the finished requests and move back.
             self.done.chunks += t.chunks;
             self.done.chunk_bytes += t.chunk_bytes;
             self.done.payload_bytes += t.payload_bytes;
-            self.tick();
         }
+        self.tick();
         Ok(())
     }
 }

@@ -1191,3 +1191,42 @@ async fn peer_exchange_learns_addresses_as_never_seen_here() {
     .await
     .expect("within the time limit");
 }
+
+/// Issue 15, item 11: chunk progress moves as records land, not when a whole
+/// request ends (the file's 600 KB of chunks are one request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunk_progress_moves_record_by_record() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let (a, _c) = alice_with_content(d.path());
+        let (addr, _stop) = serve(&a, &key(1));
+        let b = empty_like(d.path(), "bob", &a);
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let r = fetch_opts(
+            addr,
+            &key(1),
+            &key(2),
+            &b,
+            FetchOptions {
+                trust_peer: true,
+                progress: Some(Arc::new(move |t| {
+                    s2.lock().expect("lock").push(t.chunks);
+                })),
+                prefill_checkout: false,
+            },
+        )
+        .await
+        .expect("fetch");
+        let total = r.transferred.chunks;
+        assert!(total >= 3, "the file is several chunks: {total}");
+        let seen = seen.lock().expect("lock").clone();
+        assert!(
+            seen.iter().any(|&c| c > 0 && c < total),
+            "some report falls between none and all chunks: {seen:?} of {total}"
+        );
+        assert_eq!(seen.last().copied(), Some(total), "{seen:?}");
+    })
+    .await
+    .expect("within the time limit");
+}
