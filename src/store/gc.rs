@@ -237,15 +237,7 @@ impl Store {
         let Some(loc) = self.packs().locate(id) else {
             return false;
         };
-        let Some(info) = self.packs().packs().nth(loc.pack) else {
-            return true;
-        };
-        let path = self.dir().join(super::open::PACK_DIR).join(format!(
-            "{}.{}",
-            info.name,
-            super::pack::PACK_EXT
-        ));
-        std::fs::metadata(path)
+        std::fs::metadata(self.packs().pack_path(loc.pack))
             .and_then(|m| m.modified())
             .map_or(true, |m| m > t)
     }

@@ -76,23 +76,20 @@ impl Tx<'_> {
             })
             .collect()
     }
-}
 
-impl Tx<'_> {
     /// See [`Db::lfs_retain`].
     pub fn lfs_retain(&self, keep: &std::collections::HashSet<String>) -> Result<usize, DbError> {
-        let gone: Vec<String> = self
-            .lfs_roots()?
-            .into_iter()
-            .map(|(sha, _)| sha)
-            .filter(|sha| !keep.contains(sha))
-            .collect();
+        let shas: Vec<Vec<u8>> = self
+            .conn()
+            .prepare_cached("SELECT sha256 FROM lfs_objects")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>())
+            .map_err(self.err("list LFS objects"))?;
         let mut stmt = self
             .conn()
-            .prepare_cached("DELETE FROM lfs_objects WHERE lower(hex(sha256)) = ?1")
+            .prepare_cached("DELETE FROM lfs_objects WHERE sha256 = ?1")
             .map_err(self.err("forget LFS objects"))?;
         let mut n = 0;
-        for sha in gone {
+        for sha in shas.iter().filter(|sha| !keep.contains(&hex(sha))) {
             n += stmt
                 .execute([sha])
                 .map_err(self.err("forget LFS objects"))?;
@@ -132,6 +129,20 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retain_forgets_exactly_the_rows_not_kept() {
+        let db = Db::open_in_memory().unwrap();
+        let a = ObjectId::of_chunk(b"a");
+        let (keep, drop) = (Sha256([0xab; 32]), Sha256([0x01; 32]));
+        db.lfs_put(&keep, &a, 1).unwrap();
+        db.lfs_put(&drop, &a, 1).unwrap();
+        let kept = std::collections::HashSet::from([keep.to_hex()]);
+        assert_eq!(db.lfs_retain(&kept).unwrap(), 1);
+        assert!(db.lfs_get(&keep).unwrap().is_some());
+        assert_eq!(db.lfs_get(&drop).unwrap(), None);
+        assert_eq!(db.lfs_retain(&kept).unwrap(), 0);
+    }
 
     #[test]
     fn put_get_replace_and_roots() {
