@@ -133,6 +133,15 @@ fn man_pages_cover_every_command() {
     cmd_in(&["man", "--out", "man1"], d.path())
         .assert()
         .success();
+    // The count said is the pages written, also when the directory already has them.
+    let again = cmd_in(&["man", "--out", "man1"], d.path())
+        .output()
+        .unwrap();
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        format!("wrote {files} man pages to {}", dir.canonicalize().unwrap().display())
+    );
     for name in [
         "gadn.1",
         "gadn-commit.1",

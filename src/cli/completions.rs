@@ -59,12 +59,19 @@ pub fn run_man(ctx: &Ctx, a: ManArgs) -> anyhow::Result<ExitCode> {
 /// Writes the page of `cmd` and of every subcommand, recursively (`gadn-git-install.1`
 /// for `gadn git install`, as clap_mangen names them); returns how many.
 fn write_pages(cmd: clap::Command, dir: &std::path::Path) -> anyhow::Result<usize> {
+    let mut built = cmd.clone().disable_help_subcommand(true);
+    built.build();
     clap_mangen::generate_to(cmd, dir)
         .with_context(|| format!("cannot write man pages into {}", dir.display()))?;
-    let pages = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".1"))
-        .count();
-    Ok(pages)
+    Ok(pages(&built))
+}
+
+/// The pages clap_mangen writes for `cmd`: its own and, recursively, one per
+/// visible subcommand.
+fn pages(cmd: &clap::Command) -> usize {
+    1 + cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(pages)
+        .sum::<usize>()
 }

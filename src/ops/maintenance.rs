@@ -68,10 +68,7 @@ mod tests {
     use crate::vcs::testutil::{commit_all, put, repo};
 
     fn now() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
+        chrono::Utc::now().timestamp()
     }
 
     /// A repository whose deleted branch `big` held a 300 KB file no other commit has.
@@ -108,8 +105,9 @@ mod tests {
         assert_eq!((kept.reflog_expired, kept.removed), (0, 0), "{kept:?}");
         assert_eq!(r.store().pack_bytes(), before);
         // Thirty-one days on, the deleted branch's entries that name its own commit
-        // or its deletion expire (its creation at main's commit stays); HEAD's entry of the switch back still names the big commit as its
-        // old value (a root, as in git), and that entry is in main's history: 90 days.
+        // or its deletion expire (its creation at main's commit stays); HEAD's entry
+        // of the switch back still names the big commit as its old value (a root, as
+        // in git), and that entry is in main's history: 90 days.
         let month = GcOptions::defaults(now() + 31 * 86_400);
         let dry = gc(
             &mut r,

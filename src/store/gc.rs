@@ -52,7 +52,7 @@ impl GcOptions {
 
     /// [`GcOptions::defaults`] at the current time.
     pub fn now() -> GcOptions {
-        GcOptions::defaults(unix_now())
+        GcOptions::defaults(chrono::Utc::now().timestamp())
     }
 
     /// Every reflog entry older than `before` expires, and no unnamed LFS object
@@ -65,13 +65,6 @@ impl GcOptions {
             dry_run: false,
         }
     }
-}
-
-/// Seconds since the Unix epoch, now (0 if the clock is before 1970).
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// What [`Store::gc`] did (or, with `dry_run`, would do).
