@@ -140,7 +140,10 @@ fn man_pages_cover_every_command() {
     let files = std::fs::read_dir(&dir).unwrap().count();
     assert_eq!(
         String::from_utf8_lossy(&again.stdout).trim(),
-        format!("wrote {files} man pages to {}", dir.canonicalize().unwrap().display())
+        format!(
+            "wrote {files} man pages to {}",
+            dir.canonicalize().unwrap().display()
+        )
     );
     for name in [
         "gadn.1",

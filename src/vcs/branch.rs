@@ -21,15 +21,9 @@ pub struct BranchInfo {
     /// Short name (`main`, not `refs/heads/main`).
     pub name: String,
     /// The commit it points at (hex in JSON).
-    #[serde(serialize_with = "hex")]
     pub commit: ObjectId,
     /// True if `HEAD` is attached to it.
     pub current: bool,
-}
-
-/// Serializes an id as its hex form (the derived form is raw bytes).
-pub(crate) fn hex<S: serde::Serializer>(id: &ObjectId, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&id.to_hex())
 }
 
 /// Checks `name` as the short name of a ref under `prefix` (`refs/heads/` or

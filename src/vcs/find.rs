@@ -43,7 +43,6 @@ pub struct FoundAsset {
     /// Content bytes.
     pub size: u64,
     /// File object id.
-    #[serde(serialize_with = "hex")]
     pub file: ObjectId,
     /// Type name from the content facts.
     #[serde(rename = "type")]
@@ -54,7 +53,6 @@ pub struct FoundAsset {
     /// commit that last changed the asset.
     pub author: String,
     /// The commit that last changed the asset.
-    #[serde(serialize_with = "hex")]
     pub commit: ObjectId,
     /// Its committer time (Unix seconds).
     pub modified: i64,
@@ -62,10 +60,6 @@ pub struct FoundAsset {
     pub modified_tz_offset_min: i16,
     /// Tags from the asset metadata, sorted.
     pub tags: Vec<String>,
-}
-
-fn hex<S: serde::Serializer>(id: &ObjectId, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&id.to_hex())
 }
 
 /// Parses a size in the one grammar of [`crate::store::size`] (binary units, an

@@ -17,7 +17,6 @@ pub struct TagInfo {
     /// Short name (`v1.0`, not `refs/tags/v1.0`).
     pub name: String,
     /// The commit the tag names (annotated tags peeled; hex in JSON).
-    #[serde(serialize_with = "super::branch::hex")]
     pub target_commit: ObjectId,
     /// True for an annotated tag (a tag object).
     pub annotated: bool,
