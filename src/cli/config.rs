@@ -1,6 +1,9 @@
-//! `gadn config`: read and write the repository's settings.
+//! `gadn config`: read and write settings, the repository's over the user's global
+//! file (`$GADN_HOME/config.toml`).
 
 use std::process::ExitCode;
+
+use gadn::ops::{GlobalConfig, Layers, Scope, Setting};
 
 use super::output::print_json;
 use super::Ctx;
@@ -12,99 +15,145 @@ pub struct Args {
     command: Sub,
 }
 
+/// Which layer to read or write.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct Where {
+    /// The user's global file ($GADN_HOME/config.toml), usable outside a repository.
+    #[arg(long, conflicts_with = "local")]
+    global: bool,
+    /// The repository's own settings only (the default for set and unset).
+    #[arg(long)]
+    local: bool,
+}
+
+impl Where {
+    /// The scope to read: `None` is the value in force.
+    fn read(self) -> Option<Scope> {
+        if self.global {
+            Some(Scope::Global)
+        } else if self.local {
+            Some(Scope::Repo)
+        } else {
+            None
+        }
+    }
+
+    fn write(self) -> Scope {
+        if self.global {
+            Scope::Global
+        } else {
+            Scope::Repo
+        }
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum Sub {
-    /// Print a setting's value (exit 1 when unset).
+    /// Print a setting's value in force (exit 1 when unset).
     Get {
         /// The key, e.g. preview.on-commit.
         key: String,
-        /// Print `{"key": …, "value": …}` (`value` null when unset, still exit 1).
+        #[command(flatten)]
+        scope: Where,
+        /// Print `{"key": …, "value": …, "origin": …}` (`value` null when unset,
+        /// still exit 1).
         #[arg(long)]
         json: bool,
     },
-    /// Set a setting.
+    /// Set a setting (in the repository, or with --global in the global file).
     Set {
         /// The key.
         key: String,
         /// The value.
         value: String,
+        #[command(flatten)]
+        scope: Where,
     },
     /// Remove a setting.
     Unset {
         /// The key.
         key: String,
+        #[command(flatten)]
+        scope: Where,
     },
-    /// List every setting.
+    /// List the settings in force.
     List {
-        /// Print a JSON object of every key and its value.
+        #[command(flatten)]
+        scope: Where,
+        /// Say where each value comes from (`repo:FILE` or `global:FILE`), and list
+        /// global values the repository overrides too, after its own.
+        #[arg(long)]
+        show_origin: bool,
+        /// Print a JSON object of every key and its value; with --show-origin, an
+        /// array of {key, value, origin}.
         #[arg(long)]
         json: bool,
     },
 }
 
-/// Keys gadn reads, with a check of their values. Others are refused, so a typo
-/// does not silently do nothing.
-fn check(key: &str, value: &str) -> anyhow::Result<()> {
-    let known = [
-        "user.name",
-        "user.email",
-        "sync.default-peer",
-        "preview.on-commit",
-        "preview.levels",
-        "preview.timeout",
-        "preview.jobs",
-        "preview.max-input",
-    ];
-    if !known.contains(&key) && !key.starts_with("preview.tool.") && !key.starts_with("x-") {
-        anyhow::bail!(
-            "unknown key '{key}' (known: {}, preview.tool.TYPE; keys starting x- are free)",
-            known.join(", ")
-        );
+impl Sub {
+    /// True when the command can run outside a repository.
+    fn global_only(&self) -> bool {
+        match self {
+            Sub::Get { scope, .. }
+            | Sub::Set { scope, .. }
+            | Sub::Unset { scope, .. }
+            | Sub::List { scope, .. } => scope.global,
+        }
     }
-    if key.starts_with("preview.") {
-        gadn::preview::settings::Settings::default().apply(key, value)?;
-    }
-    Ok(())
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
-    let repo = ctx.repo()?;
-    let db = repo.store().db();
+    let repo = if a.command.global_only() {
+        None
+    } else {
+        Some(ctx.repo()?)
+    };
+    let global = GlobalConfig::default_path();
+    let at = Layers::of(repo.as_ref(), global.as_deref());
     match a.command {
-        Sub::Get { key, json } => {
-            let value = db.config_get(&key)?;
+        Sub::Get { key, scope, json } => {
+            let got = gadn::ops::config_get(at, scope.read(), &key)?;
             if json {
-                print_json(&serde_json::json!({ "key": key, "value": value }))?;
-            } else if let Some(v) = &value {
+                print_json(&got)?;
+            } else if let Some(v) = &got.value {
                 println!("{v}");
             }
-            if value.is_none() {
+            if got.value.is_none() {
                 return Ok(ExitCode::from(super::exit::FAILED));
             }
         }
-        Sub::Set { key, value } => {
-            check(&key, &value)?;
-            db.config_set(&key, &value)?;
-        }
-        Sub::Unset { key } => {
-            if !db.config_unset(&key)? {
-                anyhow::bail!("'{key}' is not set");
-            }
-        }
-        Sub::List { json } => {
-            let all = db.config_list()?;
-            if json {
-                let map: serde_json::Map<String, serde_json::Value> = all
-                    .into_iter()
-                    .map(|(k, v)| (k, serde_json::Value::String(v)))
-                    .collect();
-                print_json(&map)?;
-            } else {
-                for (k, v) in all {
-                    println!("{k}={v}");
-                }
-            }
+        Sub::Set { key, value, scope } => gadn::ops::config_set(at, scope.write(), &key, &value)?,
+        Sub::Unset { key, scope } => gadn::ops::config_unset(at, scope.write(), &key)?,
+        Sub::List {
+            scope,
+            show_origin,
+            json,
+        } => {
+            let all = gadn::ops::config_list(at, scope.read(), show_origin)?;
+            print_list(&all, show_origin, json)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_list(all: &[Setting], show_origin: bool, json: bool) -> anyhow::Result<()> {
+    if json && show_origin {
+        print_json(&all)?;
+    } else if json {
+        let map: serde_json::Map<String, serde_json::Value> = all
+            .iter()
+            .map(|s| (s.key.clone(), serde_json::Value::String(s.value.clone())))
+            .collect();
+        print_json(&map)?;
+    } else {
+        for s in all {
+            if show_origin {
+                println!("{}\t{}={}", s.origin, s.key, s.value);
+            } else {
+                println!("{}={}", s.key, s.value);
+            }
+        }
+    }
+    Ok(())
 }

@@ -159,6 +159,23 @@ pub enum Error {
     /// A revision path names a directory, or nothing that is a file.
     #[error("{0} names a directory or a commit, not a file: name a file (REV:PATH), or preview a whole revision (`gadn preview --all REV`)")]
     NotAFile(String),
+    /// `gadn config` was given a key gadn does not read.
+    #[error("unknown key '{key}' (known: {known}; keys starting x- are free)")]
+    UnknownSetting {
+        /// The key given.
+        key: String,
+        /// The keys gadn reads.
+        known: String,
+    },
+    /// `gadn config unset` of a key that is not set in that scope.
+    #[error("'{0}' is not set")]
+    SettingNotSet(String),
+    /// No home directory is known for the global settings file.
+    #[error("cannot find the global config file: set GADN_HOME (or HOME)")]
+    NoGlobalConfig,
+    /// A repository setting was asked for outside a repository.
+    #[error("not in a gadn repository: run this inside one, or use --global")]
+    NeedsRepository,
     /// A background task of the server ended abnormally.
     #[error("the server task failed: {0}")]
     ServerTask(String),

@@ -71,6 +71,7 @@
 //! # fn main() {}
 //! ```
 
+mod config;
 mod error;
 mod inspect;
 mod maintenance;
@@ -85,9 +86,17 @@ mod progress;
 mod serve;
 #[cfg(all(test, feature = "sync", feature = "preview"))]
 mod tests;
+#[cfg(all(test, feature = "preview"))]
+mod tests_snapshot;
 
 /// What [`fsck`] and [`stats`] report (store types, re-exported for callers).
 pub use crate::store::{FsckReport, StoreStats};
+/// The settings [`config_list`] reports (store types, re-exported for callers).
+pub use crate::store::{GlobalConfig, Setting, SettingOrigin};
+pub use config::{
+    check_setting, config_get, config_list, config_set, config_unset, ConfigValue, Layers, Scope,
+    KNOWN_KEYS,
+};
 pub use error::{classify, Error, Failure};
 pub use inspect::{fsck, stats, StoreOf};
 #[cfg(feature = "git")]

@@ -248,7 +248,7 @@ pub fn check_addr(addr: &str) -> Result<(), Error> {
 /// else `$USER` (the sources commits use), else `me`; characters not allowed in
 /// member names become `-`.
 pub fn founder_name(store: &Store) -> String {
-    let cfg = store.db().config_get("user.name").ok().flatten();
+    let cfg = store.setting("user.name").ok().flatten();
     let raw = std::env::var("GADN_AUTHOR_NAME")
         .ok()
         .filter(|s| !s.is_empty())

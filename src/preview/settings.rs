@@ -72,17 +72,15 @@ fn bad(key: &str, value: &str, why: &str) -> PreviewError {
 }
 
 impl Settings {
-    /// Reads the settings from `store`'s config (`preview.*` keys; the environment's
+    /// Reads the settings from `store`'s settings (`preview.*` keys, the repository's
+    /// over the global file's: [`Store::settings`]; the environment's
     /// `GADN_PREVIEW_ON_COMMIT` overrides `preview.on-commit`); a malformed value is
     /// an error naming the key.
     pub fn load(store: &Store) -> Result<Settings, PreviewError> {
         let mut s = Settings::default();
-        let rows = store
-            .db()
-            .config_list()
-            .map_err(crate::store::StoreError::from)?;
-        for (key, value) in &rows {
-            s.apply(key, value)?;
+        // The repository's settings over the user's global file.
+        for setting in store.settings()? {
+            s.apply(&setting.key, &setting.value)?;
         }
         if let Ok(v) = std::env::var(ON_COMMIT_ENV) {
             if !v.is_empty() {

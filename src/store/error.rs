@@ -77,6 +77,15 @@ pub enum StoreError {
         /// Why it is unusable.
         reason: String,
     },
+    /// The user's global settings file (`$GADN_HOME/config.toml`) is unreadable,
+    /// malformed, or was asked for a key it cannot hold.
+    #[error("global config {}: {reason}", path.display())]
+    GlobalConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Reading a working file or writing an output failed.
     #[error("{path}: {source}")]
     Io {

@@ -6,6 +6,7 @@
 //! [`StoreLock`].
 
 pub mod chunker;
+pub mod config;
 pub mod db;
 pub mod direct_io;
 mod error;
@@ -21,6 +22,7 @@ mod pool;
 pub mod prefill;
 pub mod raw;
 mod read;
+mod settings;
 pub mod sha256;
 pub mod size;
 pub mod sniff;
@@ -28,6 +30,7 @@ mod stats;
 pub mod walk;
 mod write;
 
+pub use config::{GlobalConfig, Origin as SettingOrigin, Setting, GLOBAL_FILE};
 pub use error::StoreError;
 pub use fsck::{DamagedRecord, FsckReport};
 pub use gc::{GcOptions, GcRefused, GcReport, REFLOG_EXPIRE_DAYS, REFLOG_EXPIRE_UNREACHABLE_DAYS};

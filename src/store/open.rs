@@ -45,6 +45,8 @@ pub struct Store {
     pub(crate) packs: PackSet,
     params: ChunkParams,
     level: i32,
+    /// The user's global settings, read at the first [`Store::setting`].
+    pub(crate) global: std::sync::OnceLock<super::config::GlobalConfig>,
 }
 
 impl std::fmt::Debug for Store {
@@ -154,6 +156,7 @@ impl Store {
             packs,
             params,
             level,
+            global: std::sync::OnceLock::new(),
         })
     }
 

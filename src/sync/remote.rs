@@ -93,7 +93,7 @@ pub fn resolve(store: &Store, spec: &str) -> Result<Remote, SyncError> {
 /// The default peer: the configured one, else the only other member with an
 /// address.
 pub fn default_remote(store: &Store, me: &PublicKey) -> Result<Remote, SyncError> {
-    if let Some(name) = store.db().config_get(DEFAULT_PEER_KEY)? {
+    if let Some(name) = store.setting(DEFAULT_PEER_KEY)? {
         return resolve(store, &name);
     }
     let all = others(store, me)?;

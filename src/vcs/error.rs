@@ -77,9 +77,10 @@ pub enum VcsError {
     /// No name or e-mail is configured to record as committer, tagger or lock holder.
     #[error(
         "who are you? {missing} not set, and gadn records no made-up identity\n\
-         hint: `gadn config set user.name \"Your Name\"` and \
-         `gadn config set user.email you@example.org` (this repository), or set \
-         GADN_AUTHOR_NAME and GADN_AUTHOR_EMAIL"
+         hint: `gadn config set --global user.name \"Your Name\"` and \
+         `gadn config set --global user.email you@example.org` (every repository; \
+         without --global, this one only), or set GADN_AUTHOR_NAME and \
+         GADN_AUTHOR_EMAIL"
     )]
     NoIdentity {
         /// What is missing: `user.name`, `user.email` or both.

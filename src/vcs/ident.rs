@@ -14,12 +14,20 @@ pub struct Identity {
 }
 
 /// A name or e-mail set by the user: `GADN_AUTHOR_NAME`/`GADN_AUTHOR_EMAIL` (the
-/// environment wins), else the store config `user.name`/`user.email`. Empty values
-/// count as unset.
-fn configured_part(store: &Store, env: &Env, var: &str, key: &str) -> Option<String> {
-    env(var)
-        .or_else(|| store.db().config_get(key).ok().flatten())
-        .filter(|v| !v.trim().is_empty())
+/// environment wins), else the setting `user.name`/`user.email` (the repository's,
+/// else the user's global file's: [`Store::setting`]). Empty values count as unset.
+/// A global file that cannot be read fails, naming the file.
+fn configured_part(
+    store: &Store,
+    env: &Env,
+    var: &str,
+    key: &str,
+) -> Result<Option<String>, VcsError> {
+    let value = match env(var) {
+        Some(v) => Some(v),
+        None => store.setting(key)?,
+    };
+    Ok(value.filter(|v| !v.trim().is_empty()))
 }
 
 /// Reads an environment variable (the process environment, or a test's).
@@ -51,8 +59,8 @@ impl Identity {
     }
 
     fn configured_in(store: &Store, env: &Env) -> Result<Identity, VcsError> {
-        let name = configured_part(store, env, "GADN_AUTHOR_NAME", "user.name");
-        let email = configured_part(store, env, "GADN_AUTHOR_EMAIL", "user.email");
+        let name = configured_part(store, env, "GADN_AUTHOR_NAME", "user.name")?;
+        let email = configured_part(store, env, "GADN_AUTHOR_EMAIL", "user.email")?;
         match (name, email) {
             (Some(name), Some(email)) => Ok(Identity { name, email }),
             (name, email) => Err(VcsError::NoIdentity {
@@ -70,11 +78,16 @@ impl Identity {
     /// whatever e-mail is set. Never fails, so switching branches needs no identity.
     pub fn from_env(store: &Store) -> Identity {
         let env = &process_env;
+        // Only informs: an unreadable global file leaves the login name.
         let name = configured_part(store, env, "GADN_AUTHOR_NAME", "user.name")
+            .ok()
+            .flatten()
             .or_else(|| env("USER"))
             .unwrap_or_else(|| "unknown".into());
-        let email =
-            configured_part(store, env, "GADN_AUTHOR_EMAIL", "user.email").unwrap_or_default();
+        let email = configured_part(store, env, "GADN_AUTHOR_EMAIL", "user.email")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         Identity { name, email }
     }
 
@@ -169,8 +182,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         for hint in [
-            "gadn config set user.name",
-            "gadn config set user.email",
+            "gadn config set --global user.name",
+            "gadn config set --global user.email",
             "GADN_AUTHOR_NAME",
             "GADN_AUTHOR_EMAIL",
         ] {
