@@ -327,7 +327,7 @@ fn bad_input_is_refused_clearly() {
         "cannot read date 'someday'",
     );
     fails(&["find", "no-such-rev"], "unknown revision 'no-such-rev'");
-    fails(&["find", "--path-glob", "a/["], "not a valid glob");
+    fails(&["find", "--path-glob", "a/{b"], "not a valid glob");
     fails(
         &["log", "--path", "a.txt", "nope"],
         "unknown revision 'nope'",

@@ -30,7 +30,10 @@ fn config_get_and_list_json() {
     assert_eq!(v["key"], "user.name", "{v}");
     assert_eq!(v["value"], "Ada", "{v}");
     assert_eq!(v["origin"]["scope"], "repo", "{v}");
-    assert!(v["origin"]["file"].as_str().unwrap().ends_with("gadn.db"), "{v}");
+    assert!(
+        v["origin"]["file"].as_str().unwrap().ends_with("gadn.db"),
+        "{v}"
+    );
     let out = s.output(&["config", "get", "--json", "user.email"]);
     assert_eq!(out.status.code(), Some(1), "unset is still status 1");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -12,18 +12,20 @@
 //! ```
 //!
 //! A file is wanted when it matches no `exclude`, matches some `include` (or there is
-//! no `include`), and its size is at most `max-size` (when set). A pattern without `/`
-//! matches the file name in any directory (`*.psd`); a pattern with `/` matches the
-//! whole path from the repository root (`art/**/*.psd`), `*` never crossing a `/`.
+//! no `include`), and its size is at most `max-size` (when set). Patterns are in
+//! gitignore's dialect, the one of `.gadnignore` and `find --path-glob`
+//! ([`crate::vcs::PathPatterns`]): without `/` a name at any depth (`*.psd`), with `/`
+//! anchored at the root (`art/**/*.psd`), `*` never crossing a `/`, a directory taking
+//! everything below it (`art/`), and `!` un-matching an earlier pattern of the same
+//! directive.
 //!
 //! This is the interface the selective-sync engine will take over: [`Rules::load`]
 //! and [`Rules::wants`] keep their signatures.
 
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
-
 use super::GitError;
+use crate::vcs::PathPatterns;
 
 /// Name of the rules file inside the Git directory.
 pub const RULES_FILE: &str = "gadn-rules";
@@ -36,12 +38,8 @@ pub fn rules_path(git_dir: &Path) -> PathBuf {
 /// Compiled partial-smudge rules. The default (no file) wants everything.
 #[derive(Debug, Clone)]
 pub struct Rules {
-    /// Patterns matched against the file name only (no `/` in the pattern).
-    include_name: GlobSet,
-    /// Patterns matched against the whole repository-relative path.
-    include_path: GlobSet,
-    exclude_name: GlobSet,
-    exclude_path: GlobSet,
+    include: PathPatterns,
+    exclude: PathPatterns,
     /// True when at least one `include` was given.
     has_includes: bool,
     /// Largest wanted size in bytes, when set.
@@ -51,20 +49,12 @@ pub struct Rules {
 impl Default for Rules {
     fn default() -> Rules {
         Rules {
-            include_name: GlobSet::empty(),
-            include_path: GlobSet::empty(),
-            exclude_name: GlobSet::empty(),
-            exclude_path: GlobSet::empty(),
+            include: PathPatterns::empty(),
+            exclude: PathPatterns::empty(),
             has_includes: false,
             max_size: None,
         }
     }
-}
-
-/// Both halves of one pattern list while parsing.
-struct Sets {
-    name: GlobSetBuilder,
-    path: GlobSetBuilder,
 }
 
 impl Rules {
@@ -85,12 +75,7 @@ impl Rules {
             line,
             reason,
         };
-        let sets = || Sets {
-            name: GlobSetBuilder::new(),
-            path: GlobSetBuilder::new(),
-        };
-        let (mut include, mut exclude) = (sets(), sets());
-        let mut has_includes = false;
+        let (mut include, mut exclude): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
         let mut max_size = None;
         for (i, raw) in text.lines().enumerate() {
             let n = i + 1;
@@ -107,24 +92,12 @@ impl Rules {
             }
             match word {
                 "include" | "exclude" => {
-                    let sets = if word == "include" {
-                        has_includes = true;
-                        &mut include
+                    // Checked one by one, so an error names its line.
+                    PathPatterns::new([arg]).map_err(|e| bad(n, e.to_string()))?;
+                    if word == "include" {
+                        include.push(arg);
                     } else {
-                        &mut exclude
-                    };
-                    let pat = arg.strip_prefix('/').unwrap_or(arg);
-                    let anchored = arg.contains('/');
-                    let glob = if anchored {
-                        GlobBuilder::new(pat).literal_separator(true).build()
-                    } else {
-                        Glob::new(pat)
-                    }
-                    .map_err(|e| bad(n, format!("bad pattern `{arg}`: {}", e.kind())))?;
-                    if anchored {
-                        sets.path.add(glob);
-                    } else {
-                        sets.name.add(glob);
+                        exclude.push(arg);
                     }
                 }
                 "max-size" => {
@@ -139,13 +112,13 @@ impl Rules {
                 }
             }
         }
-        let build = |b: GlobSetBuilder| b.build().map_err(|e| bad(0, e.to_string()));
+        let build = |list: &[&str]| {
+            PathPatterns::new(list.iter().copied()).map_err(|e| bad(0, e.to_string()))
+        };
         Ok(Rules {
-            include_name: build(include.name)?,
-            include_path: build(include.path)?,
-            exclude_name: build(exclude.name)?,
-            exclude_path: build(exclude.path)?,
-            has_includes,
+            has_includes: !include.is_empty(),
+            include: build(&include)?,
+            exclude: build(&exclude)?,
             max_size,
         })
     }
@@ -153,15 +126,10 @@ impl Rules {
     /// True if this machine wants the file at `path` (repository-relative, `/`
     /// separated) of `size` bytes materialised; false keeps it a pointer.
     pub fn wants(&self, path: &str, size: u64) -> bool {
-        let path = path.strip_prefix("./").unwrap_or(path);
-        let name = path.rsplit('/').next().unwrap_or(path);
-        if self.exclude_name.is_match(name) || self.exclude_path.is_match(path) {
+        if self.exclude.matches(path, false) {
             return false;
         }
-        if self.has_includes
-            && !self.include_name.is_match(name)
-            && !self.include_path.is_match(path)
-        {
+        if self.has_includes && !self.include.matches(path, false) {
             return false;
         }
         self.max_size.is_none_or(|max| size <= max)
@@ -231,6 +199,19 @@ mod tests {
     }
 
     #[test]
+    fn patterns_are_gitignores_directories_and_negation_included() {
+        let r = rules("include art/\ninclude *.fbx\nexclude *.png\nexclude !hero.png\n");
+        assert!(
+            r.wants("art/deep/a.tga", 1),
+            "a directory takes what is below it"
+        );
+        assert!(!r.wants("artwork/a.tga", 1));
+        assert!(!r.wants("art/a.png", 1), "excluded");
+        assert!(r.wants("art/ui/hero.png", 1), "un-excluded by the later !");
+        assert!(r.wants("m/x.fbx", 1));
+    }
+
+    #[test]
     fn bad_lines_name_file_and_line() {
         for (text, line, needle) in [
             (
@@ -241,7 +222,7 @@ mod tests {
             ("exclude\n", 1, "needs an argument"),
             ("\n\nmax-size ten\n", 3, "number"),
             ("max-size 10Q\n", 1, "unit"),
-            ("include a/[b\n", 1, "bad pattern"),
+            ("include a/{b\n", 1, "bad pattern"),
         ] {
             let e = Rules::parse(text, Path::new("/g/gadn-rules")).unwrap_err();
             let msg = e.to_string();

@@ -7,7 +7,7 @@
 //! [`Repo::history`] lists, answered from the history index).
 
 use super::treeops::flatten;
-use super::{Repo, VcsError};
+use super::{PathPatterns, Repo, VcsError};
 use crate::store::object::assetmeta::AUTHOR;
 use crate::store::object::Person;
 use crate::store::ObjectId;
@@ -31,7 +31,8 @@ pub struct FindFilter {
     /// Last modified (committer time of the last changing commit) at or after this
     /// Unix time.
     pub since: Option<i64>,
-    /// Glob over the repository path (`*` also crosses `/`; `{a,b}` alternatives).
+    /// A pattern over the repository path, in gitignore's dialect ([`PathPatterns`]:
+    /// `*.png` at any depth, `art/*` anchored, `**` across directories).
     pub path_glob: Option<String>,
 }
 
@@ -78,14 +79,13 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
 impl Repo {
     /// The assets of `start`'s tree that `filter` accepts, sorted by path.
     pub fn find(&self, start: ObjectId, filter: &FindFilter) -> Result<Vec<FoundAsset>, VcsError> {
+        // gitignore's dialect, as .gadnignore and the rules (vcs::pattern).
         let glob = match &filter.path_glob {
             Some(g) => Some(
-                globset::Glob::new(g)
-                    .map_err(|e| VcsError::BadPath {
-                        path: g.clone(),
-                        reason: format!("not a valid glob: {e}"),
-                    })?
-                    .compile_matcher(),
+                PathPatterns::new([g.as_str()]).map_err(|e| VcsError::BadPath {
+                    path: g.clone(),
+                    reason: format!("not a valid glob: {}", e.reason),
+                })?,
             ),
             None => None,
         };
@@ -102,7 +102,7 @@ impl Repo {
         // Cheap filters first: path and size, then facts, then metadata.
         let mut kept = Vec::new();
         for e in flatten(self.store(), &tree)? {
-            if glob.as_ref().is_some_and(|g| !g.is_match(&e.path))
+            if glob.as_ref().is_some_and(|g| !g.matches(&e.path, false))
                 || filter.min_size.is_some_and(|m| e.size < m)
                 || filter.max_size.is_some_and(|m| e.size > m)
             {
@@ -350,7 +350,7 @@ mod tests {
             r.find(
                 c2,
                 &FindFilter {
-                    path_glob: Some("a/[".into()),
+                    path_glob: Some("a/{b".into()),
                     ..Default::default()
                 }
             ),

@@ -24,6 +24,7 @@ mod merge_props;
 mod meta;
 mod mv;
 mod path;
+pub mod pattern;
 mod quote;
 mod restore;
 mod revparse;
@@ -62,6 +63,7 @@ pub use merge::{
 pub use meta::{MetaEdit, MetaView};
 pub use mv::MvReport;
 pub use path::{to_index_path, to_repo_path};
+pub use pattern::{PathPatterns, PatternError};
 pub use quote::quote_path;
 pub use restore::{RestoreOptions, RestoreReport};
 pub use revparse::Resolved;
