@@ -86,6 +86,8 @@ mod tests;
 #[cfg(test)]
 mod tests_edge;
 #[cfg(test)]
+mod tests_locks;
+#[cfg(test)]
 mod tests_prefill;
 #[cfg(all(test, feature = "preview"))]
 mod tests_previews;

@@ -242,6 +242,23 @@ pub enum VcsError {
         /// Why, and what to do.
         reason: String,
     },
+    /// This machine's key may not take or release locks: the repository has a
+    /// member list, and it gives the key no role that writes
+    /// (`store::members::may_write`, the rule pushes follow too).
+    #[error("cannot {action} '{path}': {reason}\nhint: ask an owner to make this machine's key ({key}) a member: `gadn peer add NAME {key} --role member`")]
+    MayNotWrite {
+        /// `lock` or `unlock`.
+        action: &'static str,
+        /// The path.
+        path: String,
+        /// Why: the key's role, or that it is not a member.
+        reason: String,
+        /// This machine's key (`gadn1…`), or how to find it when it has none yet.
+        key: String,
+    },
+    /// The repository's member list cannot be read.
+    #[error(transparent)]
+    Members(#[from] crate::store::members::MemberListError),
     /// Someone else holds the lock on this path.
     #[error("'{path}' is locked by {owner} since {since}{hint}")]
     LockedByOther {
