@@ -4,9 +4,9 @@
 //! Remote-tracking refs are per peer: the peer's `refs/heads/X` lands in
 //! `refs/remotes/NAME/X`, where NAME is the peer's name in the member list. Tags
 //! are taken when absent here and never moved. A push asks the receiver to move its
-//! refs; the receiver decides: it fetches the pushed history back over the same
-//! connection, then moves each ref only as a fast-forward (unless forced) and never
-//! its checked-out branch.
+//! refs; the receiver decides: it fetches the pushed history and the pusher's lock
+//! records back over the same connection, then moves each ref only as a
+//! fast-forward (unless forced) and never its checked-out branch.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;

@@ -256,9 +256,9 @@ pub enum VcsError {
         /// This machine's key (`gadn1…`), or how to find it when it has none yet.
         key: String,
     },
-    /// The repository's member list cannot be read.
+    /// The repository's member list cannot be read (boxed: it is rare and large).
     #[error(transparent)]
-    Members(#[from] crate::store::members::MemberListError),
+    Members(Box<crate::store::members::MemberListError>),
     /// Someone else holds the lock on this path.
     #[error("'{path}' is locked by {owner} since {since}{hint}")]
     LockedByOther {
@@ -372,6 +372,12 @@ fn list_paths(paths: &[String]) -> String {
         out.push_str(&format!("\n  ... and {} more", paths.len() - 20));
     }
     out
+}
+
+impl From<crate::store::members::MemberListError> for VcsError {
+    fn from(e: crate::store::members::MemberListError) -> Self {
+        VcsError::Members(Box::new(e))
+    }
 }
 
 #[cfg(test)]
