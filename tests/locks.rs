@@ -283,3 +283,80 @@ fn a_refused_commit_leaves_the_index_as_it_was() {
     assert!(out.starts_with("0 file(s) restored"), "{out}");
     assert!(out.contains("1 already up to date"), "{out}");
 }
+
+#[test]
+fn a_reader_cannot_take_a_lock() {
+    // Issue 15, item 4: a reader could take locks, and the lock blocked writers.
+    // Roles apply to locks as to pushes, once the repository has a member list.
+    let (s, ada, bo) = setup();
+    let cy = User::new("Cy");
+    ada.ok(
+        &s,
+        &["peer", "add", "bo-laptop", &bo.key(), "--role", "reader"],
+    );
+    let err = bo.fails_with(&s, &["lock", "hero.psd"], 1);
+    assert!(
+        err.contains("cannot lock 'hero.psd'") && err.contains("reader"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--role member"),
+        "the hint says what to do: {err}"
+    );
+    // Nothing was recorded, so writers are not blocked.
+    assert_eq!(ada.json(&s, &["locks", "--json"]), serde_json::json!([]));
+    ada.ok(&s, &["lock", "hero.psd"]);
+    // A reader cannot break a lock either.
+    let err = bo.fails_with(&s, &["unlock", "--force", "hero.psd"], 1);
+    assert!(err.contains("cannot unlock 'hero.psd'"), "{err}");
+    assert_eq!(ada.json(&s, &["locks", "--json"])[0]["owner"], "Ada");
+    // Someone not in the list is refused, and no key is made for them.
+    let err = cy.fails_with(&s, &["lock", "notes.txt"], 1);
+    assert!(err.contains("not a member"), "{err}");
+    assert!(!cy.key_file().exists());
+    // Once a member, Bo may lock.
+    ada.ok(
+        &s,
+        &["peer", "add", "bo-laptop", &bo.key(), "--role", "member"],
+    );
+    bo.ok(&s, &["lock", "notes.txt"]);
+}
+
+#[test]
+fn locks_show_the_members_name() {
+    // Issue 15, item 4: a lock's owner showed as `unknown <>`, not the member's
+    // name. The member list names a signer it knows; a member without a configured
+    // identity locks under that name.
+    let (s, ada, bo) = setup();
+    ada.ok(&s, &["peer", "add", "bo-laptop", &bo.key()]);
+    bo.ok(&s, &["lock", "hero.psd"]);
+    let locks = ada.json(&s, &["locks", "--json"]);
+    assert_eq!(locks[0]["owner"], "bo-laptop", "{locks}");
+    assert_eq!(locks[0]["email"], "bo@example.org", "{locks}");
+    let text = ada.ok(&s, &["locks"]);
+    assert!(
+        text.starts_with("hero.psd  bo-laptop <bo@example.org>  main  "),
+        "{text}"
+    );
+    let err = ada.fails_with(&s, &["lock", "hero.psd"], 11);
+    assert!(
+        err.contains("is locked by bo-laptop <bo@example.org>"),
+        "{err}"
+    );
+    // No user.name / user.email anywhere: the member's name, and no `<>`.
+    let out = std_cmd(&["lock", "notes.txt"], &s.repo())
+        .env("GADN_HOME", bo.home.path().join("gadn"))
+        .env_remove("GADN_AUTHOR_NAME")
+        .env_remove("GADN_AUTHOR_EMAIL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = ada.ok(&s, &["locks"]);
+    let line = text.lines().find(|l| l.starts_with("notes.txt")).unwrap();
+    assert!(line.starts_with("notes.txt  bo-laptop  main  "), "{text}");
+    assert!(!text.contains("unknown") && !text.contains("<>"), "{text}");
+}

@@ -830,6 +830,32 @@ fn members_and_locks_propagate() {
     assert_eq!(l["mine"], false);
 }
 
+// Issue 15, item 5: a lock taken before `push` reached the receiver only when the
+// receiver fetched from the pusher.
+#[test]
+fn push_carries_locks_and_their_release() {
+    let (alice, bob, _server) = alice_and_bob();
+    bob.ok(&["lock", "art/tex/small.txt"]);
+    bob.ok(&["push", "alice", "main:bob-main"]);
+    let locks = alice.json(&["locks", "--json"]);
+    let locks = locks.as_array().expect("locks array");
+    assert_eq!(locks.len(), 1, "bob's lock not on alice: {locks:?}");
+    assert_eq!(locks[0]["path"], "art/tex/small.txt");
+    assert_eq!(locks[0]["owner"], "bob");
+    assert_eq!(locks[0]["key"], bob.key().as_str());
+    // Alice's commit of the file bob holds is refused.
+    alice.write("art/tex/small.txt", b"alice edits\n");
+    let out = alice.output(&["commit", "-a", "-m", "alice edits"]);
+    assert_eq!(out.status.code(), Some(11), "{}", text(&out.stderr));
+    // The release travels too, also on a push whose only ref is refused (alice
+    // has main checked out).
+    bob.ok(&["unlock", "art/tex/small.txt"]);
+    let msg = bob.fails(&["push", "alice", "main"]);
+    assert!(msg.contains("checked out"), "{msg}");
+    assert_eq!(alice.json(&["locks", "--json"]), serde_json::json!([]));
+    alice.ok(&["commit", "-a", "-m", "alice edits"]);
+}
+
 // 9
 #[test]
 fn lan_discovery_finds_a_member() {

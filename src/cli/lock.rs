@@ -108,11 +108,16 @@ pub fn run_locks(ctx: &Ctx, a: LocksArgs) -> anyhow::Result<ExitCode> {
     }
     for l in &locks {
         let mine = if l.mine { " (you)" } else { "" };
+        // The owner is the member's name when the member list knows the key.
+        let email = if l.email.is_empty() {
+            String::new()
+        } else {
+            format!(" <{}>", l.email)
+        };
         println!(
-            "{}  {} <{}>{mine}  {}  {}  {}",
+            "{}  {}{email}{mine}  {}  {}  {}",
             quoted(&l.path),
             l.owner,
-            l.email,
             l.branch,
             &l.revision[..12.min(l.revision.len())],
             l.since

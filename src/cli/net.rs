@@ -102,6 +102,12 @@ pub fn print_fetch(r: &FetchReport, quiet: bool) {
     if r.locks_changed > 0 {
         println!("  {} lock(s) updated", r.locks_changed);
     }
+    if r.locks_refused > 0 {
+        eprintln!(
+            "warning: refused {} lock record(s) signed by keys that may not write here (readers, or not members)",
+            r.locks_refused
+        );
+    }
     if refused {
         println!("  (some refs were not updated; see above)");
     }

@@ -31,7 +31,7 @@ enum Cmd {
         key: String,
         /// Where they serve: HOST:PORT.
         addr: Option<String>,
-        /// owner (manages members), member (fetch and push) or reader (fetch only).
+        /// owner (manages members), member (fetch, push, lock) or reader (fetch only).
         #[arg(long, default_value = "member")]
         role: Role,
     },

@@ -59,6 +59,9 @@ pub struct FetchReport {
     pub members_changed: bool,
     /// Lock records that changed.
     pub locks_changed: usize,
+    /// Lock records refused because their signer may not write (a reader, or not a
+    /// member); none became a current lock here.
+    pub locks_refused: usize,
     /// Ref changes, with refusals.
     pub refs: Vec<RefChange>,
     /// The branch a clone checks out (the peer's HEAD branch, or its only one).
@@ -78,6 +81,7 @@ impl FetchReport {
             wire_bytes: r.wire_bytes,
             members_changed: r.landed.members_changed,
             locks_changed: r.landed.locks_changed,
+            locks_refused: r.landed.locks_refused,
             refs: ref_changes(&r.landed.refs),
             checkout_branch: r.remote.checkout_branch().map(|(b, _)| b),
         }

@@ -127,6 +127,7 @@ fn clone_checks_out_the_branch_and_reports_what_moved() {
         "wire_bytes",
         "members_changed",
         "locks_changed",
+        "locks_refused",
         "refs",
     ] {
         assert!(v.get(field).is_some(), "{field} missing from {v}");

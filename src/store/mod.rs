@@ -15,6 +15,7 @@ mod fsck;
 mod gc;
 pub mod id;
 pub mod lock;
+pub mod members;
 pub mod object;
 mod open;
 pub mod pack;

@@ -4,9 +4,9 @@
 //! Remote-tracking refs are per peer: the peer's `refs/heads/X` lands in
 //! `refs/remotes/NAME/X`, where NAME is the peer's name in the member list. Tags
 //! are taken when absent here and never moved. A push asks the receiver to move its
-//! refs; the receiver decides: it fetches the pushed history back over the same
-//! connection, then moves each ref only as a fast-forward (unless forced) and never
-//! its checked-out branch.
+//! refs; the receiver decides: it fetches the pushed history and the pusher's lock
+//! records back over the same connection, then moves each ref only as a
+//! fast-forward (unless forced) and never its checked-out branch.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::identity::PublicKey;
 use crate::store::db::{Expect, RefTarget};
-use crate::store::object::{Lock, Members};
+use crate::store::object::Members;
 use crate::store::{ObjectId, ObjectKind, Store};
 
 use super::error::SyncError;
@@ -323,19 +323,7 @@ async fn fetch_into(
         let list = Members::decode_verified(bytes).map_err(|e| bad(name, &m, e))?;
         plan.members = Some((list, trust_peer.then_some(conn.peer)));
     }
-    if !remote.locks.is_empty() {
-        let got = f.objects(&remote.locks).await?;
-        for id in &remote.locks {
-            let Some((kind, bytes)) = got.get(id) else {
-                continue;
-            };
-            if *kind != ObjectKind::Lock {
-                return Err(bad(name, id, format!("is a {kind}, not a lock")));
-            }
-            let lock = Lock::decode_verified(bytes).map_err(|e| bad(name, id, e))?;
-            plan.locks.push((*id, lock));
-        }
-    }
+    plan.locks = f.lock_records(&remote.locks).await?;
     // A clone learns the peer's name from the member list it just received.
     let tracking = match (&plan.members, trust_peer) {
         (Some((list, _)), true) => list

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::store::object::{
-    ChunkListNode, Commit, EntryKind, FileObject, PreviewObject, Tag, Tree,
+    ChunkListNode, Commit, EntryKind, FileObject, Lock, PreviewObject, Tag, Tree,
 };
 use crate::store::pack::Codec;
 use crate::store::raw::RawRecord;
@@ -419,6 +419,46 @@ impl Fetcher {
             self.tick();
         }
         Ok(out)
+    }
+
+    /// Downloads the lock records `ids` (as the peer listed them) that are not
+    /// stored here, and returns each one the peer had, decoded and its signature
+    /// verified. A record that is not a lock, or does not verify, is bad data; a
+    /// listed record the peer then lacks is skipped. Whether its signer may write
+    /// is for the lander to judge, against the member list as it lands.
+    pub async fn lock_records(
+        &mut self,
+        ids: &[ObjectId],
+    ) -> Result<Vec<(ObjectId, Lock)>, SyncError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let got = self.objects(ids).await?;
+        let mut out = Vec::new();
+        for id in ids {
+            let Some((kind, bytes)) = got.get(id) else {
+                continue;
+            };
+            if *kind != ObjectKind::Lock {
+                return Err(self.bad(id, format!("is a {kind}, not a lock")));
+            }
+            let lock = Lock::decode_verified(bytes).map_err(|e| self.bad(id, e))?;
+            out.push((*id, lock));
+        }
+        Ok(out)
+    }
+
+    /// The ids of the peer's current lock records, from its ref listing
+    /// ([`Message::ListRefs`]): what the receiver of a push asks the pusher.
+    pub async fn peer_lock_ids(&self) -> Result<Vec<ObjectId>, SyncError> {
+        let mut recv = request(&self.conn, &self.peer, &Message::ListRefs {}).await?;
+        match next(&mut recv, &self.peer).await? {
+            Message::Refs { locks, .. } => Ok(locks),
+            other => Err(SyncError::Protocol {
+                peer: self.peer.clone(),
+                reason: format!("answered the ref listing with {}", other.kind_name()),
+            }),
+        }
     }
 
     fn bad(&self, id: &ObjectId, reason: impl std::fmt::Display) -> SyncError {

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::identity::PublicKey;
 use crate::store::db::{Expect, ReflogInfo};
+use crate::store::members::may_write;
 use crate::store::object::{merge_locks, Lock, Members};
 use crate::store::prefill::Prefill;
 use crate::store::raw::RawRecord;
@@ -24,7 +25,7 @@ use crate::store::{ObjectId, Store, StoreLock, WriteStats};
 
 use super::error::SyncError;
 use super::graph::closure;
-use super::members::accept_locked;
+use super::members::{accept_locked, current};
 
 /// Records queued between the network and the writer: with chunks of at most
 /// 256 KiB (the default maximum), at most 16 MiB waits in memory.
@@ -49,7 +50,9 @@ pub struct Plan {
     /// A member list received, and the key trusted for it when there is no list
     /// here yet (the pinned peer of a clone).
     pub members: Option<(Members, Option<PublicKey>)>,
-    /// Lock records received (verified), merged with the ones here by the lock rule.
+    /// Lock records received (verified), merged with the ones here by the lock rule
+    /// if their signer may write ([`may_write`], against the member list as it
+    /// stands once `members` landed); the others are refused.
     pub locks: Vec<(ObjectId, Lock)>,
     /// Ref changes, applied in order; each may be refused alone.
     pub refs: Vec<RefChange>,
@@ -70,6 +73,10 @@ pub struct Landed {
     pub members_changed: bool,
     /// Lock records that changed here.
     pub locks_changed: usize,
+    /// Lock records refused because their signer may not write (a reader, or not
+    /// a member): none of them became a current lock here, and nothing stored
+    /// earlier changed.
+    pub locks_refused: usize,
     /// Per ref change, in plan order: `None` = done, `Some(reason)` = refused.
     pub refs: Vec<(String, Option<String>)>,
 }
@@ -245,9 +252,20 @@ fn land_plan(
         let outcome = accept_locked(store, lock, &members, trusted.as_ref())?;
         landed.members_changed = outcome.changed;
     }
-    for (id, incoming) in plan.locks {
-        if land_lock(store, &id, &incoming)? {
-            landed.locks_changed += 1;
+    if !plan.locks.is_empty() {
+        // The list as it now stands: a clone's first list has just landed.
+        let list = current(store)?.map(|(_, m)| m);
+        for (id, incoming) in plan.locks {
+            if !may_write(list.as_ref(), &incoming.owner) {
+                tracing::warn!(
+                    path = %incoming.path,
+                    signer = %incoming.owner.short(),
+                    "refused a lock record: its signer may not write here (a reader, or not a member)"
+                );
+                landed.locks_refused += 1;
+            } else if land_lock(store, &id, &incoming)? {
+                landed.locks_changed += 1;
+            }
         }
     }
     // After the records are sealed: an index row never names an unsealed object.

@@ -20,15 +20,14 @@
 //! its signer is an owner now).
 
 use crate::identity::{MachineKey, PublicKey};
-use crate::store::db::{DbError, Expect, RefTarget, ReflogInfo};
+use crate::store::db::{DbError, Expect, ReflogInfo};
 use crate::store::object::{
     member_name_problem, merge_members, MemberEntry, Members, ObjectError, Role,
 };
 use crate::store::{ObjectId, ObjectKind, Store, StoreError, StoreLock};
 
-/// The ref naming the current member list. It is a root for `gc` and `fsck` like
-/// every ref.
-pub const MEMBERS_REF: &str = "refs/gadn/members";
+use crate::store::members::MemberListError;
+pub use crate::store::members::MEMBERS_REF;
 
 /// Returned by the functions of this module.
 #[derive(Debug, thiserror::Error)]
@@ -151,23 +150,14 @@ pub struct AcceptOutcome {
 
 /// The current list and its id, checked: it decodes, verifies
 /// ([`Members::verify`]) and belongs to this repository. `None` if there is none.
+/// ([`Store::members`], with this module's errors.)
 pub fn current(store: &Store) -> Result<Option<(ObjectId, Members)>, MembersError> {
-    let id = match store.db().read_ref(MEMBERS_REF)? {
-        None => return Ok(None),
-        Some(RefTarget::Symbolic(target)) => return Err(MembersError::Symbolic { target }),
-        Some(RefTarget::Id(id)) => id,
-    };
-    let bytes = store.read_kind(&id, ObjectKind::Members)?;
-    let damaged = |source| MembersError::Damaged { id, source };
-    let list = Members::decode_verified(&bytes).map_err(damaged)?;
-    let repo = store.repository_id()?;
-    if list.repo != repo {
-        return Err(damaged(ObjectError::Invalid {
-            kind: ObjectKind::Members,
-            reason: format!("it is for repository {}, this is {repo}", list.repo),
-        }));
-    }
-    Ok(Some((id, list)))
+    store.members().map_err(|e| match e {
+        MemberListError::Store(e) => MembersError::Store(e),
+        MemberListError::Db(e) => MembersError::Db(e),
+        MemberListError::Damaged { id, source } => MembersError::Damaged { id, source },
+        MemberListError::Symbolic { target } => MembersError::Symbolic { target },
+    })
 }
 
 /// The role of `key` in the current list; `None` if there is no list, or `key` is

@@ -34,8 +34,9 @@
 //!                                                 and item chunks, ahead of content)
 //!   GetChunks {runs: (file, start, n)} ->    <- Record … End        (8 streams in flight)
 //!   GetPeers                           ->    <- Peers               (peer exchange)
-//! pusher: Push {updates} -> the receiver fetches the pushed history back over the
-//!         same connection, then answers PushResult (fast-forward only unless forced)
+//! pusher: Push {updates} -> the receiver lists the pusher's lock records (ListRefs)
+//!         and fetches them and the pushed history back over the same connection,
+//!         then answers PushResult (fast-forward only unless forced)
 //! ```
 //!
 //! Every record is checked to be the one asked for and re-hashed before it is
@@ -85,6 +86,8 @@ pub mod wire;
 mod tests;
 #[cfg(test)]
 mod tests_edge;
+#[cfg(test)]
+mod tests_locks;
 #[cfg(test)]
 mod tests_prefill;
 #[cfg(all(test, feature = "preview"))]

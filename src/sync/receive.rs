@@ -1,6 +1,7 @@
 //! The receiving side of a push (`store-format.md` § 15): check each ref update, fetch
-//! the pushed history back from the pusher over the same connection, land it and move
-//! the refs. The server calls it; it needs nothing of the pushing side.
+//! the pushed history and the pusher's lock records back from the pusher over the
+//! same connection, land them and move the refs. The server calls it; it needs
+//! nothing of the pushing side.
 
 use std::path::PathBuf;
 
@@ -24,9 +25,11 @@ pub struct PushRequest {
 }
 
 /// The receiving side of a push: checks each update, fetches the pushed history
-/// from the pusher over `conn`, then moves the refs (fast-forward only unless
-/// forced; never the checked-out branch). Returns per ref `None` (done) or the
-/// reason it was refused.
+/// and the pusher's current lock records (holds and releases; also when no update
+/// is accepted) from the pusher over `conn`, lands the locks by the lock rule
+/// (refusing records whose signer may not write), then moves the refs
+/// (fast-forward only unless forced; never the checked-out branch). Returns per
+/// ref `None` (done) or the reason it was refused.
 pub async fn receive_push(
     conn: &Connection,
     req: PushRequest,
@@ -55,9 +58,6 @@ pub async fn receive_push(
             None => accepted.push(u.clone()),
         }
     }
-    if accepted.is_empty() {
-        return Ok(results);
-    }
     let lander = Lander::start(&req.store_dir)?;
     let mut f = Fetcher::new(
         conn.inner.clone(),
@@ -67,19 +67,33 @@ pub async fn receive_push(
         None,
     )?;
     let fetched = async {
-        let haves = f.local_tips()?;
-        let wants: Vec<ObjectId> = accepted.iter().map(|u| u.new).collect();
-        let ids = history(&conn.inner, &peer, wants, haves).await?;
-        f.closure_of(&ids).await
+        // The pusher lists its lock records as any peer does (`ListRefs`); one that
+        // refuses to list pushes no locks.
+        let locks = match f.peer_lock_ids().await {
+            Ok(ids) => f.lock_records(&ids).await?,
+            Err(SyncError::Refused { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        if !accepted.is_empty() {
+            let haves = f.local_tips()?;
+            let wants: Vec<ObjectId> = accepted.iter().map(|u| u.new).collect();
+            let ids = history(&conn.inner, &peer, wants, haves).await?;
+            f.closure_of(&ids).await?;
+        }
+        Ok(locks)
     }
     .await;
     let previews = std::mem::take(&mut f.preview_rows);
     drop(f);
-    if let Err(e) = fetched {
-        let _ = lander.land(Plan::default()).await;
-        return Err(e);
-    }
+    let locks = match fetched {
+        Ok(locks) => locks,
+        Err(e) => {
+            let _ = lander.land(Plan::default()).await;
+            return Err(e);
+        }
+    };
     let plan = Plan {
+        locks,
         refs: accepted
             .iter()
             .map(|u| RefChange {
@@ -101,6 +115,14 @@ pub async fn receive_push(
         ..Plan::default()
     };
     let landed = lander.land(plan).await?;
+    if landed.locks_changed > 0 || landed.locks_refused > 0 {
+        tracing::info!(
+            peer = %peer,
+            changed = landed.locks_changed,
+            refused = landed.locks_refused,
+            "lock records pushed"
+        );
+    }
     results.extend(landed.refs);
     Ok(results)
 }

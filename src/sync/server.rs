@@ -348,8 +348,10 @@ async fn answer_stream(
         }
         Message::GetPeers {} => served.peers().map(|m| vec![m]),
         Message::GetPreviews { ids } => served.previews(&ids).map(|m| vec![m]),
+        // The write rule of `store::members`: the connection is a member's (checked
+        // above), so its role decides.
         Message::Push { updates } if server => match keys.role(&conn.peer) {
-            Some(Role::Owner) | Some(Role::Member) => {
+            Some(role) if role.can_write() => {
                 let req = PushRequest {
                     updates,
                     store_dir: config.store_dir.clone(),

@@ -243,6 +243,23 @@ pub enum VcsError {
         /// Why, and what to do.
         reason: String,
     },
+    /// This machine's key may not take or release locks: the repository has a
+    /// member list, and it gives the key no role that writes
+    /// (`store::members::may_write`, the rule pushes follow too).
+    #[error("cannot {action} '{path}': {reason}\nhint: ask an owner to make this machine's key ({key}) a member: `gadn peer add NAME {key} --role member`")]
+    MayNotWrite {
+        /// `lock` or `unlock`.
+        action: &'static str,
+        /// The path.
+        path: String,
+        /// Why: the key's role, or that it is not a member.
+        reason: String,
+        /// This machine's key (`gadn1…`), or how to find it when it has none yet.
+        key: String,
+    },
+    /// The repository's member list cannot be read (boxed: it is rare and large).
+    #[error(transparent)]
+    Members(Box<crate::store::members::MemberListError>),
     /// Someone else holds the lock on this path.
     #[error("'{path}' is locked by {owner} since {since}{hint}")]
     LockedByOther {
@@ -356,6 +373,12 @@ fn list_paths(paths: &[String]) -> String {
         out.push_str(&format!("\n  ... and {} more", paths.len() - 20));
     }
     out
+}
+
+impl From<crate::store::members::MemberListError> for VcsError {
+    fn from(e: crate::store::members::MemberListError) -> Self {
+        VcsError::Members(Box::new(e))
+    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,16 @@
 //!
 //! A lock is a signed [`Lock`] record stored in the packs and named by the `locks`
 //! table. "Me" is this machine's identity key ([`MachineKey`]); the owner's name and
-//! e-mail come from [`Identity::from_env`] and are informational only.
+//! e-mail recorded come from [`Identity::configured`] (else the member's name in the
+//! member list) and are informational only. Listings and messages name a holder by
+//! their name in the member list when the signing key is in it, else by the name the
+//! record carries.
 //!
 //! Rules:
 //!
+//! * in a repository with a member list, only a key that may write
+//!   ([`may_write`], the rule pushes follow: owners and members, not readers) takes
+//!   or releases locks; a refusal creates nothing, not even a key;
 //! * only a file tracked in `HEAD` can be locked, and only at its latest revision:
 //!   `HEAD` is a branch, the staged and working copies equal `HEAD`'s, and no ref in
 //!   [`NEWER_REFS`] whose tip descends from `HEAD` has a different version of it;
@@ -25,7 +31,8 @@ use super::treeops::lookup;
 use super::{Repo, VcsError};
 use crate::identity::{IdentityError, MachineKey, PublicKey};
 use crate::store::db::IndexEntry;
-use crate::store::object::{Lock, TreeEntry};
+use crate::store::members::may_write;
+use crate::store::object::{Lock, Members, TreeEntry};
 use crate::store::{ObjectId, ObjectKind};
 
 /// Ref namespaces whose tips count as newer revisions when they descend from
@@ -37,9 +44,10 @@ pub const NEWER_REFS: &[&str] = &["refs/heads/"];
 pub struct LockInfo {
     /// Repository path.
     pub path: String,
-    /// Holder's name.
+    /// Holder's name: their name in the member list when their key is in it, else
+    /// the name the record carries.
     pub owner: String,
-    /// Holder's e-mail address.
+    /// Holder's e-mail address, as the record carries it (may be empty).
     pub email: String,
     /// Holder's public key (`gadn1…`).
     pub key: String,
@@ -87,8 +95,54 @@ fn existing_key() -> Result<Option<PublicKey>, VcsError> {
     }
 }
 
-fn holder(l: &Lock) -> String {
-    format!("{} <{}> ({})", l.owner_name, l.owner_email, l.owner.short())
+/// The name to show for the signer of `l`: their name in `list` when the key is in
+/// it (also a removed member's), else the name the record carries.
+fn owner_name(l: &Lock, list: Option<&Members>) -> String {
+    list.and_then(|m| m.get(&l.owner))
+        .map_or_else(|| l.owner_name.clone(), |e| e.name.clone())
+}
+
+/// `Name <email> (key)`, or `Name (key)` when the record has no e-mail.
+fn holder(l: &Lock, list: Option<&Members>) -> String {
+    let name = owner_name(l, list);
+    if l.owner_email.is_empty() {
+        format!("{name} ({})", l.owner.short())
+    } else {
+        format!("{name} <{}> ({})", l.owner_email, l.owner.short())
+    }
+}
+
+/// Refuses to `action` (`lock`/`unlock`) `path` unless `me` may write by `list`
+/// ([`may_write`]). `me = None` (no key yet) is never a member.
+fn check_may_write(
+    list: Option<&Members>,
+    me: Option<&PublicKey>,
+    action: &'static str,
+    path: &str,
+) -> Result<(), VcsError> {
+    let Some(list) = list else { return Ok(()) };
+    let refuse = |reason: String, key: String| VcsError::MayNotWrite {
+        action,
+        path: path.into(),
+        reason,
+        key,
+    };
+    match me {
+        None => Err(refuse(
+            "this machine has no identity key yet, so it is not a member of this repository, which has a member list".into(),
+            "KEY (`gadn id` prints it)".into(),
+        )),
+        Some(k) if may_write(Some(list), k) => Ok(()),
+        Some(k) => Err(refuse(
+            match list.role_of(k) {
+                Some(role) => format!(
+                    "this machine's key is a {role} of this repository; a {role} may not take or release locks, as it may not push"
+                ),
+                None => "this machine's key is not a member of this repository".into(),
+            },
+            k.to_text(),
+        )),
+    }
 }
 
 fn since(l: &Lock) -> String {
@@ -127,12 +181,14 @@ impl Repo {
 
     /// [`Repo::locks`] with "me" given.
     pub fn locks_for(&self, me: Option<PublicKey>) -> Result<Vec<LockInfo>, VcsError> {
+        let list = self.store().members()?.map(|(_, m)| m);
         Ok(self
             .store()
             .db()
             .lock_records(true)?
             .into_iter()
             .map(|(id, l)| LockInfo {
+                owner: owner_name(&l, list.as_ref()),
                 mine: Some(l.owner) == me,
                 since: since(&l),
                 key: l.owner.to_text(),
@@ -141,7 +197,6 @@ impl Repo {
                 record: id.to_hex(),
                 time: l.time,
                 path: l.path,
-                owner: l.owner_name,
                 email: l.owner_email,
                 branch: l.branch,
             })
@@ -162,6 +217,8 @@ impl Repo {
         key: impl FnOnce() -> Result<K, IdentityError>,
     ) -> Result<LockReport, VcsError> {
         validate_repo_path(path)?;
+        let list = self.store().members()?.map(|(_, m)| m);
+        check_may_write(list.as_ref(), me.as_ref(), "lock", path)?;
         let cannot = |reason: String| VcsError::CannotLock {
             path: path.into(),
             reason,
@@ -199,7 +256,7 @@ impl Repo {
             Some((_, cur)) if cur.is_held() => {
                 return Err(VcsError::LockedByOther {
                     path: path.into(),
-                    owner: holder(&cur),
+                    owner: holder(&cur, list.as_ref()),
                     since: since(&cur),
                     hint: "\nhint: ask them to unlock it".into(),
                 })
@@ -207,7 +264,7 @@ impl Repo {
             Some((_, cur)) => cur.counter + 1,
             None => 1,
         };
-        let who = Identity::configured(self.store())?.now();
+        let who = self.lock_identity(list.as_ref(), me.as_ref())?.now();
         let short = branch.strip_prefix("refs/heads/").unwrap_or(&branch);
         let mut record = Lock::hold(path.into(), &who, short.into(), head, entry.id, counter);
         record.sign(key()?.borrow())?;
@@ -239,6 +296,8 @@ impl Repo {
         key: impl FnOnce() -> Result<K, IdentityError>,
     ) -> Result<UnlockReport, VcsError> {
         validate_repo_path(path)?;
+        let list = self.store().members()?.map(|(_, m)| m);
+        check_may_write(list.as_ref(), me.as_ref(), "unlock", path)?;
         let (lock, _) = self.store_mut().lock()?;
         let (id, cur) = match self.store().db().lock_record(path) {
             Ok(Some((id, cur))) if cur.is_held() => (id, cur),
@@ -256,20 +315,43 @@ impl Repo {
         if !mine && !force {
             return Err(VcsError::LockedByOther {
                 path: path.into(),
-                owner: holder(&cur),
+                owner: holder(&cur, list.as_ref()),
                 since: since(&cur),
                 hint: "\nhint: only the holder unlocks it; pass --force to break the lock".into(),
             });
         }
-        let who = Identity::configured(self.store())?.now();
+        let who = self.lock_identity(list.as_ref(), me.as_ref())?.now();
         let mut release = cur.release(id, &who);
         release.sign(key()?.borrow())?;
         self.store_lock_record(&lock, &release)?;
         drop(lock);
         Ok(UnlockReport {
-            broken_from: (!mine).then(|| holder(&cur)),
+            broken_from: (!mine).then(|| holder(&cur, list.as_ref())),
             cleared: None,
         })
+    }
+
+    /// The name and e-mail a lock record carries: the configured identity; without
+    /// one, a member's name in the member list (and no e-mail), since that is how
+    /// the team knows them; else [`VcsError::NoIdentity`].
+    fn lock_identity(
+        &self,
+        list: Option<&Members>,
+        me: Option<&PublicKey>,
+    ) -> Result<Identity, VcsError> {
+        match Identity::configured(self.store()) {
+            Err(VcsError::NoIdentity { missing }) => {
+                let member = list.zip(me).and_then(|(l, k)| l.get(k));
+                match member {
+                    Some(e) => Ok(Identity {
+                        name: e.name.clone(),
+                        email: String::new(),
+                    }),
+                    None => Err(VcsError::NoIdentity { missing }),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Writes `record` to a pack, then makes it the path's current record.
@@ -382,6 +464,7 @@ impl Repo {
         me: Option<PublicKey>,
     ) -> Result<(), VcsError> {
         let mut files = Vec::new();
+        let list = self.store().members()?.map(|(_, m)| m);
         for (_, l) in self.store().db().lock_records(true)? {
             if Some(l.owner) == me {
                 continue;
@@ -398,7 +481,7 @@ impl Repo {
                 files.push(format!(
                     "{} (locked by {} since {})",
                     l.path,
-                    holder(&l),
+                    holder(&l, list.as_ref()),
                     since(&l)
                 ));
             }
@@ -434,6 +517,9 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::store::db::{Expect, ReflogInfo};
+    use crate::store::members::MEMBERS_REF;
+    use crate::store::object::{MemberEntry, Role};
     use crate::vcs::testutil::{commit_all, put, repo};
     use crate::vcs::{CheckoutOptions, CommitOptions};
 
@@ -664,6 +750,114 @@ mod tests {
             })
             .unwrap();
         assert_ne!(forced, before);
+    }
+
+    /// Founds a member list in `repo`'s store with Ada as owner, and `others`.
+    fn with_members(repo: &mut Repo, others: &[(&MachineKey, &str, Role)]) {
+        let rid = repo.store().repository_id().unwrap();
+        let mut list = Members::found(&rid, &ada(), "ada").unwrap();
+        for (k, name, role) in others {
+            let mut e = MemberEntry::new(k.public(), (*name).into(), *role, 1);
+            e.sign(&rid, &ada()).unwrap();
+            list.put(e);
+        }
+        let (lock, _) = repo.store_mut().lock().unwrap();
+        let mut w = repo.store_mut().writer(&lock);
+        let id = w
+            .put_object(ObjectKind::Members, list.encode().unwrap())
+            .unwrap();
+        w.finish().unwrap();
+        let log = ReflogInfo {
+            who: "t".into(),
+            time: 0,
+            tz_offset_min: 0,
+            message: "t".into(),
+        };
+        repo.store()
+            .db()
+            .update_ref(MEMBERS_REF, Expect::Any, id, &log)
+            .unwrap();
+    }
+
+    fn cy() -> MachineKey {
+        MachineKey::from_seed([3; 32])
+    }
+
+    #[test]
+    fn a_reader_cannot_take_a_lock() {
+        // Issue 15, item 4: a reader's lock blocked writers.
+        let (_d, mut repo) = committed();
+        // Without a member list, anyone locks (a repository nobody shared).
+        repo.lock_as("dir/b.bin", &cy()).unwrap();
+        repo.unlock_as("dir/b.bin", false, &cy()).unwrap();
+        with_members(
+            &mut repo,
+            &[(&bo(), "bo", Role::Member), (&cy(), "cy", Role::Reader)],
+        );
+        let err = repo.lock_as("a.bin", &cy()).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, VcsError::MayNotWrite { .. }), "{text}");
+        assert!(
+            text.contains("cannot lock 'a.bin'") && text.contains("reader"),
+            "{text}"
+        );
+        assert!(text.contains(&cy().public().to_text()), "{text}");
+        // Not a member at all: refused alike.
+        let stranger = MachineKey::from_seed([4; 32]);
+        let text = repo.lock_as("a.bin", &stranger).unwrap_err().to_string();
+        assert!(text.contains("not a member"), "{text}");
+        // No lock was recorded, so writers are not blocked.
+        assert!(repo.store().db().lock_record("a.bin").unwrap().is_none());
+        repo.lock_as("a.bin", &bo()).unwrap();
+        // A reader cannot release or break locks either.
+        let err = repo.unlock_as("a.bin", true, &cy()).unwrap_err();
+        assert!(matches!(err, VcsError::MayNotWrite { .. }), "{err}");
+        assert!(err.to_string().contains("cannot unlock 'a.bin'"), "{err}");
+        assert!(repo
+            .store()
+            .db()
+            .lock_record("a.bin")
+            .unwrap()
+            .unwrap()
+            .1
+            .is_held());
+        // Owners and members may.
+        repo.lock_as("dir/b.bin", &ada()).unwrap();
+        repo.unlock_as("a.bin", true, &ada()).unwrap();
+    }
+
+    #[test]
+    fn locks_show_the_members_name() {
+        // Issue 15, item 4: a lock's owner showed as `unknown <>`, the name the
+        // record carried, though the signer was a known member.
+        let (_d, mut repo) = committed();
+        with_members(&mut repo, &[(&bo(), "bo", Role::Member)]);
+        let head = head(&repo);
+        let tree = repo.store().commit(&head).unwrap().tree;
+        let file = lookup(repo.store(), &tree, "a.bin").unwrap().unwrap().id;
+        let nobody = crate::store::object::Person {
+            name: "unknown".into(),
+            email: String::new(),
+            time: 1_700_000_000,
+            tz_offset_min: 0,
+        };
+        let mut rec = Lock::hold("a.bin".into(), &nobody, "main".into(), head, file, 1);
+        rec.sign(&bo()).unwrap();
+        let (lock, _) = repo.store_mut().lock().unwrap();
+        repo.store_lock_record(&lock, &rec).unwrap();
+        drop(lock);
+        let listed = repo.locks_for(None).unwrap();
+        assert_eq!(
+            (listed[0].owner.as_str(), listed[0].email.as_str()),
+            ("bo", "")
+        );
+        let text = repo.lock_as("a.bin", &ada()).unwrap_err().to_string();
+        assert!(text.contains("is locked by bo ("), "{text}");
+        assert!(!text.contains("unknown"), "{text}");
+        // A key not in the list is shown by the name its record carries.
+        let (_d, mut plain) = committed();
+        plain.lock_as("a.bin", &bo()).unwrap();
+        assert_eq!(plain.locks_for(None).unwrap()[0].owner, "Test Artist");
     }
 
     #[test]

@@ -90,8 +90,10 @@ impl Role {
         }
     }
 
-    /// True for roles that may push (owners and members).
-    pub fn can_push(self) -> bool {
+    /// True for roles that may write: push branches and take or release locks
+    /// (owners and members). The one role rule; `store::members::may_write` applies
+    /// it to a key and a member list.
+    pub fn can_write(self) -> bool {
         self != Role::Reader
     }
 }
@@ -629,7 +631,7 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()), Some(r));
             assert_eq!(r.to_string().parse::<Role>().unwrap(), r);
         }
-        assert!(Role::Member.can_push() && !Role::Reader.can_push());
+        assert!(Role::Member.can_write() && !Role::Reader.can_write());
         let err = "admin".parse::<Role>().unwrap_err();
         assert!(err.contains("owner, member or reader"), "{err}");
         for good in ["ada", "Bo-2", "c_y", "d.e", "x", &"a".repeat(64)] {
