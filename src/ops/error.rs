@@ -128,6 +128,9 @@ pub enum Error {
     /// Push of a branch that does not exist here.
     #[error("no branch '{0}' here")]
     NoSuchBranch(String),
+    /// A directory named as a store to repair from holds no store.
+    #[error("{} is not a gadn store, a repository or a Git repository with a gadn store", .0.display())]
+    NotAStore(PathBuf),
     /// The Git repository has no gadn store.
     #[error("no gadn store at {}; run `gadn git install` first", .0.display())]
     NoGitStore(PathBuf),

@@ -82,10 +82,14 @@ mod peer;
 mod preview;
 mod progress;
 #[cfg(feature = "sync")]
+mod repair;
+#[cfg(feature = "sync")]
 mod serve;
 #[cfg(all(test, feature = "sync", feature = "preview"))]
 mod tests;
 
+#[cfg(feature = "sync")]
+pub use crate::store::repair::Want;
 /// What [`fsck`] and [`stats`] report (store types, re-exported for callers).
 pub use crate::store::{FsckReport, StoreStats};
 pub use error::{classify, Error, Failure};
@@ -114,6 +118,10 @@ pub use preview::{
     PREVIEW_LOCK,
 };
 pub use progress::{NoProgress, Progress, Unit};
+#[cfg(feature = "sync")]
+pub use repair::{
+    fsck_repair, RepairOptions, RepairReport, Repaired, SourceReport, StillDamaged, MAX_ROUNDS,
+};
 #[cfg(feature = "sync")]
 pub use serve::{Server, ServerHandle};
 

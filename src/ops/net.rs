@@ -188,9 +188,13 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
         .await;
         opts.progress.finish();
         conn.close(0, b"");
-        report.map_err(|source| Error::CloneStopped {
-            dir: dir.clone(),
-            source: Box::new(source),
+        report.map_err(|source| match source {
+            // Running the clone again cannot help: say whose store needs repair.
+            e @ crate::sync::SyncError::PeerDamaged { .. } => Error::from(e),
+            source => Error::CloneStopped {
+                dir: dir.clone(),
+                source: Box::new(source),
+            },
         })
     })?;
     // Open anew: the fetch added packs an earlier handle has not seen.
@@ -344,6 +348,7 @@ async fn fetch_remote(
     session.conn.close(0, b"");
     match report {
         Ok(r) => Ok(FetchReport::new(&r)),
+        Err(e @ crate::sync::SyncError::PeerDamaged { .. }) => Err(Error::from(e)),
         Err(source) => Err(Error::FetchStopped {
             peer: remote.name.clone(),
             source: Box::new(source),

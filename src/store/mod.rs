@@ -21,6 +21,7 @@ mod pool;
 pub mod prefill;
 pub mod raw;
 mod read;
+pub mod repair;
 pub mod sha256;
 pub mod size;
 pub mod sniff;

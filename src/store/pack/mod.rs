@@ -99,6 +99,7 @@ mod io;
 mod out;
 mod record;
 mod recover;
+mod repair;
 mod rewrite;
 mod set;
 mod verify;
@@ -120,8 +121,9 @@ pub use index::{
     INDEX_MAGIC, INDEX_TRAILER_LEN, INDEX_VERSION,
 };
 pub use out::{ALIGN, STAGE_LEN, WRITEBACK_STEP};
-pub use record::{check_record_header, decode_record, RecordHeader};
+pub use record::{check_record, check_record_header, decode_record, RecordHeader};
 pub use recover::{RecoveredPack, RecoveryOutcome, RecoveryReport};
+pub use repair::{DamagedAt, DropReport};
 pub use rewrite::{RewriteReport, REWRITE_PACK_BYTES, SMALL_PACKS_MAX, SMALL_PACK_BYTES};
 pub use set::{Location, PackInfo, PackSet};
 pub use write::{PackWriter, SealedPack};
