@@ -87,6 +87,8 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_damage;
+#[cfg(test)]
 mod tests_edge;
 #[cfg(test)]
 mod tests_prefill;
