@@ -94,6 +94,20 @@ pub enum Error {
         #[source]
         source: Box<SyncError>,
     },
+    #[cfg(feature = "sync")]
+    /// A fetch stopped on a record of this store that fails its check: fetching
+    /// never replaces what is stored, so it would stop there again.
+    #[error(
+        "this store is damaged: run `gadn fsck --repair` to refetch the damaged records \
+         from a peer (fetching from {peer} stopped)"
+    )]
+    LocalDamaged {
+        /// The peer fetched from.
+        peer: String,
+        /// What was damaged.
+        #[source]
+        source: Box<SyncError>,
+    },
     /// The clone's directory holds another repository.
     #[error("{} holds another repository ({found}); clone into a new directory", dir.display())]
     OtherRepository {
@@ -186,7 +200,8 @@ pub enum Failure {
     /// (after waiting `GADN_LOCK_TIMEOUT`), or an advisory file lock by another
     /// member.
     LockHeld,
-    /// Damage in the store stopped the command (gc refusing a damaged store).
+    /// Damage in the store stopped the command (gc refusing a damaged store, a
+    /// fetch stopped by a damaged record here), or `fsck --repair` left some.
     Damage,
     /// Anything else.
     Other,
@@ -221,6 +236,8 @@ pub fn classify(e: &(dyn std::error::Error + 'static)) -> Failure {
 fn of_ops(e: &Error) -> Option<Failure> {
     match e {
         Error::GcRefused(_) => Some(Failure::Damage),
+        #[cfg(feature = "sync")]
+        Error::LocalDamaged { .. } => Some(Failure::Damage),
         Error::Vcs(v) => of_vcs(v),
         Error::Store(s) => of_store(s),
         #[cfg(feature = "sync")]

@@ -87,6 +87,8 @@ mod repair;
 mod serve;
 #[cfg(all(test, feature = "sync", feature = "preview"))]
 mod tests;
+#[cfg(all(test, feature = "sync"))]
+mod tests_repair;
 
 #[cfg(feature = "sync")]
 pub use crate::store::repair::Want;

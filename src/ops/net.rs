@@ -349,11 +349,27 @@ async fn fetch_remote(
     match report {
         Ok(r) => Ok(FetchReport::new(&r)),
         Err(e @ crate::sync::SyncError::PeerDamaged { .. }) => Err(Error::from(e)),
+        Err(source) if local_damage(&source) => Err(Error::LocalDamaged {
+            peer: remote.name.clone(),
+            source: Box::new(source),
+        }),
         Err(source) => Err(Error::FetchStopped {
             peer: remote.name.clone(),
             source: Box::new(source),
         }),
     }
+}
+
+/// True if `e` is a record of this store failing its check (not the peer's fault).
+fn local_damage(e: &crate::sync::SyncError) -> bool {
+    use crate::store::pack::PackError;
+    use crate::store::StoreError;
+    matches!(
+        e,
+        crate::sync::SyncError::Store(StoreError::Pack(
+            PackError::Record { .. } | PackError::InDamagedPack { .. }
+        ))
+    )
 }
 
 /// The store directory of the repository at `repo` (its working tree root).

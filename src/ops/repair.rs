@@ -182,23 +182,25 @@ pub fn fsck_repair(of: StoreOf<'_>, opts: &RepairOptions) -> Result<RepairReport
             ..SourceReport::default()
         })
         .collect();
+    // Per source, the ids it was asked for: none is asked twice.
+    let mut asked: Vec<BTreeSet<ObjectId>> = vec![BTreeSet::new(); sources.len()];
     let rt = runtime()?;
     for _round in 0..MAX_ROUNDS {
         let mut received: BTreeMap<ObjectId, String> = BTreeMap::new();
         {
             let mut w = store.writer(&lock);
-            for (src, sr) in sources.iter().zip(by_source.iter_mut()) {
+            for ((src, sr), tried) in sources.iter().zip(by_source.iter_mut()).zip(&mut asked) {
                 let need: Vec<ObjectId> = want
                     .keys()
-                    .filter(|id| !done.contains(id) && !received.contains_key(id))
+                    .filter(|id| {
+                        !done.contains(id) && !received.contains_key(id) && !tried.contains(id)
+                    })
                     .copied()
                     .collect();
-                if need.is_empty() {
-                    break;
-                }
-                if sr.error.is_some() {
+                if need.is_empty() || sr.error.is_some() {
                     continue;
                 }
+                tried.extend(need.iter().copied());
                 sr.asked += need.len();
                 let answered = match src {
                     Source::Peer(remote) => {
