@@ -20,7 +20,8 @@ use super::set::PackSet;
 use super::write::PackWriter;
 
 /// A record to drop: the pack it is in (its stem, `pack-<16 hex>`), its offset there
-/// and its id, as fsck located it.
+/// and its id, as fsck located it. The pack and the id name the record (a pack
+/// holds an id once); the offset is for humans.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DamagedAt {
     /// The pack's stem.
@@ -64,16 +65,20 @@ impl PackSet {
                 continue;
             };
             let pack = self.all_packs().nth(i).expect("position just found");
-            let here = pack.index.lookup(&d.id).filter(|e| e.offset == d.offset);
-            let healthy_elsewhere = here.is_some()
-                && self.all_packs().enumerate().any(|(j, p)| {
-                    j != i
-                        && p.index
-                            .lookup(&d.id)
-                            .is_some_and(|e| p.read_verified(&e, &mut buf, &mut out).is_ok())
-                });
+            // A pack holds an id once: the id finds the record (the offset given
+            // may be from before the pack was rewritten by an earlier call).
+            let Some(here) = pack.index.lookup(&d.id) else {
+                report.kept.push(d.clone());
+                continue;
+            };
+            let healthy_elsewhere = self.all_packs().enumerate().any(|(j, p)| {
+                j != i
+                    && p.index
+                        .lookup(&d.id)
+                        .is_some_and(|e| p.read_verified(&e, &mut buf, &mut out).is_ok())
+            });
             if healthy_elsewhere {
-                doomed.entry(i).or_default().insert(d.offset);
+                doomed.entry(i).or_default().insert(here.offset);
                 report.dropped.push(d.clone());
             } else {
                 report.kept.push(d.clone());
