@@ -95,7 +95,7 @@ pub use crate::store::repair::Want;
 /// What [`fsck`] and [`stats`] report (store types, re-exported for callers).
 pub use crate::store::{FsckReport, StoreStats};
 pub use error::{classify, Error, Failure};
-pub use inspect::{fsck, stats, StoreOf};
+pub use inspect::{fsck, last_fsck_problems, stats, StoreOf, FSCK_DAMAGED_KEY};
 #[cfg(feature = "git")]
 pub use maintenance::git_gc;
 pub use maintenance::{

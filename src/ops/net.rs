@@ -64,6 +64,10 @@ pub struct FetchReport {
     /// The branch a clone checks out (the peer's HEAD branch, or its only one).
     #[serde(skip)]
     pub checkout_branch: Option<String>,
+    /// Problems the last `fsck` of this store found, when it found any: a fetch
+    /// never replaces a stored record, so it cannot mend them (`gadn fsck --repair`
+    /// does). Null after a clean fsck, or when none ran.
+    pub damaged_here: Option<u64>,
 }
 
 impl FetchReport {
@@ -80,6 +84,7 @@ impl FetchReport {
             locks_changed: r.landed.locks_changed,
             refs: ref_changes(&r.landed.refs),
             checkout_branch: r.remote.checkout_branch().map(|(b, _)| b),
+            damaged_here: None,
         }
     }
 }
@@ -389,12 +394,14 @@ pub fn fetch(repo: &Path, opts: &FetchOptions) -> Result<FetchReport, Error> {
         &opts.identity,
         opts.peer.as_deref(),
     )?;
-    runtime()?.block_on(fetch_remote(
+    let mut report = runtime()?.block_on(fetch_remote(
         &opts.identity,
         &remote,
         &store_dir,
         &opts.progress,
-    ))
+    ))?;
+    report.damaged_here = super::inspect::last_fsck_problems(&Store::open(&store_dir)?)?;
+    Ok(report)
 }
 
 /// How to [`pull`].

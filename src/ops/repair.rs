@@ -252,8 +252,8 @@ pub fn fsck_repair(of: StoreOf<'_>, opts: &RepairOptions) -> Result<RepairReport
                 continue;
             }
             if let Ok(id) = p.id.parse::<ObjectId>() {
-                if !want.contains_key(&id) {
-                    want.insert(id, (Want::Missing, Vec::new()));
+                if let std::collections::btree_map::Entry::Vacant(v) = want.entry(id) {
+                    v.insert((Want::Missing, Vec::new()));
                     report.found_missing += 1;
                     new_missing = true;
                 }
@@ -266,7 +266,9 @@ pub fn fsck_repair(of: StoreOf<'_>, opts: &RepairOptions) -> Result<RepairReport
     report.sources = by_source;
     drop(lock);
     // Proven from the disk as a fresh reader sees it.
-    let after = verify(&Store::open(&dir)?, &*opts.progress)?;
+    let fresh = Store::open(&dir)?;
+    let after = verify(&fresh, &*opts.progress)?;
+    super::inspect::mark_damage(&fresh, &after);
     report.still_damaged = named(&after);
     report.fsck = after;
     Ok(report)

@@ -348,3 +348,33 @@ fn a_fetch_into_a_damaged_store_points_at_fsck_repair() {
     assert!(!text.contains("resumes"), "{text}");
     assert_eq!(classify(&e), Failure::Damage);
 }
+
+/// A flipped chunk is never read by a fetch, which used to move nothing and say
+/// nothing. Once fsck has found the damage, a fetch says so (and points at the
+/// repair); after the repair it is quiet again.
+#[test]
+fn a_fetch_after_fsck_found_damage_says_the_store_is_damaged() {
+    let d = tempfile::tempdir().expect("tmp");
+    let (a, _) = alice(d.path());
+    let server = serve(&a);
+    let b = bob(d.path(), &server);
+    let (_, _, raw) = ids(&b, "noise.bin");
+    let mut opts = FetchOptions::new(key(2));
+    opts.peer = Some("alice".into());
+    assert_eq!(fetch(&b, &opts).expect("fetch").damaged_here, None);
+    flip_record_byte(&store_dir(&b), &raw[1]);
+    let report = fsck(StoreOf::Repo(&Repo::open(&b).expect("open")), &NoProgress).expect("fsck");
+    assert!(!report.is_ok());
+    let f = fetch(&b, &opts).expect("fetch");
+    assert_eq!(
+        (f.objects, f.chunks),
+        (0, 0),
+        "a stored id is never fetched again"
+    );
+    assert_eq!(f.damaged_here, Some(1));
+    let v = serde_json::to_value(&f).expect("json");
+    assert_eq!(v["damaged_here"], 1);
+    assert!(repair_from(&b, None).is_ok());
+    assert_eq!(fetch(&b, &opts).expect("fetch").damaged_here, None);
+    server.shutdown().expect("shutdown");
+}
