@@ -130,3 +130,161 @@ async fn a_damaged_server_says_so_instead_of_sending() {
     .await
     .expect("within the time limit");
 }
+
+/// What [`super::repair::ask_for`] makes of each answer: a record verified and
+/// handed on, `Missing` and `Damaged` counted (another source may help), a record
+/// that fails its hash or an answer that goes on after its records ends the
+/// exchange, and so does an error of the caller's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_for_ids_tells_missing_damaged_and_bad_data_apart() {
+    use super::repair::ask_for;
+    use super::tests::fake_server;
+    tokio::time::timeout(LIMIT, async {
+        let good_bytes = b"a healthy chunk".to_vec();
+        let good = ObjectId::of_chunk(&good_bytes);
+        let (missing, damaged) = (ObjectId::of_chunk(b"m"), ObjectId::of_chunk(b"d"));
+        let (liar, chatty) = (ObjectId::of_chunk(b"liar"), ObjectId::of_chunk(b"chatty"));
+        let record = |id: ObjectId, payload: Vec<u8>| Message::Record {
+            id,
+            kind: 0,
+            codec: 0,
+            raw_len: payload.len() as u32,
+            payload,
+        };
+        let g = good_bytes.clone();
+        let addr = fake_server(&key(1), move |m| match m {
+            Message::GetObjects { ids } if ids.first() == Some(&liar) => {
+                vec![record(liar, b"not the liar".to_vec()), Message::End {}]
+            }
+            Message::GetObjects { ids } if ids.first() == Some(&chatty) => vec![
+                Message::Missing { id: chatty },
+                Message::Missing { id: chatty },
+            ],
+            Message::GetObjects { ids } => ids
+                .iter()
+                .map(|id| match *id {
+                    i if i == good => record(good, g.clone()),
+                    i if i == damaged => Message::Damaged {
+                        id: damaged,
+                        reason: "hash mismatch".into(),
+                    },
+                    id => Message::Missing { id },
+                })
+                .chain([Message::End {}])
+                .collect(),
+            _ => vec![],
+        });
+        let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), &key(2), refuse_all())
+            .expect("bind");
+        let conn = client::connect(&ep, key(1).public(), &[addr])
+            .await
+            .expect("connect");
+        let mut got = Vec::new();
+        let a = ask_for(&conn.inner, "alice", &[good, missing, damaged], &mut |r| {
+            got.push(r.id);
+            Ok(())
+        })
+        .await
+        .expect("answered");
+        assert_eq!(got, vec![good]);
+        assert_eq!(a.received, vec![good]);
+        assert_eq!(a.missing, vec![missing]);
+        assert_eq!(a.damaged, vec![(damaged, "hash mismatch".to_string())]);
+
+        let e = ask_for(&conn.inner, "alice", &[liar], &mut |_| Ok(()))
+            .await
+            .expect_err("bad data");
+        assert!(
+            matches!(e, SyncError::BadData { id, .. } if id == liar),
+            "{e}"
+        );
+        let e = ask_for(&conn.inner, "alice", &[chatty], &mut |_| Ok(()))
+            .await
+            .expect_err("more than asked");
+        assert!(matches!(e, SyncError::Protocol { .. }), "{e}");
+        let e = ask_for(&conn.inner, "alice", &[good], &mut |_| {
+            Err(SyncError::Local("disk full".into()))
+        })
+        .await
+        .expect_err("the caller's error");
+        assert!(e.to_string().contains("disk full"), "{e}");
+        conn.close(0, b"");
+    })
+    .await
+    .expect("within the time limit");
+}
+
+/// A pack of the server cut short (the record cannot be read at all) and a
+/// damaged object (not a chunk) are named as damaged too, on the object path of a
+/// fetch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_records_and_damaged_objects_at_the_source_are_named() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let (a, noise, _) = alice_with_two_files(d.path());
+        let dir = store_dir(&a);
+        let tree = {
+            let s = Store::open(&dir).expect("open");
+            let head = match s.db().read_ref("refs/heads/main").expect("ref") {
+                Some(crate::store::db::RefTarget::Id(id)) => id,
+                other => panic!("{other:?}"),
+            };
+            s.commit(&head).expect("commit").tree
+        };
+        flip_record_byte(&dir, &tree);
+        let (addr, _stop) = serve(&a, &key(1));
+        let b = empty_like(d.path(), "bob", &a);
+        let ep = Endpoint::bind("127.0.0.1:0".parse().expect("addr"), &key(2), refuse_all())
+            .expect("bind");
+        let conn = client::connect(&ep, key(1).public(), &[addr])
+            .await
+            .expect("connect");
+        let repo = b.store().repository_id().expect("id");
+        client::hello(&conn, "alice", Some(repo), Vec::new())
+            .await
+            .expect("hello");
+        let opts = FetchOptions {
+            trust_peer: true,
+            progress: None,
+            prefill_checkout: false,
+        };
+        let e = client::fetch(&conn, "alice", &store_dir(&b), opts)
+            .await
+            .expect_err("the tree is damaged there");
+        assert!(
+            matches!(&e, SyncError::PeerDamaged { count: 1, first, .. } if *first == tree),
+            "{e}"
+        );
+
+        // Cut the pack holding the last chunk of noise.bin inside that chunk.
+        let last = *chunks(&dir, &noise).last().expect("chunks");
+        let (path, cut) = {
+            let s = Store::open(&dir).expect("open");
+            let loc = s.packs().locate(&last).expect("stored");
+            (
+                s.packs().pack_path(loc.pack).to_path_buf(),
+                loc.entry.offset + 50,
+            )
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("pack")
+            .set_len(cut)
+            .expect("cut");
+        let got = ask(&conn, &Message::GetObjects { ids: vec![last] }).await;
+        match &got[..] {
+            [Message::Damaged { id, reason }, Message::End {}] => {
+                assert_eq!(*id, last);
+                assert!(
+                    reason.contains("truncated") || reason.contains("offset"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{:?}", kinds(other)),
+        }
+        conn.close(0, b"");
+    })
+    .await
+    .expect("within the time limit");
+}
