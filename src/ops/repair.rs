@@ -368,9 +368,16 @@ fn sources_for(store: &Store, opts: &RepairOptions) -> Result<Vec<Source>, Error
             .map(Source::Peer)
             .collect());
     };
+    // A directory that holds a store is one; a bare word that happens to name a
+    // directory without one (a member "alice" beside a folder `alice/`) is a member.
     let path = Path::new(spec);
     if path.is_dir() {
-        return Ok(vec![Source::Store(other_store_dir(path)?)]);
+        let looks_like_a_path = spec.contains(['/', '\\']) || spec.starts_with('.');
+        match other_store_dir(path) {
+            Ok(dir) => return Ok(vec![Source::Store(dir)]),
+            Err(e) if looks_like_a_path => return Err(e),
+            Err(_) => {}
+        }
     }
     if spec.contains('@') {
         let (key, addr) = remote::parse_key_at(spec)?;

@@ -295,6 +295,18 @@ fn fsck_repair_refills_missing_records_from_another_local_store() {
     )
     .expect_err("not a store");
     assert!(matches!(e, Error::NotAStore(_)), "{e}");
+    // A bare word is a member's name even when a directory (here the crate's
+    // `src/`, tests run in the crate root) happens to have it.
+    assert!(Path::new("src").is_dir());
+    let e = fsck_repair(
+        StoreOf::Repo(&Repo::open(&b).expect("open")),
+        &RepairOptions {
+            from: Some("src".into()),
+            ..RepairOptions::new(key(2))
+        },
+    )
+    .expect_err("no member src");
+    assert!(e.to_string().contains("'src' is not a member"), "{e}");
 }
 
 /// A clone from a server whose store is damaged used to end with "run the same
