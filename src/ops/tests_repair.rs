@@ -390,3 +390,47 @@ fn a_fetch_after_fsck_found_damage_says_the_store_is_damaged() {
     assert_eq!(fetch(&b, &opts).expect("fetch").damaged_here, None);
     server.shutdown().expect("shutdown");
 }
+
+/// Flips a byte of the record header of `id` (in its id field) in the store at `dir`.
+fn flip_header_byte(dir: &Path, id: &ObjectId) {
+    let s = Store::open(dir).expect("open");
+    let loc = s.packs().locate(id).expect("stored");
+    let path = s.packs().pack_path(loc.pack).to_path_buf();
+    let at = loc.entry.offset as usize + 12;
+    drop(s);
+    let mut b = std::fs::read(&path).expect("read");
+    b[at] ^= 1;
+    std::fs::write(&path, b).expect("write");
+}
+
+/// Another local store asked for records it lacks, holds damaged, or cannot read:
+/// each is counted as such, none is taken, and all stay damaged here.
+#[test]
+fn a_local_store_that_cannot_help_is_counted_and_nothing_is_taken() {
+    let d = tempfile::tempdir().expect("tmp");
+    let (a, _) = alice(d.path());
+    let server = serve(&a);
+    let b = bob(d.path(), &server);
+    server.shutdown().expect("shutdown");
+    std::fs::write(b.join("mine.bin"), random_bytes(77, 5000)).expect("write");
+    commit_all(&b, "only here");
+    let (_, _, mine) = ids(&b, "mine.bin");
+    let (_, _, raw) = ids(&b, "noise.bin");
+    let (damaged_there, unreadable_there, only_here) = (raw[0], raw[1], mine[0]);
+    flip_record_byte(&store_dir(&a), &damaged_there);
+    flip_header_byte(&store_dir(&a), &unreadable_there);
+    for id in [damaged_there, unreadable_there, only_here] {
+        flip_record_byte(&store_dir(&b), &id);
+    }
+    let r = repair_from(&b, Some(store_dir(&a).display().to_string()));
+    assert!(!r.is_ok());
+    assert_eq!(r.found_damaged, 3);
+    let s = &r.sources[0];
+    assert_eq!(
+        (s.asked, s.received, s.missing, s.damaged),
+        (3, 0, 1, 2),
+        "{s:?}"
+    );
+    assert!(r.repaired.is_empty() && r.packs_rewritten.is_empty());
+    assert_eq!(r.still_damaged.len(), 3, "{:?}", r.still_damaged);
+}

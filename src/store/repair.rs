@@ -80,3 +80,75 @@ impl Store {
         Ok(self.packs.drop_superseded(damaged)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fsck::DamagedRecord;
+    use crate::store::walk::WalkProblem;
+
+    fn damaged(pack: &str, offset: u64, id: Option<&ObjectId>) -> DamagedRecord {
+        DamagedRecord {
+            pack: pack.into(),
+            offset,
+            id: id.map(|i| i.to_hex()),
+            kind: None,
+            reason: "x".into(),
+        }
+    }
+
+    fn link(id: &str, reason: &str) -> WalkProblem {
+        WalkProblem {
+            id: id.into(),
+            expected: "tree",
+            referrer: "refs/heads/main".into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Damaged records by pack stem (an id damaged in two packs has both sites),
+    /// missing links; whole-file damage, other broken links and ids that do not
+    /// parse are not wanted.
+    #[test]
+    fn wanted_names_damaged_sites_and_missing_records_only() {
+        let (x, y, m) = (
+            ObjectId::of_chunk(b"x"),
+            ObjectId::of_chunk(b"y"),
+            ObjectId::of_chunk(b"m"),
+        );
+        let report = FsckReport {
+            damaged: vec![
+                damaged("pack-a.pack", 16, Some(&x)),
+                damaged("pack-b.pack", 99, Some(&x)),
+                damaged("odd-name", 5, Some(&y)),
+                damaged("pack-c.idx", 0, None),
+                DamagedRecord {
+                    id: Some("not hex".into()),
+                    ..damaged("pack-a.pack", 1, None)
+                },
+            ],
+            broken_links: vec![
+                link(&m.to_hex(), "missing"),
+                link(&y.to_hex(), "is a chunk"),
+                link("zz", "missing"),
+            ],
+            ..FsckReport::default()
+        };
+        let w = wanted(&report);
+        assert_eq!(w.len(), 3, "{w:?}");
+        let at = |pack: &str, offset, id| DamagedAt {
+            pack: pack.into(),
+            offset,
+            id,
+        };
+        assert_eq!(
+            w[&x],
+            (
+                Want::Damaged,
+                vec![at("pack-a", 16, x), at("pack-b", 99, x)]
+            )
+        );
+        assert_eq!(w[&y], (Want::Damaged, vec![at("odd-name", 5, y)]));
+        assert_eq!(w[&m], (Want::Missing, vec![]));
+    }
+}
