@@ -434,3 +434,43 @@ fn a_local_store_that_cannot_help_is_counted_and_nothing_is_taken() {
     assert!(r.repaired.is_empty() && r.packs_rewritten.is_empty());
     assert_eq!(r.still_damaged.len(), 3, "{:?}", r.still_damaged);
 }
+
+/// A damaged record that another pack of the same store holds healthy (as an
+/// interrupted consolidation can leave) is repaired from there: no peer is asked.
+#[test]
+fn a_damaged_record_with_a_healthy_duplicate_here_needs_no_peer() {
+    let d = tempfile::tempdir().expect("tmp");
+    let (a, files) = alice(d.path());
+    let server = serve(&a);
+    let b = bob(d.path(), &server);
+    server.shutdown().expect("shutdown");
+    let (_, _, raw) = ids(&b, "noise.bin");
+    let (path, at) = {
+        let s = Store::open(&store_dir(&b)).expect("open");
+        let loc = s.packs().locate(&raw[1]).expect("stored");
+        let e = loc.entry;
+        let at = e.offset + crate::store::pack::RECORD_HEADER_LEN as u64 + 10;
+        (s.packs().pack_path(loc.pack).to_path_buf(), at as usize)
+    };
+    {
+        let mut s = Store::open(&store_dir(&b)).expect("open");
+        let rec = s.read_raw(&raw[1]).expect("read").expect("stored");
+        let (lock, _) = s.lock().expect("lock");
+        let mut w = s.writer(&lock);
+        assert!(w.put_replacement(rec).expect("append"));
+        w.finish().expect("seal");
+    }
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes[at] ^= 0x10;
+    std::fs::write(&path, bytes).expect("write");
+
+    let r = repair_from(&b, None);
+    assert!(r.is_ok(), "{:?}", r.still_damaged);
+    assert!(r.sources.is_empty(), "no peer asked: {:?}", r.sources);
+    assert_eq!(r.repaired.len(), 1);
+    assert_eq!(
+        (r.repaired[0].id.as_str(), r.repaired[0].from.as_str()),
+        (raw[1].to_hex().as_str(), "this store")
+    );
+    reads_back(&b, &files);
+}
