@@ -279,13 +279,9 @@ fn fsck_repair_refills_missing_records_from_another_local_store() {
     );
     // Nothing is wanted now, so no source is even looked at.
     assert!(e.expect("whole").is_ok());
-    let pack = std::fs::read_dir(&packs)
-        .expect("packs")
-        .map(|e| e.expect("entry").path())
-        .find(|p| p.extension().is_some_and(|x| x == "pack"))
-        .expect("a pack");
-    std::fs::remove_file(pack.with_extension("idx")).expect("rm idx");
-    std::fs::remove_file(&pack).expect("rm pack");
+    // Damage one chunk (the member list stays readable) so that a source is needed.
+    let (_, _, raw) = ids(&b, "noise.bin");
+    flip_record_byte(&store_dir(&b), &raw[0]);
     let e = fsck_repair(
         StoreOf::Repo(&Repo::open(&b).expect("open")),
         &RepairOptions {
