@@ -7,7 +7,7 @@
 //! | 0 | success |
 //! | 1 | the command failed (any error not listed below); `diff --exit-code`: differences |
 //! | 2 | usage: bad arguments (clap's own status) |
-//! | 3 | damage found: `fsck` reports problems, `gc` refuses to run on a damaged store |
+//! | 3 | damage found: `fsck` reports problems (`fsck --repair`: some remain), `gc` refuses to run on a damaged store, a fetch stops on a damaged record here |
 //! | 4 | a merge stopped on conflicts (`merge`, `pull`) |
 //! | 10 | not a repository |
 //! | 11 | a lock is held: the store's write lock by another process, or a file's advisory lock by another member |

@@ -75,6 +75,12 @@ pub fn print_fetch(r: &FetchReport, quiet: bool) {
             refused = true;
         }
     }
+    if let Some(n) = r.damaged_here {
+        eprintln!(
+            "warning: the last fsck found {n} problem(s) in this store, which a fetch does \
+             not mend: run `gadn fsck --repair`"
+        );
+    }
     if quiet {
         return;
     }

@@ -94,6 +94,20 @@ pub enum Error {
         #[source]
         source: Box<SyncError>,
     },
+    #[cfg(feature = "sync")]
+    /// A fetch stopped on a record of this store that fails its check: fetching
+    /// never replaces what is stored, so it would stop there again.
+    #[error(
+        "this store is damaged: run `gadn fsck --repair` to refetch the damaged records \
+         from a peer (fetching from {peer} stopped)"
+    )]
+    LocalDamaged {
+        /// The peer fetched from.
+        peer: String,
+        /// What was damaged.
+        #[source]
+        source: Box<SyncError>,
+    },
     /// The clone's directory holds another repository.
     #[error("{} holds another repository ({found}); clone into a new directory", dir.display())]
     OtherRepository {
@@ -128,6 +142,9 @@ pub enum Error {
     /// Push of a branch that does not exist here.
     #[error("no branch '{0}' here")]
     NoSuchBranch(String),
+    /// A directory named as a store to repair from holds no store.
+    #[error("{} is not a gadn store, a repository or a Git repository with a gadn store", .0.display())]
+    NotAStore(PathBuf),
     /// The Git repository has no gadn store.
     #[error("no gadn store at {}; run `gadn git install` first", .0.display())]
     NoGitStore(PathBuf),
@@ -200,7 +217,8 @@ pub enum Failure {
     /// (after waiting `GADN_LOCK_TIMEOUT`), or an advisory file lock by another
     /// member.
     LockHeld,
-    /// Damage in the store stopped the command (gc refusing a damaged store).
+    /// Damage in the store stopped the command (gc refusing a damaged store, a
+    /// fetch stopped by a damaged record here), or `fsck --repair` left some.
     Damage,
     /// Anything else.
     Other,
@@ -235,6 +253,8 @@ pub fn classify(e: &(dyn std::error::Error + 'static)) -> Failure {
 fn of_ops(e: &Error) -> Option<Failure> {
     match e {
         Error::GcRefused(_) => Some(Failure::Damage),
+        #[cfg(feature = "sync")]
+        Error::LocalDamaged { .. } => Some(Failure::Damage),
         Error::Vcs(v) => of_vcs(v),
         Error::Store(s) => of_store(s),
         #[cfg(feature = "sync")]

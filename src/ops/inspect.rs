@@ -19,17 +19,48 @@ pub enum StoreOf<'a> {
     Git(&'a Path),
 }
 
+/// State key holding the number of problems the last fsck of this store found
+/// (records damaged, links broken); absent when it found none. Set by [`fsck`] and
+/// `fsck_repair`, read by `fetch`, which cannot see damage to chunks it does not
+/// read and so says what fsck found (`store-format.md` § 7).
+pub const FSCK_DAMAGED_KEY: &str = "fsck.damaged";
+
 /// Verifies every record, object and reference of the store, reporting the pack
 /// bytes read to `progress`. Damage is in the report (`is_ok()` false), not an
-/// error: an error means the check itself could not run.
+/// error: an error means the check itself could not run. The outcome is recorded
+/// under [`FSCK_DAMAGED_KEY`].
 pub fn fsck(of: StoreOf<'_>, progress: &dyn Progress) -> Result<FsckReport, Error> {
     with_store(of, |store| {
         let total = store.pack_bytes();
         progress.start("verifying", Unit::Bytes, total);
         let report = store.fsck(&mut |n| progress.advance(n, total));
         progress.finish();
-        Ok(report?)
+        let report = report?;
+        mark_damage(store, &report);
+        Ok(report)
     })
+}
+
+/// Records `report`'s problem count under [`FSCK_DAMAGED_KEY`] (removes the key when
+/// there is none). Best effort: a database that cannot take it must not hide what
+/// fsck found.
+pub(super) fn mark_damage(store: &Store, report: &FsckReport) {
+    let problems = report.damaged.len() + report.broken_links.len();
+    let _ = if problems == 0 {
+        store.db().state_delete(FSCK_DAMAGED_KEY).map(|_| ())
+    } else {
+        store
+            .db()
+            .state_set(FSCK_DAMAGED_KEY, &problems.to_string())
+    };
+}
+
+/// The problem count the last fsck of `store` recorded, if it found any.
+pub fn last_fsck_problems(store: &Store) -> Result<Option<u64>, Error> {
+    Ok(store
+        .db()
+        .state_get(FSCK_DAMAGED_KEY)?
+        .and_then(|v| v.parse().ok()))
 }
 
 /// Sizes, counts and ratios of the store.

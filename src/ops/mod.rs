@@ -83,12 +83,18 @@ mod peer;
 mod preview;
 mod progress;
 #[cfg(feature = "sync")]
+mod repair;
+#[cfg(feature = "sync")]
 mod serve;
 #[cfg(all(test, feature = "sync", feature = "preview"))]
 mod tests;
+#[cfg(all(test, feature = "sync"))]
+mod tests_repair;
 #[cfg(all(test, feature = "preview"))]
 mod tests_snapshot;
 
+#[cfg(feature = "sync")]
+pub use crate::store::repair::Want;
 /// What [`fsck`] and [`stats`] report (store types, re-exported for callers).
 pub use crate::store::{FsckReport, StoreStats};
 /// The settings [`config_list`] reports (store types, re-exported for callers).
@@ -98,7 +104,7 @@ pub use config::{
     KNOWN_KEYS,
 };
 pub use error::{classify, Error, Failure};
-pub use inspect::{fsck, stats, StoreOf};
+pub use inspect::{fsck, last_fsck_problems, stats, StoreOf, FSCK_DAMAGED_KEY};
 #[cfg(feature = "git")]
 pub use maintenance::git_gc;
 pub use maintenance::{
@@ -123,6 +129,10 @@ pub use preview::{
     PREVIEW_LOCK,
 };
 pub use progress::{NoProgress, Progress, Unit};
+#[cfg(feature = "sync")]
+pub use repair::{
+    fsck_repair, RepairOptions, RepairReport, Repaired, SourceReport, StillDamaged, MAX_ROUNDS,
+};
 #[cfg(feature = "sync")]
 pub use serve::{Server, ServerHandle};
 

@@ -67,6 +67,10 @@ pub struct FetchReport {
     /// The branch a clone checks out (the peer's HEAD branch, or its only one).
     #[serde(skip)]
     pub checkout_branch: Option<String>,
+    /// Problems the last `fsck` of this store found, when it found any: a fetch
+    /// never replaces a stored record, so it cannot mend them (`gadn fsck --repair`
+    /// does). Null after a clean fsck, or when none ran.
+    pub damaged_here: Option<u64>,
 }
 
 impl FetchReport {
@@ -84,6 +88,7 @@ impl FetchReport {
             locks_refused: r.landed.locks_refused,
             refs: ref_changes(&r.landed.refs),
             checkout_branch: r.remote.checkout_branch().map(|(b, _)| b),
+            damaged_here: None,
         }
     }
 }
@@ -192,9 +197,13 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
         .await;
         opts.progress.finish();
         conn.close(0, b"");
-        report.map_err(|source| Error::CloneStopped {
-            dir: dir.clone(),
-            source: Box::new(source),
+        report.map_err(|source| match source {
+            // Running the clone again cannot help: say whose store needs repair.
+            e @ crate::sync::SyncError::PeerDamaged { .. } => Error::from(e),
+            source => Error::CloneStopped {
+                dir: dir.clone(),
+                source: Box::new(source),
+            },
         })
     })?;
     // Open anew: the fetch added packs an earlier handle has not seen.
@@ -348,11 +357,28 @@ async fn fetch_remote(
     session.conn.close(0, b"");
     match report {
         Ok(r) => Ok(FetchReport::new(&r)),
+        Err(e @ crate::sync::SyncError::PeerDamaged { .. }) => Err(Error::from(e)),
+        Err(source) if local_damage(&source) => Err(Error::LocalDamaged {
+            peer: remote.name.clone(),
+            source: Box::new(source),
+        }),
         Err(source) => Err(Error::FetchStopped {
             peer: remote.name.clone(),
             source: Box::new(source),
         }),
     }
+}
+
+/// True if `e` is a record of this store failing its check (not the peer's fault).
+fn local_damage(e: &crate::sync::SyncError) -> bool {
+    use crate::store::pack::PackError;
+    use crate::store::StoreError;
+    matches!(
+        e,
+        crate::sync::SyncError::Store(StoreError::Pack(
+            PackError::Record { .. } | PackError::InDamagedPack { .. }
+        ))
+    )
 }
 
 /// The store directory of the repository at `repo` (its working tree root).
@@ -372,12 +398,14 @@ pub fn fetch(repo: &Path, opts: &FetchOptions) -> Result<FetchReport, Error> {
         &opts.identity,
         opts.peer.as_deref(),
     )?;
-    runtime()?.block_on(fetch_remote(
+    let mut report = runtime()?.block_on(fetch_remote(
         &opts.identity,
         &remote,
         &store_dir,
         &opts.progress,
-    ))
+    ))?;
+    report.damaged_here = super::inspect::last_fsck_problems(&Store::open(&store_dir)?)?;
+    Ok(report)
 }
 
 /// How to [`pull`].

@@ -23,6 +23,7 @@ mod pool;
 pub mod prefill;
 pub mod raw;
 mod read;
+pub mod repair;
 mod settings;
 pub mod sha256;
 pub mod size;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::store::db::RefTarget;
-use crate::store::pack::RECORD_HEADER_LEN;
+use crate::store::pack::{check_record, RECORD_HEADER_LEN};
 use crate::store::{ObjectId, Store, StoreError};
 
 use super::graph::missing_history;
@@ -55,19 +55,38 @@ impl Failure {
 
     /// The error message for the wire.
     pub fn to_message(&self) -> Message {
-        let mut message = self.message.clone();
-        if message.len() > wire::MAX_ERROR_MESSAGE {
-            let mut cut = wire::MAX_ERROR_MESSAGE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-        }
         Message::Error {
             code: self.code.to_string(),
-            message,
+            message: clipped(self.message.clone()),
         }
     }
+}
+
+/// `message` cut to at most [`wire::MAX_ERROR_MESSAGE`] bytes, at a character boundary.
+fn clipped(mut message: String) -> String {
+    if message.len() > wire::MAX_ERROR_MESSAGE {
+        let mut cut = wire::MAX_ERROR_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+    }
+    message
+}
+
+thread_local! {
+    /// Decoded bytes of the compressed record being checked before it is sent.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One record as [`Served::framed`] found it.
+enum Framed {
+    /// Its whole wire frame, verified, and its payload length in bytes.
+    Record(Vec<u8>, u64),
+    /// No pack here holds it.
+    Absent,
+    /// A pack holds it, but those bytes cannot be read or do not hash to its id.
+    Damaged(String),
 }
 
 /// The store one connection is served from.
@@ -184,8 +203,8 @@ impl Served {
         Ok(ids)
     }
 
-    /// Answers [`Message::GetObjects`]: a record or [`Message::Missing`] per id, then
-    /// [`Message::End`].
+    /// Answers [`Message::GetObjects`]: a record, [`Message::Missing`] or
+    /// [`Message::Damaged`] per id, then [`Message::End`].
     pub async fn send_objects(
         &self,
         ids: &[ObjectId],
@@ -237,24 +256,19 @@ impl Served {
         Ok(bytes)
     }
 
-    /// Sends one record (or Missing); returns the payload bytes sent. The record is
-    /// read from its pack straight behind its frame header and handed to the stream
-    /// by ownership: the payload is copied once, from the page cache.
+    /// Sends one record (or Missing, or Damaged); returns the payload bytes sent. The
+    /// record is read from its pack straight behind its frame header, verified where
+    /// it lies, and handed to the stream by ownership: the payload is copied once,
+    /// from the page cache. A record whose bytes here do not hash to its id (or
+    /// cannot be read) is never sent: [`Message::Damaged`] goes in its place.
     async fn send_record(
         &self,
         id: &ObjectId,
         out: &mut quinn::SendStream,
     ) -> Result<u64, wire::WireError> {
         // A miss has already looked for packs sealed since the store was opened.
-        let framed = match self.framed(id) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!("cannot read {id}: {e}");
-                None
-            }
-        };
-        match framed {
-            Some((frame, n)) => {
+        match self.framed(id) {
+            Framed::Record(frame, n) => {
                 out.write_chunk(bytes::Bytes::from(frame))
                     .await
                     .map_err(|e| wire::WireError::Io(e.into()))?;
@@ -263,39 +277,61 @@ impl Served {
                 }
                 Ok(n)
             }
-            None => {
+            Framed::Absent => {
                 wire::write_message(out, &Message::Missing { id: *id }).await?;
+                Ok(0)
+            }
+            Framed::Damaged(reason) => {
+                tracing::warn!(
+                    "not sending {id}: this store's copy is damaged ({reason}); \
+                     run `gadn fsck --repair`"
+                );
+                let m = Message::Damaged {
+                    id: *id,
+                    reason: clipped(reason),
+                };
+                wire::write_message(out, &m).await?;
                 Ok(0)
             }
         }
     }
 
-    /// The whole wire frame of record `id` and its payload length; `None` if the
-    /// packs do not hold it.
-    fn framed(&self, id: &ObjectId) -> Result<Option<(Vec<u8>, u64)>, String> {
+    /// The whole wire frame of record `id`, verified, and its payload length.
+    fn framed(&self, id: &ObjectId) -> Framed {
         self.with_store(|s| {
             let Some(loc) = s.packs().locate(id) else {
-                return Ok(None);
+                return Framed::Absent;
             };
             let e = loc.entry;
-            let prefix = wire::record_prefix(
+            let prefix = match wire::record_prefix(
                 e.id,
                 e.kind as u8,
                 e.codec as u8,
                 e.raw_len,
                 e.stored_len as usize,
-            )
-            .map_err(|e| e.to_string())?;
+            ) {
+                Ok(p) => p,
+                Err(err) => return Framed::Damaged(err.to_string()),
+            };
             // The record header lands on the tail of the prefix, which is then
             // written over it: the payload ends up right behind the prefix.
             let at = prefix.len() - RECORD_HEADER_LEN;
             let mut frame = Vec::with_capacity(prefix.len() + e.stored_len as usize);
             frame.extend_from_slice(&prefix[..at]);
-            s.packs()
-                .read_record_at(&loc, &mut frame, at)
-                .map_err(|e| e.to_string())?;
+            if let Err(err) = s.packs().read_record_at(&loc, &mut frame, at) {
+                return Framed::Damaged(err.to_string());
+            }
+            let checked =
+                SCRATCH.with(|scratch| check_record(&e, &frame[at..], &mut scratch.borrow_mut()));
+            if let Err(problem) = checked {
+                return Framed::Damaged(format!(
+                    "{} {id} in {}: {problem}",
+                    e.kind,
+                    s.packs().pack_name(loc.pack)
+                ));
+            }
             frame[..prefix.len()].copy_from_slice(&prefix);
-            Ok(Some((frame, u64::from(e.stored_len))))
+            Framed::Record(frame, u64::from(e.stored_len))
         })
     }
 

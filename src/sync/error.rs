@@ -62,6 +62,24 @@ pub enum SyncError {
         /// The record.
         id: ObjectId,
     },
+    /// The peer holds records that were asked for, but its own copies are damaged:
+    /// it said so ([`Message::Damaged`](super::wire::Message::Damaged)) instead of
+    /// sending them. Fetching again from it cannot help until it is repaired.
+    #[error(
+        "the peer's store is damaged ({count} record(s) at {peer} fail their check, \
+         e.g. {first}: {reason}); ask its owner to run `gadn fsck --repair`, or fetch \
+         from another peer"
+    )]
+    PeerDamaged {
+        /// Who.
+        peer: String,
+        /// Damaged records it named in the answers read so far.
+        count: usize,
+        /// The first of them.
+        first: ObjectId,
+        /// What the peer said is wrong with it.
+        reason: String,
+    },
     /// Reading or writing the local store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

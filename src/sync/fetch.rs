@@ -148,7 +148,11 @@ fn protocol(peer: &str, reason: impl Into<String>) -> SyncError {
 }
 
 /// Turns a [`Message::Record`] into a record, checking it is the one expected.
-fn record_of(msg: Message, expected: &ObjectId, peer: &str) -> Result<RawRecord, SyncError> {
+pub(super) fn record_of(
+    msg: Message,
+    expected: &ObjectId,
+    peer: &str,
+) -> Result<RawRecord, SyncError> {
     match msg {
         Message::Record {
             id,
@@ -179,6 +183,12 @@ fn record_of(msg: Message, expected: &ObjectId, peer: &str) -> Result<RawRecord,
             peer: peer.to_string(),
             id,
         }),
+        Message::Damaged { id, reason } if id == *expected => Err(SyncError::PeerDamaged {
+            peer: peer.to_string(),
+            count: 1,
+            first: id,
+            reason,
+        }),
         other => Err(protocol(
             peer,
             format!(
@@ -186,6 +196,30 @@ fn record_of(msg: Message, expected: &ObjectId, peer: &str) -> Result<RawRecord,
                 other.kind_name()
             ),
         )),
+    }
+}
+
+/// The records a peer said were damaged at its end, in one answer: the answer is
+/// read to its end (the rest of it is good), then the request fails with
+/// [`SyncError::PeerDamaged`] counting them all.
+#[derive(Default)]
+struct Damaged(Option<SyncError>);
+
+impl Damaged {
+    /// Counts `e`, a [`SyncError::PeerDamaged`] of one record.
+    fn add(&mut self, e: SyncError) {
+        match &mut self.0 {
+            Some(SyncError::PeerDamaged { count, .. }) => *count += 1,
+            _ => self.0 = Some(e),
+        }
+    }
+
+    /// `ok` if no record was damaged, else the error counting them.
+    fn or<T>(self, ok: T) -> Result<T, SyncError> {
+        match self.0 {
+            None => Ok(ok),
+            Some(e) => Err(e),
+        }
     }
 }
 
@@ -198,8 +232,15 @@ async fn get_objects(
 ) -> Result<Vec<(RawRecord, Vec<u8>)>, SyncError> {
     let mut recv = request(&conn, &peer, &Message::GetObjects { ids: ids.clone() }).await?;
     let mut out = Vec::with_capacity(ids.len());
+    let mut damaged = Damaged::default();
     for id in &ids {
-        let rec = record_of(next(&mut recv, &peer).await?, id, &peer)?;
+        let rec = match record_of(next(&mut recv, &peer).await?, id, &peer) {
+            Err(e @ SyncError::PeerDamaged { .. }) => {
+                damaged.add(e);
+                continue;
+            }
+            r => r?,
+        };
         let raw = rec.verify().map_err(|e| SyncError::BadData {
             peer: peer.clone(),
             id: *id,
@@ -208,7 +249,7 @@ async fn get_objects(
         out.push((rec, raw));
     }
     match next(&mut recv, &peer).await? {
-        Message::End {} => Ok(out),
+        Message::End {} => damaged.or(out),
         other => Err(protocol(
             &peer,
             format!("sent {} after the records", other.kind_name()),
@@ -258,8 +299,15 @@ async fn get_chunks(
 ) -> Result<Transferred, SyncError> {
     let mut recv = request(&conn, &peer, &Message::GetChunks { runs }).await?;
     let mut t = Transferred::default();
+    let mut damaged = Damaged::default();
     for id in &expected {
-        let rec = record_of(next(&mut recv, &peer).await?, id, &peer)?;
+        let rec = match record_of(next(&mut recv, &peer).await?, id, &peer) {
+            Err(e @ SyncError::PeerDamaged { .. }) => {
+                damaged.add(e);
+                continue;
+            }
+            r => r?,
+        };
         if rec.kind != ObjectKind::Chunk {
             return Err(protocol(
                 &peer,
@@ -275,7 +323,7 @@ async fn get_chunks(
         }
     }
     match next(&mut recv, &peer).await? {
-        Message::End {} => Ok(t),
+        Message::End {} => damaged.or(t),
         other => Err(protocol(
             &peer,
             format!("sent {} after the chunks", other.kind_name()),
@@ -607,7 +655,7 @@ impl Fetcher {
         }
         let got = match self.objects(&listed).await {
             Ok(got) => got,
-            Err(SyncError::PeerMissing { .. }) => return Ok(()),
+            Err(SyncError::PeerMissing { .. } | SyncError::PeerDamaged { .. }) => return Ok(()),
             Err(e) => return Err(e),
         };
         let mut rows = Vec::new();
@@ -627,7 +675,7 @@ impl Fetcher {
         items.dedup();
         match self.files(items).await {
             Ok(()) => {}
-            Err(SyncError::PeerMissing { .. }) => return Ok(()),
+            Err(SyncError::PeerMissing { .. } | SyncError::PeerDamaged { .. }) => return Ok(()),
             Err(e) => return Err(e),
         }
         self.preview_rows.extend(rows);

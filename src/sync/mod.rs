@@ -62,6 +62,8 @@
 //! * [`fetch`], [`land`], [`client`], [`remote`] — the fetching side: what to ask
 //!   for (`history` asks for commits, for fetches and received pushes alike), landing
 //!   verified records and refs, fetch/push/hello, naming peers.
+//! * [`repair`] — asking a peer for exactly the records a damaged store needs
+//!   (`gadn fsck --repair`).
 
 pub mod answer;
 pub mod client;
@@ -77,6 +79,7 @@ pub mod rate;
 mod receive;
 mod record_tail;
 pub mod remote;
+pub mod repair;
 pub mod server;
 pub mod tls;
 pub mod transport;
@@ -84,6 +87,8 @@ pub mod wire;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_damage;
 #[cfg(test)]
 mod tests_edge;
 #[cfg(test)]

@@ -99,6 +99,7 @@ mod io;
 mod out;
 mod record;
 mod recover;
+mod repair;
 mod rewrite;
 mod set;
 mod verify;
@@ -120,8 +121,9 @@ pub use index::{
     INDEX_MAGIC, INDEX_TRAILER_LEN, INDEX_VERSION,
 };
 pub use out::{ALIGN, STAGE_LEN, WRITEBACK_STEP};
-pub use record::{check_record_header, decode_record, RecordHeader};
+pub use record::{check_record, check_record_header, decode_record, RecordHeader};
 pub use recover::{RecoveredPack, RecoveryOutcome, RecoveryReport};
+pub use repair::{DamagedAt, DropReport};
 pub use rewrite::{RewriteReport, REWRITE_PACK_BYTES, SMALL_PACKS_MAX, SMALL_PACK_BYTES};
 pub use set::{Location, PackInfo, PackSet};
 pub use write::{PackWriter, SealedPack};
@@ -162,6 +164,31 @@ pub(crate) mod testutil {
         let mut v = vec![0u8; len];
         Rng(seed).fill(&mut v);
         v
+    }
+
+    /// Flips one payload byte (the middle one) of the record of `id` in the store at
+    /// `store_dir`, as a failing disk would; returns the pack's file name.
+    pub fn flip_record_byte(store_dir: &std::path::Path, id: &crate::store::ObjectId) -> String {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        let s = crate::store::Store::open(store_dir).expect("open");
+        let loc = s.packs().locate(id).expect("the record is stored");
+        let path = s.packs().pack_path(loc.pack).to_path_buf();
+        let e = loc.entry;
+        let at = e.offset + super::RECORD_HEADER_LEN as u64 + u64::from(e.stored_len) / 2;
+        drop(s);
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .expect("pack");
+        let mut b = [0u8; 1];
+        f.seek(SeekFrom::Start(at)).expect("seek");
+        f.read_exact(&mut b).expect("read");
+        b[0] ^= 0x5a;
+        f.seek(SeekFrom::Start(at)).expect("seek");
+        f.write_all(&b).expect("write");
+        f.sync_all().expect("sync");
+        super::damage::file_name(&path)
     }
 
     /// `len` bytes of text-like data: words from a small vocabulary.

@@ -135,6 +135,26 @@ pub fn decode_record(
     Ok(())
 }
 
+/// [`decode_record`] without keeping the decoded bytes: a raw payload is hashed where
+/// it lies, a compressed one is decoded into `scratch` (reused between calls). For a
+/// sender that must not send bytes it has not verified, at the cost of one hash.
+pub fn check_record(
+    e: &IndexEntry,
+    record: &[u8],
+    scratch: &mut Vec<u8>,
+) -> Result<(), RecordProblem> {
+    if e.codec != Codec::Raw {
+        return decode_record(e, record, scratch);
+    }
+    // The header check refuses a raw record whose stored and raw lengths differ.
+    let payload = check_record_header(e, record)?;
+    let actual = ObjectId::compute(e.kind, payload);
+    if actual != e.id {
+        return Err(RecordProblem::HashMismatch { actual });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +244,58 @@ mod tests {
         *flipped.last_mut().unwrap() ^= 1;
         assert!(matches!(
             decode_record(&e, &flipped, &mut out),
+            Err(RecordProblem::HashMismatch { .. })
+        ));
+    }
+
+    /// What a sender checks before it sends: a raw record hashed where it lies, a
+    /// compressed one decoded into the scratch buffer; a flipped byte or a header
+    /// that disagrees with the index is refused either way.
+    #[test]
+    fn check_record_refuses_what_does_not_hash_to_its_id() {
+        let raw = vec![7u8; 4096];
+        let record_of = |codec: Codec, payload: &[u8]| {
+            let e = IndexEntry {
+                id: ObjectId::compute(ObjectKind::Chunk, &raw),
+                offset: 16,
+                stored_len: payload.len() as u32,
+                raw_len: raw.len() as u32,
+                kind: ObjectKind::Chunk,
+                codec,
+            };
+            let h = RecordHeader {
+                kind: e.kind,
+                codec,
+                raw_len: e.raw_len,
+                stored_len: e.stored_len,
+                id: e.id,
+            };
+            let mut record = h.encode().to_vec();
+            record.extend_from_slice(payload);
+            (e, record)
+        };
+        let zstd = zstd::bulk::compress(&raw, 3).unwrap();
+        let mut scratch = Vec::new();
+        for (codec, payload) in [(Codec::Raw, &raw[..]), (Codec::Zstd, &zstd[..])] {
+            let (e, record) = record_of(codec, payload);
+            assert_eq!(check_record(&e, &record, &mut scratch), Ok(()), "{codec:?}");
+            let mut flipped = record.clone();
+            flipped[RECORD_HEADER_LEN + 1] ^= 0x40;
+            assert!(
+                check_record(&e, &flipped, &mut scratch).is_err(),
+                "{codec:?}: a flipped payload byte passed"
+            );
+            let mut bad_head = record.clone();
+            bad_head[12] ^= 1;
+            assert!(matches!(
+                check_record(&e, &bad_head, &mut scratch),
+                Err(RecordProblem::HeaderMismatch { field: "id", .. })
+            ));
+        }
+        let (e, mut record) = record_of(Codec::Raw, &raw);
+        *record.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            check_record(&e, &record, &mut scratch),
             Err(RecordProblem::HashMismatch { .. })
         ));
     }

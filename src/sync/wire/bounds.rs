@@ -65,6 +65,9 @@ pub(super) fn check(msg: &Message) -> Result<(), WireError> {
         }
         Message::ListRefs {} | Message::GetPeers {} | Message::End {} => {}
         Message::Missing { id: _ } => {}
+        Message::Damaged { id: _, reason } => {
+            bound(m, "reason", reason.len(), MAX_ERROR_MESSAGE)?;
+        }
         Message::Commits {
             wants,
             haves,

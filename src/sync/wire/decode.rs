@@ -174,6 +174,13 @@ pub(super) fn decode_as(t: &str, body: &[u8]) -> Result<Message, WireError> {
             let b: f::Missing = cbor(body)?;
             Message::Missing { id: b.id.get()? }
         }
+        "Damaged" => {
+            let b: f::Damaged = cbor(body)?;
+            Message::Damaged {
+                id: b.id.get()?,
+                reason: b.reason,
+            }
+        }
         "End" => {
             cbor::<f::Empty>(body)?;
             Message::End {}
@@ -306,6 +313,12 @@ pub(super) mod fields {
     #[derive(Deserialize)]
     pub(super) struct Missing {
         pub id: RawId,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Damaged {
+        pub id: RawId,
+        pub reason: String,
     }
 
     #[derive(Deserialize)]

@@ -144,6 +144,15 @@ pub enum Message {
         /// The id asked for.
         id: ObjectId,
     },
+    /// The sender holds this record but its own copy is damaged (its bytes do not
+    /// hash to `id`, or cannot be read): it sends this instead of the bad bytes, in
+    /// the record's place, and goes on with the rest of the answer.
+    Damaged {
+        /// The id asked for.
+        id: ObjectId,
+        /// What is wrong with the sender's copy, at most [`MAX_ERROR_MESSAGE`] bytes.
+        reason: String,
+    },
     /// End of a multi-frame answer.
     End {},
     /// Answer to [`Message::Push`]: per ref, `None` = updated, `Some(reason)` = refused.
@@ -188,6 +197,7 @@ impl Message {
             Message::CommitIds { .. } => "CommitIds",
             Message::Record { .. } => "Record",
             Message::Missing { .. } => "Missing",
+            Message::Damaged { .. } => "Damaged",
             Message::End {} => "End",
             Message::PushResult { .. } => "PushResult",
             Message::Previews { .. } => "Previews",

@@ -162,6 +162,7 @@ pub(super) fn message() -> impl Strategy<Value = Message> {
                 payload
             }),
         id().prop_map(|id| Message::Missing { id }),
+        (id(), name()).prop_map(|(id, reason)| Message::Damaged { id, reason }),
         Just(Message::End {}),
         vec((name(), proptest::option::of(name())), 0..6)
             .prop_map(|results| Message::PushResult { results }),

@@ -14,6 +14,7 @@ use crate::store::id::{IdPrefix, ObjectId, ObjectKind};
 mod damage;
 mod lifecycle;
 mod refresh;
+mod repair;
 
 #[derive(Debug, Clone)]
 struct Rec {
