@@ -333,6 +333,24 @@ fn scenario(root: &Path) -> Seen {
         &["push", "--json", "alice", "main:from-bob"],
     );
     j(&bob, &b, "sync", Form::Lines, &["sync", "--json"]);
+    // A byte flipped in bob's biggest pack (inside a chunk), mended from alice.
+    let pack = std::fs::read_dir(b.join(".gadn/packs"))
+        .expect("packs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pack"))
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .expect("a pack");
+    let mut bytes = std::fs::read(&pack).expect("read pack");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x21;
+    std::fs::write(&pack, bytes).expect("write pack");
+    j(
+        &bob,
+        &b,
+        "fsck --repair",
+        Form::Doc,
+        &["fsck", "--repair", "--from", "alice", "--json"],
+    );
     let _ = server.kill();
     let _ = server.wait();
     seen
