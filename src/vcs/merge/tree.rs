@@ -169,23 +169,20 @@ impl Merger<'_> {
                 self.placed.insert(path.to_string(), e);
             }
             Some(prev) if same(Some(prev), Some(&e)) => {}
-            Some(_) => {
-                let ours = self
-                    .ours
-                    .binary_search_by(|x| x.path.as_str().cmp(path))
-                    .ok()
-                    .map(|i| &self.ours[i]);
-                if let Some(o) = ours {
-                    self.placed.insert(path.to_string(), o.clone());
-                }
-                self.add_add(path);
-            }
+            Some(_) => self.add_add(path),
         }
     }
 
     /// Records an `add/add` conflict at `path`, replacing any other record there: two
     /// claims on one name outweigh how either got there, whatever the order found.
+    /// Ours' entry at `path`, as ours has it, is what stays there (whatever merged
+    /// version of it was placed, say with theirs' metadata edit carried along), so
+    /// the conflict keeps ours exactly, in either merge direction; when ours has
+    /// nothing there, the first entry placed stays.
     fn add_add(&mut self, path: &str) {
+        if let Ok(i) = self.ours.binary_search_by(|x| x.path.as_str().cmp(path)) {
+            self.placed.insert(path.to_string(), self.ours[i].clone());
+        }
         self.out.conflicts.retain(|c| c.path != path);
         self.out.markers.retain(|(p, _)| p != path);
         self.out
