@@ -70,6 +70,17 @@ bench_start() {
 	need_cmd "$TIMEFMT_BIN" time
 	need_cmd python3 python3
 	git_env
+	gadn_env
+}
+
+# gadn's side of the same: an identity for its commits (a fresh machine has none, and
+# gadn records no made-up one), its own home (no user config or key leaks in), and no
+# background preview process racing the next measurement.
+gadn_env() {
+	export GADN_AUTHOR_NAME="${GADN_AUTHOR_NAME:-gadn bench}"
+	export GADN_AUTHOR_EMAIL="${GADN_AUTHOR_EMAIL:-bench@gadn.invalid}"
+	export GADN_HOME="${GADN_BENCH_HOME:-$RUN_DIR/gadn-home}"
+	export GADN_PREVIEW_ON_COMMIT="${GADN_PREVIEW_ON_COMMIT:-off}"
 }
 
 bench_cleanup() {
