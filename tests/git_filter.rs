@@ -311,6 +311,77 @@ fn branch_switch_merge_and_clone() {
     assert_fsck_clean(&clone.join(".git"));
 }
 
+/// Both branches change one tracked asset: `git merge` stops on a conflict through
+/// the `merge=gadn` driver install defined, ours' real content stays in the work
+/// tree (no conflict markers in a pointer), and theirs can be taken whole.
+#[test]
+fn a_git_merge_conflict_on_an_asset_keeps_ours_and_writes_no_markers() {
+    let g = G::new();
+    g.gadn_ok(&g.repo(), &["git", "install", "--pattern", "*.png"]);
+    let cfg = g.git(&["config", "--local", "--get", "merge.gadn.driver"]);
+    assert!(cfg.contains("git merge-driver %O %A %B %P"), "{cfg}");
+    assert_eq!(
+        g.git(&["config", "--local", "--get", "diff.gadn.binary"])
+            .trim(),
+        "true"
+    );
+    let base = noise(300_000, 20);
+    g.write("tex/a.png", &base);
+    g.git(&["add", "."]);
+    g.git(&["commit", "-q", "-m", "base"]);
+    g.git(&["switch", "-q", "-c", "art"]);
+    let theirs = noise(300_000, 21);
+    g.write("tex/a.png", &theirs);
+    g.git(&["commit", "-q", "-am", "art's version"]);
+    g.git(&["switch", "-q", "main"]);
+    let ours = noise(300_000, 22);
+    g.write("tex/a.png", &ours);
+    g.git(&["commit", "-q", "-am", "main's version"]);
+    // git diff of an asset is binary, not pointer text.
+    let diff = g.git(&["diff", "HEAD~1", "HEAD", "--", "tex/a.png"]);
+    assert!(diff.contains("Binary files"), "{diff}");
+
+    let out = g.out_in(&g.repo(), &["merge", "--no-edit", "art"]);
+    assert!(!out.status.success(), "a conflict");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("CONFLICT") && said.contains("tex/a.png"),
+        "{said}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ours is kept"), "{stderr}");
+    let here = g.read("tex/a.png");
+    assert!(
+        !here.windows(7).any(|w| w == b"<<<<<<<"),
+        "no conflict markers"
+    );
+    assert_eq!(here, ours, "ours' real content in the work tree");
+    let unmerged = g.git(&["diff", "--name-only", "--diff-filter=U"]);
+    assert_eq!(unmerged.trim(), "tex/a.png");
+    g.git(&["checkout", "--theirs", "--", "tex/a.png"]);
+    assert_eq!(g.read("tex/a.png"), theirs);
+    g.git(&["add", "tex/a.png"]);
+    g.git(&["commit", "-q", "--no-edit"]);
+    g.assert_clean(&g.repo());
+
+    // Uninstall takes the drivers with the filter.
+    g.gadn_ok(&g.repo(), &["git", "uninstall"]);
+    assert!(!g
+        .out_in(
+            &g.repo(),
+            &["config", "--local", "--get", "merge.gadn.driver"]
+        )
+        .status
+        .success());
+    assert!(!g
+        .out_in(
+            &g.repo(),
+            &["config", "--local", "--get", "diff.gadn.binary"]
+        )
+        .status
+        .success());
+}
+
 #[test]
 fn global_install_makes_a_plain_git_clone_check_out_content() {
     let g = G::new();

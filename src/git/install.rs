@@ -3,13 +3,15 @@
 //!
 //! Install writes, in the repository's local Git config, `filter.gadn.process`
 //! (the absolute path of the gadn executable, shell-quoted, plus
-//! `git filter-process`) and `filter.gadn.required = true`; appends to the
+//! `git filter-process`) and `filter.gadn.required = true`, and defines the drivers
+//! the attributes name: `merge.gadn.driver` (`gadn git merge-driver`, see
+//! [`super::merge_driver`]) and `diff.gadn.binary = true`; appends to the
 //! work tree's `.gitattributes` one line `PATTERN filter=gadn diff=gadn merge=gadn
 //! -text` per pattern not already there; and creates the store in `<git-dir>/gadn`.
-//! Running it again changes nothing. Uninstall removes the `filter.gadn` config
-//! section and exactly the attribute lines of that form; the store is kept.
+//! Running it again changes nothing. Uninstall removes the `filter.gadn`, `merge.gadn` and `diff.gadn` config
+//! sections and exactly the attribute lines of that form; the store is kept.
 //!
-//! [`install_global`] writes the same two filter settings into the user's global Git
+//! [`install_global`] writes the same settings into the user's global Git
 //! config instead (like `git lfs install`), with no patterns and no store: every
 //! repository whose `.gitattributes` names `filter=gadn` then passes through gadn,
 //! including a plain `git clone` — the filter creates `<git-dir>/gadn` on first use
@@ -117,34 +119,72 @@ fn process_command(exe: &Path) -> Result<String, GitError> {
     Ok(format!("{} git filter-process", shell_quote(exe_text)))
 }
 
+/// The Git config a repository (`--local`) or user (`--global`) gets: the filter, and
+/// the `merge=gadn` and `diff=gadn` drivers the attributes name (undefined, Git would
+/// fall back to a line merge and write conflict markers into a pointer file). The
+/// merge driver is [`super::merge_driver`]; the diff driver marks the content binary,
+/// so `git diff` says "Binary files differ" rather than diffing pointer text.
+fn settings(process: &str) -> Vec<(&'static str, String)> {
+    let exe = process
+        .strip_suffix(" git filter-process")
+        .unwrap_or(process);
+    vec![
+        ("filter.gadn.process", process.to_string()),
+        ("filter.gadn.required", "true".into()),
+        (
+            "merge.gadn.name",
+            "gadn assets (ours kept on a conflict)".into(),
+        ),
+        (
+            "merge.gadn.driver",
+            format!("{exe} git merge-driver %O %A %B %P"),
+        ),
+        ("diff.gadn.binary", "true".into()),
+    ]
+}
+
+/// The config sections [`settings`] writes, removed by uninstall.
+const SECTIONS: &[(&str, &str)] = &[
+    ("filter.gadn", r"^filter\.gadn\."),
+    ("merge.gadn", r"^merge\.gadn\."),
+    ("diff.gadn", r"^diff\.gadn\."),
+];
+
+/// Writes [`settings`] with `scope` (`--local` or `--global`).
+fn configure(dir: &Path, scope: &str, process: &str) -> Result<(), GitError> {
+    for (key, value) in settings(process) {
+        git(dir, &["config", scope, key, &value])?;
+    }
+    Ok(())
+}
+
+/// Removes the sections of [`SECTIONS`] present in `scope`; true if the filter's was.
+fn unconfigure(dir: &Path, scope: &str) -> Result<bool, GitError> {
+    let mut filter = false;
+    for (section, pattern) in SECTIONS {
+        let present = git(dir, &["config", scope, "--get-regexp", pattern])
+            .map(|s| !s.is_empty())
+            .unwrap_or(false);
+        if present {
+            git(dir, &["config", scope, "--remove-section", section])?;
+            filter |= *section == "filter.gadn";
+        }
+    }
+    Ok(filter)
+}
+
 /// Configures the filter in the user's global Git config (`git config --global`),
 /// for every repository of this user. Running it again changes nothing.
 pub fn install_global(cwd: &Path, exe: &Path) -> Result<GlobalReport, GitError> {
     let process = process_command(exe)?;
-    git(
-        cwd,
-        &["config", "--global", "filter.gadn.process", &process],
-    )?;
-    git(cwd, &["config", "--global", "filter.gadn.required", "true"])?;
+    configure(cwd, "--global", &process)?;
     Ok(GlobalReport { process })
 }
 
 /// Removes the `filter.gadn` section from the user's global Git config; true if there
 /// was one. Repositories' stores and attributes are untouched.
 pub fn uninstall_global(cwd: &Path) -> Result<bool, GitError> {
-    let present = git(
-        cwd,
-        &["config", "--global", "--get-regexp", r"^filter\.gadn\."],
-    )
-    .map(|s| !s.is_empty())
-    .unwrap_or(false);
-    if present {
-        git(
-            cwd,
-            &["config", "--global", "--remove-section", "filter.gadn"],
-        )?;
-    }
-    Ok(present)
+    unconfigure(cwd, "--global")
 }
 
 /// Runs `git args…` in `dir`; returns stdout without its final newline.
@@ -237,11 +277,7 @@ pub fn install(cwd: &Path, exe: &Path, patterns: &[String]) -> Result<InstallRep
     } else {
         Store::open(&store)?;
     }
-    git(
-        &top,
-        &["config", "--local", "filter.gadn.process", &process],
-    )?;
-    git(&top, &["config", "--local", "filter.gadn.required", "true"])?;
+    configure(&top, "--local", &process)?;
 
     let attributes = top.join(".gitattributes");
     let io = |source| GitError::Io {
@@ -281,18 +317,7 @@ pub fn install(cwd: &Path, exe: &Path, patterns: &[String]) -> Result<InstallRep
 pub fn uninstall(cwd: &Path) -> Result<UninstallReport, GitError> {
     let git_dir = super::git_dir(cwd)?;
     let top = work_tree(cwd)?;
-    let has_section = git(
-        &top,
-        &["config", "--local", "--get-regexp", r"^filter\.gadn\."],
-    )
-    .map(|s| !s.is_empty())
-    .unwrap_or(false);
-    if has_section {
-        git(
-            &top,
-            &["config", "--local", "--remove-section", "filter.gadn"],
-        )?;
-    }
+    let has_section = unconfigure(&top, "--local")?;
     let attributes = top.join(".gitattributes");
     let mut removed = Vec::new();
     match std::fs::read_to_string(&attributes) {

@@ -18,6 +18,7 @@ pub mod filter;
 pub mod getdrop;
 pub mod history;
 pub mod install;
+pub mod merge_driver;
 pub mod pktline;
 pub mod pointer;
 pub mod rules;

@@ -4,6 +4,7 @@ mod agent;
 mod filter;
 mod getdrop;
 mod install;
+mod merge_driver;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,9 @@ enum GitCommand {
     Drop(getdrop::DropArgs),
     /// git-lfs custom transfer agent (run by git-lfs, not by hand).
     LfsAgent(agent::Args),
+    /// The `merge=gadn` driver (run by Git during a merge, not by hand).
+    #[command(hide = true)]
+    MergeDriver(merge_driver::Args),
     /// Verify the Git repository's gadn store (every chunk, object and reference).
     Fsck(super::fsck::Args),
     /// Storage statistics of the Git repository's gadn store.
@@ -49,6 +53,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         GitCommand::Get(a) => getdrop::run_get(ctx, a),
         GitCommand::Drop(a) => getdrop::run_drop(ctx, a),
         GitCommand::LfsAgent(a) => agent::run(ctx, a),
+        GitCommand::MergeDriver(a) => merge_driver::run(a),
         GitCommand::Fsck(a) => super::fsck::run_on(ctx, StoreOf::Git(&ctx.cwd), a),
         GitCommand::Stats(a) => super::stats::run_on(StoreOf::Git(&ctx.cwd), a),
         GitCommand::Gc(a) => super::gc::run_git(ctx, a),
