@@ -282,8 +282,8 @@ fn committer_comes_from_the_environment_then_config_else_the_author_else_a_refus
     for env in [&login[..], &nobody[..]] {
         let err = fail_env(&s, &["commit", "-m", "login"], env);
         for hint in [
-            "gadn config set user.name",
-            "gadn config set user.email",
+            "gadn config set --global user.name",
+            "gadn config set --global user.email",
             "GADN_AUTHOR_NAME",
         ] {
             assert!(err.contains(hint), "{err}");
@@ -316,9 +316,9 @@ fn committer_comes_from_the_environment_then_config_else_the_author_else_a_refus
     assert_eq!(c["committer"]["email"], "ada@example.org");
     // Tags, merge commits and locks follow the same rule.
     let err = fail_env(&s, &["tag", "v1", "-m", "release"], &login);
-    assert!(err.contains("gadn config set user.name"), "{err}");
+    assert!(err.contains("gadn config set --global user.name"), "{err}");
     let err = fail_env(&s, &["lock", "f.txt"], &login);
-    assert!(err.contains("gadn config set user.name"), "{err}");
+    assert!(err.contains("gadn config set --global user.name"), "{err}");
     {
         let store = gadn::store::Store::open(&s.path(".gadn")).unwrap();
         store.db().config_set("user.name", "Config Name").unwrap();
