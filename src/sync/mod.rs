@@ -78,6 +78,7 @@ mod receive;
 mod record_tail;
 pub mod remote;
 pub mod server;
+pub mod swarm;
 pub mod tls;
 pub mod transport;
 pub mod wire;
