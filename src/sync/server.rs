@@ -342,7 +342,16 @@ async fn answer_stream(
             return Ok(());
         }
         Message::GetChunks { runs } => {
-            served.send_chunks(&runs, &mut send).await.map_err(io)?;
+            match served.send_chunks(&runs, &mut send).await {
+                Ok(_) => {}
+                // The fetcher cancelled the run (`STOP_SENDING`, store-format.md
+                // § 15): the answer ends, the connection stays.
+                Err(e) if stopped_by_peer(&e) => {
+                    tracing::debug!(peer = %conn.peer.short(), "chunk answer cancelled");
+                    return Ok(());
+                }
+                Err(e) => return Err(io(e)),
+            }
             let _ = send.finish();
             return Ok(());
         }
@@ -399,5 +408,17 @@ fn note_addresses(config: &ServeConfig, conn: &Connection, listen: &[String]) {
                 Some(now),
             );
         }
+    }
+}
+
+/// Whether writing an answer failed because the peer stopped the stream
+/// (`STOP_SENDING`): a cancelled request, not a broken protocol.
+fn stopped_by_peer(e: &wire::WireError) -> bool {
+    match e {
+        wire::WireError::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<quinn::WriteError>())
+            .is_some_and(|w| matches!(w, quinn::WriteError::Stopped(_))),
+        _ => false,
     }
 }

@@ -22,12 +22,18 @@
 //! flight).
 
 pub mod availability;
+pub mod peer;
 pub mod picker;
+pub mod source;
 pub mod stats;
 
+#[cfg(test)]
+mod tests_peer;
 #[cfg(test)]
 mod tests_picker;
 
 pub use availability::{Availability, RunSet};
+pub use peer::PeerSource;
 pub use picker::{Assign, Cancel, Failure, Picker, PickerConfig, RunIx, SourceId, WantedRun};
+pub use source::{BoxFuture, RecordStream, Source, SourceError};
 pub use stats::{PickerStats, SourceStats};
