@@ -22,18 +22,27 @@
 //! flight).
 
 pub mod availability;
+pub mod driver;
 pub mod peer;
 pub mod picker;
 pub mod source;
 pub mod stats;
 
 #[cfg(test)]
+mod tests_fetch;
+#[cfg(test)]
 mod tests_peer;
 #[cfg(test)]
 mod tests_picker;
 
 pub use availability::{Availability, RunSet};
+pub use driver::{transfer, PlannedRun, SwarmError, SwarmReport, TICK};
 pub use peer::PeerSource;
 pub use picker::{Assign, Cancel, Failure, Picker, PickerConfig, RunIx, SourceId, WantedRun};
 pub use source::{BoxFuture, RecordStream, Source, SourceError};
 pub use stats::{PickerStats, SourceStats};
+
+/// Largest run the fetch plans, in raw bytes (2 MiB): small enough that the
+/// endgame and a stalled request cost little, large enough that a 20 GiB file is
+/// ≈10,000 runs.
+pub const PIECE_BYTES: u64 = 2 << 20;

@@ -390,12 +390,15 @@ impl Picker {
     }
 
     /// A record of `bytes` raw bytes of `run` arrived from `source` (records of a
-    /// run arrive in order). Records of a cancelled request are ignored.
+    /// run arrive in order). A record of a cancelled request still counts in the
+    /// source's bytes and records (it was received), and nothing else.
     pub fn on_record(&mut self, source: SourceId, run: RunIx, bytes: u64, now: Instant) {
         let window = self.config.rate_window;
         let Some(s) = self.sources.get_mut(source.0) else {
             return;
         };
+        s.stats.records += 1;
+        s.stats.bytes += bytes;
         let Some(f) = s.inflight.iter_mut().find(|f| f.run == run) else {
             return;
         };
@@ -409,8 +412,6 @@ impl Picker {
         f.got_records += 1;
         f.got_bytes += bytes;
         f.active = now;
-        s.stats.records += 1;
-        s.stats.bytes += bytes;
         s.window_bytes += bytes;
         let elapsed = now.saturating_duration_since(s.window_start);
         if elapsed >= window {

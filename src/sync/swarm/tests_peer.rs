@@ -58,7 +58,11 @@ pub(super) async fn bob_to(addr: SocketAddr, repo: &Repo) -> (Endpoint, Connecti
 }
 
 /// A real server for `repo` sending at most `rate` bytes per second.
-fn serve_slowly(repo: &Repo, k: &MachineKey, rate: u64) -> (SocketAddr, watch::Sender<bool>) {
+pub(super) fn serve_slowly(
+    repo: &Repo,
+    k: &MachineKey,
+    rate: u64,
+) -> (SocketAddr, watch::Sender<bool>) {
     let dir = store_dir(repo);
     let keys = MemberKeys::load(&dir).expect("members");
     let ep = Arc::new(
