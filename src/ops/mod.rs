@@ -88,6 +88,8 @@ mod serve;
 mod tests;
 #[cfg(all(test, feature = "preview"))]
 mod tests_snapshot;
+#[cfg(all(test, feature = "sync"))]
+mod tests_swarm;
 
 /// What [`fsck`] and [`stats`] report (store types, re-exported for callers).
 pub use crate::store::{FsckReport, StoreStats};

@@ -22,6 +22,7 @@
 //! flight).
 
 pub mod availability;
+pub mod connect;
 pub mod driver;
 pub mod peer;
 pub mod picker;
@@ -36,6 +37,7 @@ mod tests_peer;
 mod tests_picker;
 
 pub use availability::{Availability, RunSet};
+pub use connect::{capped, peer_sources, Unreachable};
 pub use driver::{transfer, PlannedRun, SwarmError, SwarmReport, TICK};
 pub use peer::PeerSource;
 pub use picker::{Assign, Cancel, Failure, Picker, PickerConfig, RunIx, SourceId, WantedRun};
