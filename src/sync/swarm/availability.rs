@@ -1,7 +1,7 @@
 //! What a source says it holds of a transfer's runs: everything (a full seed) or a
 //! set of run indices (a partial seed), one bit per run of the plan.
 
-use super::picker::RunIx;
+use super::ids::RunIx;
 
 /// A set of run indices, one bit per run of the plan: 10,000 runs cost 1.25 KiB.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -22,6 +22,7 @@ use crate::sync::land::RecordSink;
 use crate::sync::wire::Run;
 
 use super::availability::{Availability, RunSet};
+pub use super::error::SwarmError;
 use super::picker::{Picker, PickerConfig, RunIx, SourceId, WantedRun};
 use super::source::{Source, SourceError};
 use super::stats::{PickerStats, SourceStats};
@@ -83,40 +84,6 @@ impl SwarmReport {
             s.last_error = o.last_error.or(s.last_error.take());
             s.dropped = s.dropped.take().or(o.dropped);
         }
-    }
-}
-
-/// Returned by [`transfer`].
-#[derive(Debug, thiserror::Error)]
-pub enum SwarmError {
-    /// Runs are missing and no source is left that has them (all dropped, or the
-    /// ones left lack them). What landed stays.
-    #[error("no source left for {runs} runs ({bytes} bytes) of chunks: {}", summary(.sources))]
-    NoSourceLeft {
-        /// Runs still missing.
-        runs: u64,
-        /// Their raw bytes.
-        bytes: u64,
-        /// What each source did, and why it was dropped.
-        sources: Vec<SourceStats>,
-    },
-    /// The store's writer stopped (a disk error, or a record it refused).
-    #[error("the writer stopped")]
-    WriterStopped,
-}
-
-fn summary(sources: &[SourceStats]) -> String {
-    let each: Vec<String> = sources
-        .iter()
-        .map(|s| match &s.dropped {
-            Some(why) => format!("{} dropped ({why})", s.name),
-            None => format!("{} lacks them", s.name),
-        })
-        .collect();
-    if each.is_empty() {
-        "there were no sources".into()
-    } else {
-        each.join(", ")
     }
 }
 

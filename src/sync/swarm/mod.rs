@@ -1,29 +1,57 @@
 //! The transfer planner ("swarm", `design.md` *Sync: planner / swarm*;
-//! `store-format.md` § 15, *Fetch*): many sources at once, rarest first, bytes in
-//! flight per source following its measured rate, work moved off failed, stalled,
-//! lying or corrupting sources, and an endgame.
+//! `store-format.md` § 15, *Fetch*, "Several sources" and "Cancel"): the chunk
+//! phase of a fetch from many sources at once, rarest first, bytes in flight per
+//! source following its measured rate, work moved off failed, stalled, lying or
+//! corrupting sources, and an endgame.
 //!
 //! * [`picker`] — the pure, synchronous decision maker: which source fetches which
 //!   run, when a request is stalled, what to cancel. Time is passed in, so its
-//!   tests run on a simulated clock.
-//! * [`source`] — the async [`Source`] interface the driver feeds the picker from:
-//!   availability over the wanted runs, one run fetched as a stream of verified
-//!   records, cancel by dropping the stream. [`peer::PeerSource`] is a QUIC peer;
-//!   an HTTP mirror implements the same trait without touching the picker.
-//! * [`availability`] — what a source claims it holds (everything, or a run set).
-//! * [`stats`] — per-source and overall counters for `--json` reports.
+//!   tests run on a simulated clock (`tests_picker.rs`). Its module docs give the
+//!   rules and the reasons for them.
+//! * [`source`] — the async [`Source`] interface: availability over the wanted
+//!   runs, one run fetched as a stream of verified records, cancel. Boxed futures
+//!   (no `async fn` in the trait) so sources of several kinds share one transfer.
+//! * [`peer`] — [`PeerSource`], a QUIC peer over the existing `GetChunks` request
+//!   (one run per request); cancel is `STOP_SENDING` on the answer's stream.
+//! * [`driver`] — [`transfer`]: one task per request in flight, records into the
+//!   store's writer, events back to one loop that feeds the picker.
+//! * [`connect`] — extra peers named by hand (`--peer`, `--max-sources`).
+//! * [`availability`], [`stats`] — what a source claims; the counters `--json`
+//!   reports.
+//!
+//! # Design choices
+//!
+//! * **Runs, not chunks.** The unit of work is a run `(file, first chunk, count)`
+//!   of at most [`PIECE_BYTES`]: big enough that a 20 GiB file is ≈10,000 runs
+//!   (not 330,000 chunk decisions), small enough that an endgame duplicate or a
+//!   stalled request costs little.
+//! * **Pull, with a budget.** A source gets a new run whenever its bytes in flight
+//!   are under its budget (≈ 2 × rate × RTT, floored so a new source gets work at
+//!   once); a fast source empties its budget sooner and so gets more runs. No
+//!   global rate split has to be computed, and a source that slows down simply
+//!   stops pulling.
+//! * **Verification at the source, again at the writer.** A [`RecordStream`]
+//!   hands on only records that are the expected chunk and hash to it, so bad data
+//!   is attributed to the source that sent it (and it alone is banned); the writer
+//!   re-hashes before storing, as for every record.
+//! * **One source may be the main peer.** History, trees and file objects come
+//!   from the first peer as before; only chunks are planned. A fetch with a single
+//!   source keeps the unplanned path unchanged (and its errors: bad data ends it).
+//! * **No new message.** Peers are full seeds (a peer whose refs reach the files);
+//!   a lie is caught by delivery (`Missing`). Partial seeds need an availability
+//!   message: that is the next step.
 //!
 //! # Memory
 //!
-//! The plan is a list of runs `(file, first chunk, count)` of about a request's
-//! bytes each, never a map of chunk ids: per run the picker keeps one state of
-//! ≈80 bytes plus one availability bit per source. The chunk ids a request must
-//! check its records against are the driver's (one run's worth per request in
-//! flight).
+//! The picker keeps per run one state of ≈100 bytes plus one availability bit per
+//! source and no chunk id. The driver keeps the plan's chunk ids, once (32 bytes a
+//! chunk: ≈10 MiB for a 20 GiB file), to check each record against.
 
 pub mod availability;
 pub mod connect;
 pub mod driver;
+mod error;
+mod ids;
 pub mod peer;
 pub mod picker;
 pub mod source;

@@ -8,7 +8,6 @@
 use crate::store::pack::Codec;
 use crate::store::raw::RawRecord;
 use crate::store::{ObjectId, ObjectKind};
-use crate::sync::fetch::request;
 use crate::sync::wire::{self, Message, Run};
 
 use super::availability::Availability;
@@ -87,9 +86,15 @@ impl Source for PeerSource {
                 });
             }
             let msg = Message::GetChunks { runs: vec![want] };
-            let recv = request(&self.conn, &self.name, &msg)
+            let (mut send, recv) = self
+                .conn
+                .open_bi()
                 .await
-                .map_err(|e| self.broken(e.to_string()))?;
+                .map_err(|e| self.broken(format!("opening a stream: {e}")))?;
+            wire::write_message(&mut send, &msg)
+                .await
+                .map_err(|e| self.broken(format!("sending the request: {e}")))?;
+            let _ = send.finish();
             let stream: Box<dyn RecordStream> = Box::new(PeerRun {
                 conn: self.conn.clone(),
                 name: self.name.clone(),

@@ -10,8 +10,8 @@
 //! The picker plans over *runs* `(file, first chunk, count)` with their byte
 //! length, never single chunks: the driver cuts a file's missing chunks into runs
 //! of about a request's worth of bytes, so a 20 GiB file (≈330,000 chunks) is
-//! ≈10,000 runs of 2 MiB. Per run the picker keeps one small state (≈80 bytes) and
-//! one bit per source (its availability); it holds no chunk id at all.
+//! ≈10,000 runs of 2 MiB. Per run the picker keeps one small state (≈100 bytes)
+//! and one bit per source (its availability); it holds no chunk id at all.
 //!
 //! # Order: rarest first, then plan order
 //!
@@ -64,20 +64,11 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::sync::wire::Run;
 
 use super::availability::{Availability, RunSet};
+pub use super::ids::{RunIx, SourceId};
 use super::stats::{PickerStats, SourceStats};
-
-/// Index of a run in the plan: its position in the list given to [`Picker::new`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct RunIx(pub usize);
-
-/// A source of the transfer, numbered in the order added ([`Picker::add_source`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct SourceId(pub usize);
 
 /// One run the transfer needs, with its length in bytes (raw chunk bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
