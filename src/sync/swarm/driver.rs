@@ -224,6 +224,28 @@ pub async fn transfer(
         let _ = stop.send(());
     }
     tasks.shutdown().await;
+    // Records the tasks queued before they stopped landed: count them.
+    drop(tx);
+    while let Ok(event) = rx.try_recv() {
+        if let Event::Record {
+            source,
+            run,
+            raw,
+            payload,
+        } = event
+        {
+            picker.on_record(source, run, raw, Instant::now());
+            on_record(raw, payload);
+        }
+    }
+    let result = match result {
+        Err(SwarmError::NoSourceLeft { runs, bytes, .. }) => Err(SwarmError::NoSourceLeft {
+            runs,
+            bytes,
+            sources: picker.source_stats(Instant::now()),
+        }),
+        other => other,
+    };
     result.map(|()| SwarmReport {
         transfer: picker.stats().clone(),
         sources: picker.source_stats(Instant::now()),

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use crate::store::Store;
 use crate::sync::client::{self, FetchOptions};
-use crate::sync::tests::{empty_like, fetch_with, key, noise, serve, store_dir, LIMIT};
+use crate::sync::tests::{
+    empty_like, fetch_with, key, noise, scripted_server, serve, store_dir, LIMIT,
+};
+use crate::sync::wire::Message;
+use crate::sync::SyncError;
 use crate::vcs::Repo;
 
 use super::tests_peer::{alice_with_file, bob_to, serve_slowly};
@@ -34,24 +38,41 @@ async fn fetch_from_both(
     alice: std::net::SocketAddr,
     carol: std::net::SocketAddr,
 ) -> Result<client::FetchReport, crate::sync::SyncError> {
+    fetch_from_all(b, a, alice, &[(carol, 3, "carol")]).await
+}
+
+/// Fetches into `b` from alice at `alice` (key 1), with `extra` (address, key
+/// seed, name) as extra sources.
+async fn fetch_from_all(
+    b: &Repo,
+    a: &Repo,
+    alice: std::net::SocketAddr,
+    extra: &[(std::net::SocketAddr, u8, &str)],
+) -> Result<client::FetchReport, crate::sync::SyncError> {
     let (ep, to_alice) = bob_to(alice, a).await;
-    let to_carol = client::connect(&ep, key(3).public(), &[carol])
-        .await
-        .expect("connect carol");
     let id = a.store().repository_id().expect("id");
-    client::hello(&to_carol, "carol", Some(id), Vec::new())
-        .await
-        .expect("hello carol");
-    let extra: Vec<Arc<dyn Source>> =
-        vec![Arc::new(PeerSource::new(to_carol.inner.clone(), "carol"))];
+    let mut sources: Vec<Arc<dyn Source>> = Vec::new();
+    let mut conns = Vec::new();
+    for (addr, k, name) in extra {
+        let conn = client::connect(&ep, key(*k).public(), &[*addr])
+            .await
+            .expect("connect");
+        client::hello(&conn, name, Some(id.clone()), Vec::new())
+            .await
+            .expect("hello");
+        sources.push(Arc::new(PeerSource::new(conn.inner.clone(), *name)));
+        conns.push(conn);
+    }
     let opts = FetchOptions {
         trust_peer: true,
         progress: None,
         prefill_checkout: false,
     };
-    let r = client::fetch_from_sources(&to_alice, "alice", &store_dir(b), opts, extra).await;
+    let r = client::fetch_from_sources(&to_alice, "alice", &store_dir(b), opts, sources).await;
     to_alice.close(0, b"done");
-    to_carol.close(0, b"done");
+    for c in conns {
+        c.close(0, b"done");
+    }
     r
 }
 
@@ -143,6 +164,123 @@ async fn a_seed_shut_down_mid_transfer_leaves_the_rest_to_the_other() {
             delivered <= ids.len() as u64 + dup,
             "{delivered}: {:?}",
             swarm.transfer
+        );
+        check_copy(&b, &file, &noise(16, LEN));
+    })
+    .await
+    .expect("within the time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupting_seed_and_a_lying_seed_are_dropped_and_the_good_one_finishes() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let (a, file, _) = alice_with_file(d.path(), LEN);
+        let (alice, _stop_a) = serve(&a, &key(1));
+        // Mallory flips a bit of every chunk she sends.
+        let mallory = scripted_server(
+            &key(3),
+            store_dir(&a),
+            |_| None,
+            |m| match m {
+                Message::Record {
+                    id,
+                    kind: 0,
+                    codec,
+                    raw_len,
+                    mut payload,
+                } => {
+                    let last = payload.len() - 1;
+                    payload[last] ^= 1;
+                    Message::Record {
+                        id,
+                        kind: 0,
+                        codec,
+                        raw_len,
+                        payload,
+                    }
+                }
+                m => m,
+            },
+        );
+        // Larry claims everything (a full seed) and has no chunk of the file.
+        let larry = scripted_server(
+            &key(4),
+            store_dir(&a),
+            |m| match m {
+                Message::GetChunks { runs } => Some(vec![Message::Error {
+                    code: "not-found".into(),
+                    message: format!("file {}: not here", runs[0].file),
+                }]),
+                _ => None,
+            },
+            |m| m,
+        );
+        let b = empty_like(d.path(), "bob", &a);
+        let extra = [(mallory, 3, "mallory"), (larry, 4, "larry")];
+        let report = fetch_from_all(&b, &a, alice, &extra).await.expect("fetch");
+        let swarm = report.swarm.expect("planned");
+        let (good, bad, liar) = (&swarm.sources[0], &swarm.sources[1], &swarm.sources[2]);
+        assert!(bad.bad_data, "{bad:?}");
+        assert!(
+            bad.dropped
+                .as_deref()
+                .is_some_and(|d| d.contains("bad data")),
+            "{bad:?}"
+        );
+        assert_eq!(bad.bytes, 0, "no corrupt record is counted as delivered");
+        assert!(liar.lies >= 1 && liar.bytes == 0, "{liar:?}");
+        assert!(good.dropped.is_none() && good.bytes == report.transferred.chunk_bytes);
+        check_copy(&b, &file, &noise(16, LEN));
+    })
+    .await
+    .expect("within the time limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_source_gone_stops_the_fetch_and_a_rerun_fetches_only_the_rest() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let (a, file, ids) = alice_with_file(d.path(), LEN);
+        let (plain, stop_plain) = serve(&a, &key(1));
+        let c = carol_from(d.path(), &a, plain).await;
+        let _ = stop_plain.send(true);
+        let (alice, stop_a) = serve_slowly(&a, &key(1), 4_000_000);
+        let (carol, stop_c) = serve_slowly(&c, &key(3), 4_000_000);
+        let b = empty_like(d.path(), "bob", &a);
+        let stop_both = async {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let _ = stop_a.send(true);
+            let _ = stop_c.send(true);
+        };
+        let (first, ()) = tokio::join!(fetch_from_both(&b, &a, alice, carol), stop_both);
+        let e = first.expect_err("every source gone");
+        let SyncError::Swarm(SwarmError::NoSourceLeft { runs, sources, .. }) = &e else {
+            panic!("{e}");
+        };
+        assert!(*runs > 0);
+        assert!(e.to_string().contains("no source left"), "{e}");
+        for s in sources {
+            assert!(s.dropped.is_some(), "{s:?}");
+        }
+        let landed: u64 = sources.iter().map(|s| s.records).sum();
+        assert!(landed > 0 && landed < ids.len() as u64, "{landed}");
+        // Later, the seeds are back: the re-run asks only for what did not land.
+        let (alice, _stop_a) = serve(&a, &key(1));
+        let (carol, _stop_c) = serve(&c, &key(3));
+        let second = fetch_from_both(&b, &a, alice, carol).await.expect("re-run");
+        let swarm = second.swarm.expect("planned");
+        let left = ids.len() as u64 - landed;
+        let dup = swarm.transfer.endgame_duplicates * (PIECE_BYTES / (16 << 10));
+        assert!(
+            second.transferred.chunks >= left,
+            "{} < {left}",
+            second.transferred.chunks
+        );
+        assert!(
+            second.transferred.chunks <= left + dup,
+            "{}: {left}",
+            second.transferred.chunks
         );
         check_copy(&b, &file, &noise(16, LEN));
     })
