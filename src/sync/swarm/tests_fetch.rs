@@ -287,3 +287,119 @@ async fn every_source_gone_stops_the_fetch_and_a_rerun_fetches_only_the_rest() {
     .await
     .expect("within the time limit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_that_stalls_without_closing_does_not_hold_the_fetch_up() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let (a, file, _) = alice_with_file(d.path(), LEN);
+        let (plain, stop_plain) = serve(&a, &key(1));
+        let c = carol_from(d.path(), &a, plain).await;
+        let _ = stop_plain.send(true);
+        let (alice, _stop_a) = serve(&a, &key(1));
+        // Carol sends her burst allowance (64 KiB) and then one byte a second: her
+        // requests stall with the connection open.
+        let (carol, _stop_c) = serve_slowly(&c, &key(3), 1);
+        let b = empty_like(d.path(), "bob", &a);
+        let started = std::time::Instant::now();
+        let report = fetch_from_both(&b, &a, alice, carol).await.expect("fetch");
+        let took = started.elapsed();
+        let swarm = report.swarm.expect("planned");
+        let carol_s = &swarm.sources[1];
+        // Her runs went to alice: raced in the endgame, or moved on stalling.
+        assert!(
+            carol_s.cancelled + u64::from(carol_s.stalls) >= 1,
+            "{carol_s:?}"
+        );
+        assert_eq!(carol_s.runs, 0, "{carol_s:?}");
+        assert!(carol_s.dropped.is_none(), "stalled, not gone: {carol_s:?}");
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        check_copy(&b, &file, &noise(16, LEN));
+    })
+    .await
+    .expect("within the time limit");
+}
+
+/// Raw lengths of `ids` as stored in `a`.
+fn lengths(a: &Repo, ids: &[crate::store::ObjectId]) -> Vec<u64> {
+    let s = Store::open(a.store().dir()).expect("open");
+    ids.iter()
+        .map(|id| u64::from(s.read_raw(id).expect("read").expect("present").raw_len))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_driver_moves_a_stalled_request_within_the_bound() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let (a, file, ids) = alice_with_file(d.path(), 6_000_000);
+        let lens = lengths(&a, &ids);
+        let (alice, _stop_a) = serve(&a, &key(1));
+        let (stalling, _stop_s) = serve_slowly(&a, &key(3), 1);
+        let b = empty_like(d.path(), "bob", &a);
+        let (ep, to_alice) = bob_to(alice, &a).await;
+        let to_stalling = client::connect(&ep, key(3).public(), &[stalling])
+            .await
+            .expect("connect");
+        let id = a.store().repository_id().expect("id");
+        client::hello(&to_stalling, "staller", Some(id), Vec::new())
+            .await
+            .expect("hello");
+        // The staller first: it gets the first runs.
+        let sources: Vec<Arc<dyn Source>> = vec![
+            Arc::new(PeerSource::new(to_stalling.inner.clone(), "staller")),
+            Arc::new(PeerSource::new(to_alice.inner.clone(), "alice")),
+        ];
+        // Runs of 4 chunks; no endgame, so only the stall rule can move work.
+        let plan: Vec<PlannedRun> = (0..ids.len())
+            .step_by(4)
+            .map(|i| {
+                let n = 4.min(ids.len() - i);
+                PlannedRun {
+                    wanted: WantedRun {
+                        run: crate::sync::wire::Run {
+                            file,
+                            start: i as u64,
+                            count: n as u32,
+                        },
+                        bytes: lens[i..i + n].iter().sum(),
+                    },
+                    ids: ids[i..i + n].to_vec(),
+                }
+            })
+            .collect();
+        let config = PickerConfig {
+            endgame_copies: 1,
+            ..PickerConfig::default()
+        };
+        let lander = crate::sync::land::Lander::start(&store_dir(&b)).expect("lander");
+        let started = std::time::Instant::now();
+        let report = transfer(plan, &sources, &lander.sink(), config, &|_, _| {})
+            .await
+            .expect("transfer");
+        let took = started.elapsed();
+        lander
+            .land(crate::sync::land::Plan::default())
+            .await
+            .expect("land");
+        let staller = &report.sources[0];
+        assert!(staller.stalls >= 1, "{staller:?}");
+        assert!(staller.dropped.is_none(), "{staller:?}");
+        assert!(report.transfer.requeued >= 1, "{:?}", report.transfer);
+        // Stalled from its first record on; moved 1 s later (50 ms ticks), and
+        // alice moves 6 MB on loopback in well under a second more.
+        assert!(took < Duration::from_millis(2_500), "took {took:?}");
+        assert!(
+            took >= Duration::from_millis(1_000),
+            "took {took:?}: no stall?"
+        );
+        let s = Store::open(b.store().dir()).expect("open");
+        for id in &ids {
+            assert!(s.contains(id), "{id} missing");
+        }
+        to_alice.close(0, b"done");
+        to_stalling.close(0, b"done");
+    })
+    .await
+    .expect("within the time limit");
+}
