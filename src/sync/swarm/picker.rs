@@ -308,6 +308,27 @@ impl Picker {
         id
     }
 
+    /// Replaces what `source` claims (a partial seed's announcement as its own
+    /// fetch goes on: BitTorrent's HAVE). Runs it said it lacks stay excluded;
+    /// its requests in flight stay.
+    pub fn set_availability(&mut self, source: SourceId, avail: Availability) {
+        let Some(s) = self.sources.get(source.0) else {
+            return;
+        };
+        if !s.live() {
+            return;
+        }
+        let before: Vec<bool> = (0..self.runs.len()).map(|i| s.holds(RunIx(i))).collect();
+        self.sources[source.0].avail = avail;
+        for (i, held) in before.into_iter().enumerate() {
+            match (held, self.sources[source.0].holds(RunIx(i))) {
+                (false, true) => self.add_holders(i, 1),
+                (true, false) => self.add_holders(i, -1),
+                _ => {}
+            }
+        }
+    }
+
     /// Whether every run has landed.
     pub fn is_done(&self) -> bool {
         self.stats.runs_done == self.stats.runs

@@ -568,3 +568,37 @@ fn a_far_slower_source_is_snubbed_and_retried_later() {
         out.end
     );
 }
+
+#[test]
+fn a_partial_seed_that_announces_more_gets_it_and_rarity_follows() {
+    let config = PickerConfig {
+        floor_bytes: 1,
+        endgame_copies: 1,
+        ..PickerConfig::default()
+    };
+    let srcs = [("seed", Availability::Everything), ("partial", runs(0..1))];
+    let (mut p, t0) = picker_with(4, &srcs, config);
+    // Run 0 has two holders, 1..4 one: the seed starts with the rarest (1); the
+    // partial seed has only run 0.
+    let first = p.next_requests(t0);
+    let got: Vec<(usize, usize)> = first.iter().map(|a| (a.source.0, a.run.0)).collect();
+    assert_eq!(got, vec![(0, 1), (1, 0)]);
+    for a in first {
+        p.on_done(a.source, a.run, t0);
+    }
+    // It announces runs 2 and 3 as they land at its end: both now have two
+    // holders, and it takes one of them.
+    p.set_availability(SourceId(1), runs(0..4));
+    let next = p.next_requests(t0);
+    let got: Vec<(usize, usize)> = next.iter().map(|a| (a.source.0, a.run.0)).collect();
+    assert_eq!(got, vec![(0, 2), (1, 3)]);
+    // A run it said it lacked stays excluded whatever it announces later.
+    p.on_failed(SourceId(1), RunIx(3), Failure::Lacks, t0);
+    p.set_availability(SourceId(1), Availability::Everything);
+    p.on_done(SourceId(0), RunIx(2), t0);
+    let last = p.next_requests(t0);
+    let got: Vec<(usize, usize)> = last.iter().map(|a| (a.source.0, a.run.0)).collect();
+    assert_eq!(got, vec![(0, 3)]);
+    p.on_done(SourceId(0), RunIx(3), t0);
+    assert!(p.is_done());
+}
