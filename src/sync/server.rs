@@ -356,6 +356,9 @@ async fn answer_stream(
             return Ok(());
         }
         Message::GetPeers {} => served.peers().map(|m| vec![m]),
+        Message::GetHave { files } => Ok(vec![
+            served.with_store(|s| super::swarm::have::answer(s, &files))
+        ]),
         Message::GetPreviews { ids } => served.previews(&ids).map(|m| vec![m]),
         // The write rule of `store::members`: the connection is a member's (checked
         // above), so its role decides.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sync::client;
+use crate::sync::protocol::CAP_HAVE;
 use crate::sync::remote;
 use crate::sync::transport::Endpoint;
 
@@ -43,8 +44,10 @@ pub async fn peer_sources(
                 let addrs = remote::socket_addrs(std::slice::from_ref(&addr));
                 let dial = async {
                     let conn = client::connect(endpoint, key, &addrs).await?;
-                    client::hello(&conn, &name, Some(repo.to_string()), Vec::new()).await?;
-                    Ok::<_, crate::sync::SyncError>(conn)
+                    let welcome =
+                        client::hello(&conn, &name, Some(repo.to_string()), Vec::new()).await?;
+                    let have = welcome.caps.iter().any(|c| c == CAP_HAVE);
+                    Ok::<_, crate::sync::SyncError>((conn, have))
                 };
                 let reached = match tokio::time::timeout(CONNECT_TIMEOUT, dial).await {
                     Ok(Ok(conn)) => Ok(conn),
@@ -56,7 +59,10 @@ pub async fn peer_sources(
             Err(e) => (spec.clone(), Err(e.to_string())),
         };
         match reached {
-            Ok(conn) => out.push(Arc::new(PeerSource::new(conn.inner.clone(), name))),
+            Ok((conn, have)) => {
+                let src = PeerSource::new(conn.inner.clone(), name);
+                out.push(Arc::new(if have { src.asking_have() } else { src }))
+            }
             Err(reason) => {
                 tracing::warn!(peer = %name, "extra source unreachable: {reason}");
                 out.push(Arc::new(Unreachable { name, reason }));

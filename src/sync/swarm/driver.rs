@@ -72,6 +72,7 @@ impl SwarmReport {
             s.bytes += o.bytes;
             s.records += o.records;
             s.runs += o.runs;
+            s.announced = o.announced;
             s.mean_rate = s.bytes.checked_div(busy_s + busy_o).unwrap_or(s.mean_rate);
             s.rate = o.rate;
             s.rtt_ms = o.rtt_ms;
@@ -104,6 +105,10 @@ enum Event {
         error: SourceError,
     },
     WriterStopped,
+    Availability {
+        source: SourceId,
+        result: Result<Availability, SourceError>,
+    },
 }
 
 /// Fetches `plan` from `sources` into `sink`; `on_record(raw, payload)` is
@@ -115,8 +120,8 @@ pub async fn transfer(
     config: PickerConfig,
     on_record: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<SwarmReport, SwarmError> {
-    let wanted: Vec<WantedRun> = plan.iter().map(|p| p.wanted).collect();
-    let mut picker = Picker::with_config(wanted.clone(), config);
+    let wanted: Arc<[WantedRun]> = plan.iter().map(|p| p.wanted).collect();
+    let mut picker = Picker::with_config(wanted.to_vec(), config);
     for src in sources {
         let now = Instant::now();
         match src.availability(&wanted).await {
@@ -133,6 +138,12 @@ pub async fn transfer(
     let mut cancels: HashMap<(SourceId, RunIx), oneshot::Sender<()>> = HashMap::new();
     let mut tasks = JoinSet::new();
     let mut last_tick = Instant::now();
+    // Per source: when to ask its availability again (partial seeds), unless a
+    // question is out.
+    let mut refresh_at: Vec<Option<Instant>> = sources
+        .iter()
+        .map(|s| s.refresh().map(|d| Instant::now() + d))
+        .collect();
     let result = loop {
         for a in picker.next_requests(Instant::now()) {
             let p = &plan[a.run.0];
@@ -201,7 +212,31 @@ pub async fn transfer(
                 };
             }
             Some(Event::WriterStopped) => break Err(SwarmError::WriterStopped),
+            Some(Event::Availability { source, result }) => {
+                let src = &sources[source.0];
+                refresh_at[source.0] = src.refresh().map(|d| now + d);
+                to_cancel = match result {
+                    Ok(avail) => {
+                        picker.set_availability(source, avail);
+                        Vec::new()
+                    }
+                    Err(e) => picker.drop_source(source, format!("availability: {e}"), now),
+                };
+            }
             None => {}
+        }
+        for (i, at) in refresh_at.iter_mut().enumerate() {
+            if at.is_some_and(|t| t <= now) {
+                *at = None; // until the answer
+                let (src, wanted, tx) = (sources[i].clone(), wanted.clone(), tx.clone());
+                tasks.spawn(async move {
+                    let result = src.availability(&wanted).await;
+                    let _ = tx.send(Event::Availability {
+                        source: SourceId(i),
+                        result,
+                    });
+                });
+            }
         }
         if now.saturating_duration_since(last_tick) >= TICK {
             to_cancel.extend(picker.tick(now));

@@ -51,6 +51,7 @@ pub mod availability;
 pub mod connect;
 pub mod driver;
 mod error;
+pub mod have;
 mod ids;
 pub mod peer;
 pub mod picker;
@@ -59,6 +60,8 @@ pub mod stats;
 
 #[cfg(test)]
 mod tests_fetch;
+#[cfg(test)]
+mod tests_have;
 #[cfg(test)]
 mod tests_peer;
 #[cfg(test)]

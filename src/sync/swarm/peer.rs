@@ -1,21 +1,28 @@
-//! [`PeerSource`]: a QUIC peer as a [`Source`], over the existing chunk-run
-//! request ([`Message::GetChunks`] with one run, answered `Record … End`;
-//! `store-format.md` § 15). No message is new: a peer whose refs reach the wanted
-//! files is a full seed, so its availability is [`Availability::Everything`], and
-//! a chunk it then lacks ([`Message::Missing`], or an error frame for a file it
-//! does not know) is the claim failing ([`SourceError::Lacks`]).
+//! [`PeerSource`]: a QUIC peer as a [`Source`], over the chunk-run request
+//! ([`Message::GetChunks`] with one run, answered `Record … End`;
+//! `store-format.md` § 15). A peer that offers the capability `have` is asked
+//! what it holds ([`Message::GetHave`], again every [`HAVE_REFRESH`]: a partial
+//! seed); any other is a full seed ([`Availability::Everything`]). A chunk it then
+//! lacks ([`Message::Missing`], or an error frame for a file it does not know) is
+//! the claim failing ([`SourceError::Lacks`]). An availability answer that is
+//! oversized, contradicts itself or names files not asked about closes the
+//! connection (code 2) with the reason, logged.
 
 use crate::store::pack::Codec;
 use crate::store::raw::RawRecord;
 use crate::store::{ObjectId, ObjectKind};
-use crate::sync::wire::{self, Message, Run};
+use crate::sync::wire::{self, FileHave, Message, Run, MAX_HAVE_FILES};
 
 use super::availability::Availability;
+use super::have;
 use super::picker::WantedRun;
 use super::source::{BoxFuture, RecordStream, Source, SourceError};
 
 /// QUIC application error code sent with `STOP_SENDING` when a run is cancelled.
 pub const STOP_CANCELLED: u32 = 0;
+
+/// How often a partial seed is asked again what it holds.
+pub const HAVE_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Error codes of [`Message::Error`] that mean "I do not have that file".
 const LACKS_CODES: [&str; 2] = ["not-found", "bad-run"];
@@ -25,6 +32,8 @@ const LACKS_CODES: [&str; 2] = ["not-found", "bad-run"];
 pub struct PeerSource {
     conn: quinn::Connection,
     name: String,
+    /// It offers `have`: ask it what it holds.
+    asks_have: bool,
 }
 
 impl PeerSource {
@@ -33,6 +42,52 @@ impl PeerSource {
         PeerSource {
             conn,
             name: name.into(),
+            asks_have: false,
+        }
+    }
+
+    /// Asks the peer what it holds ([`Message::GetHave`]) instead of taking it as
+    /// a full seed: for a peer whose welcome offered `have`.
+    pub fn asking_have(mut self) -> PeerSource {
+        self.asks_have = true;
+        self
+    }
+
+    /// Closes the connection for a broken availability answer, logging why.
+    fn refuse(&self, reason: String) -> SourceError {
+        tracing::warn!(peer = %self.name, "closing the connection: {reason}");
+        self.conn.close(
+            quinn::VarInt::from_u32(crate::sync::protocol::CLOSE_PROTOCOL),
+            reason.as_bytes(),
+        );
+        SourceError::Gone {
+            source_name: self.name.clone(),
+            reason,
+        }
+    }
+
+    /// One [`Message::GetHave`] exchange.
+    async fn ask_have(&self, files: &[ObjectId]) -> Result<Vec<FileHave>, SourceError> {
+        let msg = Message::GetHave {
+            files: files.to_vec(),
+        };
+        let (mut send, mut recv) = self
+            .conn
+            .open_bi()
+            .await
+            .map_err(|e| self.broken(format!("opening a stream: {e}")))?;
+        wire::write_message(&mut send, &msg)
+            .await
+            .map_err(|e| self.broken(format!("sending the request: {e}")))?;
+        let _ = send.finish();
+        match wire::read_message(&mut recv).await {
+            Ok(Some(Message::Have { files })) => Ok(files),
+            Ok(Some(other)) => {
+                Err(self.refuse(format!("answered GetHave with {}", other.kind_name())))
+            }
+            Ok(None) => Err(self.broken("the availability answer ended early".into())),
+            Err(e @ wire::WireError::Io(_)) => Err(self.broken(e.to_string())),
+            Err(e) => Err(self.refuse(format!("bad availability answer: {e}"))),
         }
     }
 
@@ -63,14 +118,37 @@ impl Source for PeerSource {
 
     fn availability<'a>(
         &'a self,
-        _wanted: &'a [WantedRun],
+        wanted: &'a [WantedRun],
     ) -> BoxFuture<'a, Result<Availability, SourceError>> {
         Box::pin(async move {
-            match self.conn.close_reason() {
-                Some(why) => Err(self.broken(format!("connection closed: {why}"))),
-                None => Ok(Availability::Everything),
+            if let Some(why) = self.conn.close_reason() {
+                return Err(self.broken(format!("connection closed: {why}")));
             }
+            if !self.asks_have {
+                return Ok(Availability::Everything);
+            }
+            // The wanted files, once each, in plan order.
+            let mut seen = std::collections::HashSet::new();
+            let files: Vec<ObjectId> = wanted
+                .iter()
+                .map(|w| w.run.file)
+                .filter(|f| seen.insert(*f))
+                .collect();
+            let mut have = Vec::new();
+            for batch in files.chunks(MAX_HAVE_FILES) {
+                let got = self.ask_have(batch).await?;
+                // Checked per batch: a file outside it was not asked about.
+                have::availability(&[], batch, got.clone())
+                    .map_err(|e| self.refuse(format!("bad availability answer: {e}")))?;
+                have.extend(got);
+            }
+            have::availability(wanted, &files, have)
+                .map_err(|e| self.refuse(format!("bad availability answer: {e}")))
         })
+    }
+
+    fn refresh(&self) -> Option<std::time::Duration> {
+        self.asks_have.then_some(HAVE_REFRESH)
     }
 
     fn fetch(

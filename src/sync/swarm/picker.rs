@@ -300,11 +300,14 @@ impl Picker {
             snubbed_until: None,
             stats: SourceStats::named(name),
         });
+        let mut announced = 0;
         for i in 0..self.runs.len() {
             if self.sources[id.0].holds(RunIx(i)) {
                 self.add_holders(i, 1);
+                announced += 1;
             }
         }
+        self.sources[id.0].stats.announced = announced;
         id
     }
 
@@ -320,13 +323,17 @@ impl Picker {
         }
         let before: Vec<bool> = (0..self.runs.len()).map(|i| s.holds(RunIx(i))).collect();
         self.sources[source.0].avail = avail;
+        let mut announced = 0;
         for (i, held) in before.into_iter().enumerate() {
-            match (held, self.sources[source.0].holds(RunIx(i))) {
+            let now_held = self.sources[source.0].holds(RunIx(i));
+            announced += u64::from(now_held);
+            match (held, now_held) {
                 (false, true) => self.add_holders(i, 1),
                 (true, false) => self.add_holders(i, -1),
                 _ => {}
             }
         }
+        self.sources[source.0].stats.announced = announced;
     }
 
     /// Whether every run has landed.

@@ -89,6 +89,13 @@ pub trait Source: Send + Sync {
         wanted: &'a [WantedRun],
     ) -> BoxFuture<'a, Result<Availability, SourceError>>;
 
+    /// How often the driver should ask [`Source::availability`] again, for a
+    /// source whose holdings grow during the transfer (a partial seed); `None`
+    /// (the default): its first answer stands.
+    fn refresh(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Starts fetching `want`, whose chunks are `ids` in order (`want.count`
     /// of them).
     fn fetch(

@@ -15,6 +15,8 @@ pub struct SourceStats {
     pub records: u64,
     /// Runs it completed.
     pub runs: u64,
+    /// Runs of the plan it claimed to hold, at its last announcement.
+    pub announced: u64,
     /// Bytes over the time it had work in flight, in bytes per second.
     pub mean_rate: u64,
     /// Its last measured rate (EWMA), in bytes per second; 0 if never measured.
