@@ -35,6 +35,7 @@
 //!   GetChunks {runs: (file, start, n)} ->    <- Record … End        (8 streams in flight;
 //!                                                 with --peer: one run each, planned
 //!                                                 over every source, see [`swarm`])
+//!   GetHave {files} (capability have)  ->    <- Have {spans per file} (partial seeds)
 //!   GetPeers                           ->    <- Peers               (peer exchange)
 //! pusher: Push {updates} -> the receiver lists the pusher's lock records (ListRefs)
 //!         and fetches them and the pushed history back over the same connection,

@@ -16,6 +16,8 @@
 //! * [`driver`] — [`transfer`]: one task per request in flight, records into the
 //!   store's writer, events back to one loop that feeds the picker.
 //! * [`connect`] — extra peers named by hand (`--peer`, `--max-sources`).
+//! * [`have`] — partial seeds: a store's held spans, and what an answer means for
+//!   the plan's runs.
 //! * [`availability`], [`stats`] — what a source claims; the counters `--json`
 //!   reports.
 //!
@@ -37,9 +39,12 @@
 //! * **One source may be the main peer.** History, trees and file objects come
 //!   from the first peer as before; only chunks are planned. A fetch with a single
 //!   source keeps the unplanned path unchanged (and its errors: bad data ends it).
-//! * **No new message.** Peers are full seeds (a peer whose refs reach the files);
-//!   a lie is caught by delivery (`Missing`). Partial seeds need an availability
-//!   message: that is the next step.
+//! * **Availability as spans, behind a capability.** A peer offering `have` is
+//!   asked which chunks of the wanted files it holds ([`have`]; spans per file,
+//!   re-asked every [`peer::HAVE_REFRESH`]); a run is claimed only when wholly
+//!   inside a span. Peers without it (and the first peer, whose refs reach the
+//!   files) are full seeds. No version bump: a fetcher never sends `GetHave` to a
+//!   peer that did not offer it. Any claim is checked by delivery (`Missing`).
 //!
 //! # Memory
 //!
