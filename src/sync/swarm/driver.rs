@@ -144,8 +144,17 @@ pub async fn transfer(
         .iter()
         .map(|s| s.refresh().map(|d| Instant::now() + d))
         .collect();
+    // Whether anything happened since the last assignment that can free budget or
+    // work: completions, failures, cancels, announcements, ticks (not single
+    // records, so a long transfer does not rescan the pool per record).
+    let mut changed = true;
     let result = loop {
-        for a in picker.next_requests(Instant::now()) {
+        let assigned = if changed {
+            picker.next_requests(Instant::now())
+        } else {
+            Vec::new()
+        };
+        for a in assigned {
             let p = &plan[a.run.0];
             let skip = a.want.start.saturating_sub(p.wanted.run.start) as usize;
             let ids: Vec<ObjectId> = p
@@ -186,6 +195,7 @@ pub async fn transfer(
         };
         let now = Instant::now();
         let mut to_cancel = Vec::new();
+        changed = !matches!(event, Some(Event::Record { .. }));
         match event {
             Some(Event::Record {
                 source,
@@ -241,6 +251,7 @@ pub async fn transfer(
         if now.saturating_duration_since(last_tick) >= TICK {
             to_cancel.extend(picker.tick(now));
             last_tick = now;
+            changed = true;
         }
         for c in to_cancel {
             if let Some(stop) = cancels.remove(&(c.source, c.run)) {
