@@ -325,11 +325,10 @@ async fn fetch_into(
         }
     }
     let ids = history(&conn.inner, name, wants, haves).await?;
-    f.closure_of(&ids).await?;
-
+    // The member list and lock records first, then the content: with several
+    // sources the chunks may finish from the others after this peer is gone.
     let mut plan = Plan {
         why: format!("fetch {name}"),
-        previews: std::mem::take(&mut f.preview_rows),
         ..Plan::default()
     };
     if let Some(m) = remote.members {
@@ -345,6 +344,8 @@ async fn fetch_into(
         plan.members = Some((list, trust_peer.then_some(conn.peer)));
     }
     plan.locks = f.lock_records(&remote.locks).await?;
+    f.closure_of(&ids).await?;
+    plan.previews = std::mem::take(&mut f.preview_rows);
     // A clone learns the peer's name from the member list it just received.
     let tracking = match (&plan.members, trust_peer) {
         (Some((list, _)), true) => list

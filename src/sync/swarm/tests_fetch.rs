@@ -403,3 +403,36 @@ async fn the_driver_moves_a_stalled_request_within_the_bound() {
     .await
     .expect("within the time limit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_peer_shut_down_mid_transfer_leaves_the_rest_to_the_other() {
+    tokio::time::timeout(LIMIT, async {
+        let d = tempfile::tempdir().expect("tmp");
+        let (a, file, _) = alice_with_file(d.path(), LEN);
+        let (plain, stop_plain) = serve(&a, &key(1));
+        let c = carol_from(d.path(), &a, plain).await;
+        let _ = stop_plain.send(true);
+        let (alice, stop_a) = serve_slowly(&a, &key(1), 4_000_000);
+        let (carol, _stop_c) = serve_slowly(&c, &key(3), 4_000_000);
+        let b = empty_like(d.path(), "bob", &a);
+        // Alice's refs, history, trees, file objects, member list and locks are in
+        // by then; the chunks finish from carol, and alice's refs land.
+        let stop_alice = async {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let _ = stop_a.send(true);
+        };
+        let (report, ()) = tokio::join!(fetch_from_both(&b, &a, alice, carol), stop_alice);
+        let report = report.expect("fetch");
+        let swarm = report.swarm.expect("planned");
+        let (alice_s, carol_s) = (&swarm.sources[0], &swarm.sources[1]);
+        assert!(
+            alice_s.bytes > 0 && alice_s.dropped.is_some(),
+            "{alice_s:?}"
+        );
+        assert!(carol_s.bytes > alice_s.bytes, "{alice_s:?} {carol_s:?}");
+        assert!(report.landed.members_changed);
+        check_copy(&b, &file, &noise(16, LEN));
+    })
+    .await
+    .expect("within the time limit");
+}
