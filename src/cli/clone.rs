@@ -17,6 +17,14 @@ pub struct Args {
     /// The directory to create (or an interrupted clone of the same repository to
     /// resume).
     dir: PathBuf,
+    /// Another source of the chunks, KEY@HOST:PORT (repeatable): the chunks are
+    /// fetched from all sources at once, rarest first, each in proportion to its
+    /// measured rate.
+    #[arg(long = "peer", value_name = "KEY@HOST:PORT")]
+    extra_peers: Vec<String>,
+    /// Use at most N sources, the first one included.
+    #[arg(long, value_name = "N")]
+    max_sources: Option<usize>,
     /// Print what moved as JSON (as `gadn fetch --json`, with `dir` and `branch`),
     /// one line.
     #[arg(long)]
@@ -29,6 +37,8 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         source: a.source,
         dir: ctx.cwd.join(&a.dir),
         progress: bars(ctx.quiet || a.json),
+        peers: a.extra_peers,
+        max_sources: a.max_sources,
     };
     let r = ops::clone(&opts)?;
     if a.json {

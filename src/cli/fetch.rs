@@ -13,6 +13,14 @@ pub struct Args {
     /// The member to fetch from (name or key); default: the one cloned from, or the
     /// only one with an address.
     peer: Option<String>,
+    /// Another source of the chunks, KEY@HOST:PORT (repeatable): the chunks are
+    /// fetched from all sources at once, rarest first, each in proportion to its
+    /// measured rate.
+    #[arg(long = "peer", value_name = "KEY@HOST:PORT")]
+    extra_peers: Vec<String>,
+    /// Use at most N sources, the first one included.
+    #[arg(long, value_name = "N")]
+    max_sources: Option<usize>,
     /// Print what moved as JSON (objects, chunks, bytes, bytes on the wire, refs).
     #[arg(long)]
     json: bool,
@@ -24,6 +32,8 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         identity: identity()?,
         peer: a.peer,
         progress: bars(ctx.quiet || a.json),
+        peers: a.extra_peers,
+        max_sources: a.max_sources,
     };
     let report = ops::fetch(&root, &opts)?;
     if a.json {

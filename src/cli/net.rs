@@ -92,6 +92,17 @@ pub fn print_fetch(r: &FetchReport, quiet: bool) {
         human_bytes(r.chunk_bytes),
         human_bytes(r.wire_bytes)
     );
+    for s in r.swarm.iter().flat_map(|w| &w.sources) {
+        let why = s.dropped.as_deref().map(|d| format!(", dropped: {d}"));
+        println!(
+            "  from {}: {} chunk(s), {} at {}/s{}",
+            s.name,
+            s.records,
+            human_bytes(s.bytes),
+            human_bytes(s.mean_rate),
+            why.unwrap_or_default()
+        );
+    }
     for c in &r.refs {
         if c.refused.is_none() {
             let name = &c.name;

@@ -27,6 +27,8 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             identity: identity()?,
             peer: a.peer,
             progress: bars(ctx.quiet || a.json),
+            peers: Vec::new(),
+            max_sources: None,
         },
         branch: a.branch,
     };

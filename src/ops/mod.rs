@@ -92,6 +92,8 @@ mod tests;
 mod tests_repair;
 #[cfg(all(test, feature = "preview"))]
 mod tests_snapshot;
+#[cfg(all(test, feature = "sync"))]
+mod tests_swarm;
 
 #[cfg(feature = "sync")]
 pub use crate::store::repair::Want;

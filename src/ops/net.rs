@@ -17,6 +17,7 @@ use crate::sync::client;
 use crate::sync::discovery::{self, LanConfig};
 use crate::sync::fetch::Transferred;
 use crate::sync::remote::{self, Remote, DEFAULT_PEER_KEY};
+use crate::sync::swarm::{self, SwarmReport};
 use crate::sync::wire::RefUpdate;
 use crate::vcs::{MergeOutcome, Repo};
 
@@ -71,6 +72,10 @@ pub struct FetchReport {
     /// never replaces a stored record, so it cannot mend them (`gadn fsck --repair`
     /// does). Null after a clean fsck, or when none ran.
     pub damaged_here: Option<u64>,
+    /// With extra sources (`--peer`): what the planned chunk transfer did, per
+    /// source (bytes, records, mean rate, errors, why dropped). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<SwarmReport>,
 }
 
 impl FetchReport {
@@ -89,6 +94,7 @@ impl FetchReport {
             refs: ref_changes(&r.landed.refs),
             checkout_branch: r.remote.checkout_branch().map(|(b, _)| b),
             damaged_here: None,
+            swarm: r.swarm.clone(),
         }
     }
 }
@@ -111,6 +117,11 @@ pub struct CloneOptions {
     pub dir: PathBuf,
     /// Where the transfer's progress goes.
     pub progress: Arc<dyn Progress>,
+    /// Extra sources of chunks, `KEY@HOST:PORT` each (`--peer`): the chunks are
+    /// then planned over the source and all of these at once.
+    pub peers: Vec<String>,
+    /// Most sources used, the source included (`--max-sources`); `None`: all.
+    pub max_sources: Option<usize>,
 }
 
 impl CloneOptions {
@@ -121,6 +132,8 @@ impl CloneOptions {
             source: source.to_string(),
             dir: dir.to_path_buf(),
             progress: Arc::new(NoProgress),
+            peers: Vec::new(),
+            max_sources: None,
         }
     }
 }
@@ -183,8 +196,10 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
             path: store_dir.clone(),
             source,
         })?;
+        let extra = swarm::capped(&opts.peers, opts.max_sources);
+        let extra = swarm::peer_sources(&endpoint, extra, &welcome.repo).await;
         opts.progress.start("receiving", Unit::Bytes, 0);
-        let report = client::fetch(
+        let report = client::fetch_from_sources(
             &conn,
             "origin",
             &store_dir,
@@ -193,6 +208,7 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
                 progress: Some(transfer_progress(&opts.progress)),
                 prefill_checkout: true,
             },
+            extra,
         )
         .await;
         opts.progress.finish();
@@ -312,6 +328,11 @@ pub struct FetchOptions {
     pub peer: Option<String>,
     /// Where the transfer's progress goes.
     pub progress: Arc<dyn Progress>,
+    /// Extra sources of chunks, `KEY@HOST:PORT` each (`--peer`), as for
+    /// [`CloneOptions::peers`].
+    pub peers: Vec<String>,
+    /// Most sources used, the peer included (`--max-sources`); `None`: all.
+    pub max_sources: Option<usize>,
 }
 
 impl FetchOptions {
@@ -321,6 +342,8 @@ impl FetchOptions {
             identity,
             peer: None,
             progress: Arc::new(NoProgress),
+            peers: Vec::new(),
+            max_sources: None,
         }
     }
 }
@@ -333,16 +356,19 @@ fn remote_for(store: &Store, me: &MachineKey, spec: Option<&str>) -> Result<Remo
     })
 }
 
-/// Fetches from `remote` into the store at `store_dir`.
+/// Fetches from `remote` into the store at `store_dir`, with the chunks also from
+/// the extra sources `peers` (`KEY@HOST:PORT` each).
 async fn fetch_remote(
     me: &MachineKey,
     remote: &Remote,
     store_dir: &Path,
     progress: &Arc<dyn Progress>,
+    peers: &[String],
 ) -> Result<FetchReport, Error> {
     let session = remote::open(me, remote, store_dir).await?;
+    let extra = swarm::peer_sources(&session.endpoint, peers, &session.welcome.repo).await;
     progress.start(&format!("fetching from {}", remote.name), Unit::Bytes, 0);
-    let report = client::fetch(
+    let report = client::fetch_from_sources(
         &session.conn,
         &remote.name,
         store_dir,
@@ -351,6 +377,7 @@ async fn fetch_remote(
             progress: Some(transfer_progress(progress)),
             prefill_checkout: false,
         },
+        extra,
     )
     .await;
     progress.finish();
@@ -403,6 +430,7 @@ pub fn fetch(repo: &Path, opts: &FetchOptions) -> Result<FetchReport, Error> {
         &remote,
         &store_dir,
         &opts.progress,
+        swarm::capped(&opts.peers, opts.max_sources),
     ))?;
     report.damaged_here = super::inspect::last_fsck_problems(&Store::open(&store_dir)?)?;
     Ok(report)
@@ -675,7 +703,7 @@ pub fn sync(repo: &Path, opts: &SyncOptions) -> Result<SyncReport, Error> {
         without_address: peers.iter().filter(|r| r.addrs.is_empty()).count(),
     };
     for remote in peers.iter().filter(|r| !r.addrs.is_empty()) {
-        match rt.block_on(fetch_remote(me, remote, &store_dir, &opts.progress)) {
+        match rt.block_on(fetch_remote(me, remote, &store_dir, &opts.progress, &[])) {
             Ok(f) => report.fetched.push(f),
             Err(e) => report.failed.push(PeerFailure {
                 peer: remote.name.clone(),

@@ -24,6 +24,7 @@ use super::history::history;
 use super::land::{Landed, Lander, Plan, RefChange};
 pub use super::receive::{receive_push, PushRequest};
 use super::server::{serve_connection, MemberKeys, ServeConfig};
+use super::swarm::{Source, SwarmReport};
 use super::transport::{Connection, Endpoint};
 use super::wire::{Message, RefUpdate, PROTOCOL_VERSION};
 
@@ -194,6 +195,9 @@ pub struct FetchReport {
     /// Bytes received on the connection (UDP payload, all streams), when the fetch
     /// ended.
     pub wire_bytes: u64,
+    /// Per source, what the planned chunk phase did, when the fetch had more than
+    /// this peer as a source ([`fetch_from_sources`]).
+    pub swarm: Option<SwarmReport>,
 }
 
 /// How to fetch.
@@ -229,6 +233,20 @@ pub async fn fetch(
     dir: &Path,
     opts: FetchOptions,
 ) -> Result<FetchReport, SyncError> {
+    fetch_from_sources(conn, name, dir, opts, Vec::new()).await
+}
+
+/// [`fetch`], with the chunks fetched from `sources` as well as from the peer on
+/// `conn`, planned (`super::swarm`): rarest first, bytes in flight per source
+/// following its measured rate, work moved off failing sources, an endgame. The
+/// history, trees and file objects come from the peer on `conn`; its refs land.
+pub async fn fetch_from_sources(
+    conn: &Connection,
+    name: &str,
+    dir: &Path,
+    opts: FetchOptions,
+    sources: Vec<Arc<dyn Source>>,
+) -> Result<FetchReport, SyncError> {
     let remote = list_refs(conn, name).await?;
     let lander = Lander::start(dir)?;
     let mut f = Fetcher::new(
@@ -238,6 +256,7 @@ pub async fn fetch(
         lander.sink(),
         opts.progress.clone(),
     )?;
+    f.with_sources(sources);
     if opts.prefill_checkout {
         if let Some((_, commit)) = remote.checkout_branch() {
             f.prefill_checkout_of(commit);
@@ -268,6 +287,7 @@ pub async fn fetch(
         }
     };
     let transferred = f.done;
+    let swarm = f.swarm.take();
     drop(f);
     let peer = plan.tracking.clone();
     let landed = match lander.land(plan).await {
@@ -285,6 +305,7 @@ pub async fn fetch(
         transferred,
         landed,
         wire_bytes,
+        swarm,
     })
 }
 
@@ -304,11 +325,10 @@ async fn fetch_into(
         }
     }
     let ids = history(&conn.inner, name, wants, haves).await?;
-    f.closure_of(&ids).await?;
-
+    // The member list and lock records first, then the content: with several
+    // sources the chunks may finish from the others after this peer is gone.
     let mut plan = Plan {
         why: format!("fetch {name}"),
-        previews: std::mem::take(&mut f.preview_rows),
         ..Plan::default()
     };
     if let Some(m) = remote.members {
@@ -324,6 +344,8 @@ async fn fetch_into(
         plan.members = Some((list, trust_peer.then_some(conn.peer)));
     }
     plan.locks = f.lock_records(&remote.locks).await?;
+    f.closure_of(&ids).await?;
+    plan.previews = std::mem::take(&mut f.preview_rows);
     // A clone learns the peer's name from the member list it just received.
     let tracking = match (&plan.members, trust_peer) {
         (Some((list, _)), true) => list

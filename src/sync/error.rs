@@ -92,6 +92,10 @@ pub enum SyncError {
     /// Computing the history to send failed.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// A planned transfer from several sources could not finish: no source is
+    /// left that has the missing chunks.
+    #[error(transparent)]
+    Swarm(#[from] super::swarm::SwarmError),
     /// A local problem that is none of the above (a thread died, bad arguments).
     #[error("{0}")]
     Local(String),

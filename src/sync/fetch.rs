@@ -35,6 +35,10 @@ use crate::store::{ObjectId, ObjectKind, Store};
 
 use super::error::SyncError;
 use super::land::RecordSink;
+use super::swarm::{
+    self, PeerSource, PickerConfig, PlannedRun, Source, SwarmError, SwarmReport, WantedRun,
+    PIECE_BYTES,
+};
 use super::wire::{self, Message, Run, MAX_IDS, MAX_RUNS, MAX_RUN_CHUNKS};
 
 /// Target payload of one chunk request, in bytes.
@@ -80,6 +84,11 @@ pub struct Fetcher {
     progress: Option<Progress>,
     /// The checkout whose files are prefilled as their chunks arrive.
     prefill: Option<PrefillPlan>,
+    /// Sources besides this peer for the chunk phase; with any, the chunks go
+    /// through the planner ([`super::swarm`]) over all of them.
+    sources: Vec<Arc<dyn Source>>,
+    /// What the planner did in this fetch's chunk phases, summed.
+    pub swarm: Option<SwarmReport>,
 }
 
 /// The commit a clone will check out, and what of its tree the walk has reached.
@@ -353,7 +362,15 @@ impl Fetcher {
             preview_rows: Vec::new(),
             progress,
             prefill: None,
+            sources: Vec::new(),
+            swarm: None,
         })
+    }
+
+    /// Fetches chunks from `sources` as well as from this peer, planned
+    /// ([`super::swarm`]): rarest first, in proportion to each source's rate.
+    pub fn with_sources(&mut self, sources: Vec<Arc<dyn Source>>) {
+        self.sources = sources;
     }
 
     /// Prefills the files of `commit`'s tree as their chunks arrive
@@ -729,6 +746,9 @@ impl Fetcher {
                 }
             }
         }
+        if !self.sources.is_empty() {
+            return self.planned_chunks(&roots, all_leaves).await;
+        }
         // Runs of missing chunks, per file in file order.
         let mut requests: Vec<(Vec<Run>, Vec<ObjectId>)> = Vec::new();
         let (mut runs, mut expected, mut bytes) = (Vec::new(), Vec::new(), 0u64);
@@ -802,6 +822,92 @@ impl Fetcher {
         }
         self.tick();
         Ok(())
+    }
+
+    /// The chunk phase through the planner: the missing chunks of `roots` as runs
+    /// of at most [`PIECE_BYTES`], fetched from this peer and the extra sources.
+    async fn planned_chunks(
+        &mut self,
+        roots: &[(ObjectId, FileObject)],
+        all_leaves: Vec<Vec<(ObjectId, u64)>>,
+    ) -> Result<(), SyncError> {
+        let mut plan = Vec::new();
+        for ((file, _), leaves) in roots.iter().zip(all_leaves) {
+            let mut i = 0usize;
+            while i < leaves.len() {
+                if self.have(&leaves[i].0) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                let (mut ids, mut bytes) = (Vec::new(), 0u64);
+                while i < leaves.len()
+                    && (ids.len() as u32) < MAX_RUN_CHUNKS
+                    && bytes < PIECE_BYTES
+                    && !self.have(&leaves[i].0)
+                {
+                    let (cid, len) = leaves[i];
+                    // A chunk repeated within the run is fetched once.
+                    self.queued.insert(cid);
+                    ids.push(cid);
+                    bytes += len;
+                    i += 1;
+                }
+                self.done.chunk_bytes_needed += bytes;
+                let run = Run {
+                    file: *file,
+                    start: start as u64,
+                    count: ids.len() as u32,
+                };
+                plan.push(PlannedRun {
+                    wanted: WantedRun { run, bytes },
+                    ids,
+                });
+            }
+        }
+        self.tick();
+        if plan.is_empty() {
+            return Ok(());
+        }
+        let live = Arc::new(LiveCounts {
+            base: self.done,
+            chunks: Default::default(),
+            chunk_bytes: Default::default(),
+            payload_bytes: Default::default(),
+            progress: self.progress.clone(),
+        });
+        let mut sources: Vec<Arc<dyn Source>> = vec![Arc::new(PeerSource::new(
+            self.conn.clone(),
+            self.peer.clone(),
+        ))];
+        sources.extend(self.sources.iter().cloned());
+        let counts = live.clone();
+        let on_record = move |raw, payload| counts.add(raw, payload);
+        let result = swarm::transfer(
+            plan,
+            &sources,
+            &self.sink,
+            PickerConfig::default(),
+            &on_record,
+        )
+        .await;
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            self.done.chunks += live.chunks.load(Relaxed);
+            self.done.chunk_bytes += live.chunk_bytes.load(Relaxed);
+            self.done.payload_bytes += live.payload_bytes.load(Relaxed);
+        }
+        self.tick();
+        match result {
+            Ok(report) => {
+                self.swarm
+                    .get_or_insert_with(SwarmReport::default)
+                    .absorb(report);
+                Ok(())
+            }
+            Err(SwarmError::WriterStopped) => Err(SyncError::Local("the writer stopped".into())),
+            Err(e) => Err(SyncError::Swarm(e)),
+        }
     }
 }
 

@@ -32,7 +32,10 @@
 //!   GetObjects {ids} (per tree level)  ->    <- Record … End        (several streams)
 //!   GetPreviews {ids: new files}       ->    <- Previews {ids}      (then their records
 //!                                                 and item chunks, ahead of content)
-//!   GetChunks {runs: (file, start, n)} ->    <- Record … End        (8 streams in flight)
+//!   GetChunks {runs: (file, start, n)} ->    <- Record … End        (8 streams in flight;
+//!                                                 with --peer: one run each, planned
+//!                                                 over every source, see [`swarm`])
+//!   GetHave {files} (capability have)  ->    <- Have {spans per file} (partial seeds)
 //!   GetPeers                           ->    <- Peers               (peer exchange)
 //! pusher: Push {updates} -> the receiver lists the pusher's lock records (ListRefs)
 //!         and fetches them and the pushed history back over the same connection,
@@ -59,6 +62,9 @@
 //! * [`graph`], [`answer`], [`server`] — the serving side: history difference,
 //!   answering requests from a store, the accept loop; `receive` takes a push
 //!   (fetching the pushed history back), so the server needs nothing of the client.
+//! * [`swarm`] — the transfer planner: the chunk phase over several sources at
+//!   once (rarest first, rate-proportional, stall/failure/bad-data handling, an
+//!   endgame), behind a [`swarm::Source`] trait; QUIC peers are the first kind.
 //! * [`fetch`], [`land`], [`client`], [`remote`] — the fetching side: what to ask
 //!   for (`history` asks for commits, for fetches and received pushes alike), landing
 //!   verified records and refs, fetch/push/hello, naming peers.
@@ -81,6 +87,7 @@ mod record_tail;
 pub mod remote;
 pub mod repair;
 pub mod server;
+pub mod swarm;
 pub mod tls;
 pub mod transport;
 pub mod wire;

@@ -16,7 +16,12 @@ pub const PROTOCOL_VERSION: u32 = 1;
 // ---- capabilities and close codes ------------------------------------------------
 
 /// Capabilities this version offers in [`Message::Welcome`](super::wire::Message::Welcome).
-pub const CAPABILITIES: [&str; 3] = ["fetch", "push", "peers"];
+/// `have`: the server answers [`Message::GetHave`](super::wire::Message::GetHave)
+/// (a fetcher asks only peers that offer it; older ones are taken as full seeds).
+pub const CAPABILITIES: [&str; 4] = ["fetch", "push", "peers", CAP_HAVE];
+
+/// The capability of answering [`Message::GetHave`](super::wire::Message::GetHave).
+pub const CAP_HAVE: &str = "have";
 
 /// QUIC close code for a protocol violation by the peer.
 pub const CLOSE_PROTOCOL: u32 = 2;
@@ -36,6 +41,12 @@ pub const MAX_REFS: usize = 100_000;
 pub const MAX_RUNS: usize = 16_384;
 /// Most chunks in one [`Run`](super::wire::Run).
 pub const MAX_RUN_CHUNKS: u32 = 65_536;
+/// Most files in one [`Message::GetHave`](super::wire::Message::GetHave) or
+/// [`Message::Have`](super::wire::Message::Have).
+pub const MAX_HAVE_FILES: usize = 4096;
+/// Most spans in one [`Message::Have`](super::wire::Message::Have), all files
+/// together.
+pub const MAX_HAVE_SPANS: usize = 65_536;
 /// Longest string in bytes (UTF-8): ref names, addresses, capabilities, repository
 /// ids, error codes, refusal reasons.
 pub const MAX_STRING: usize = 1024;

@@ -342,11 +342,23 @@ async fn answer_stream(
             return Ok(());
         }
         Message::GetChunks { runs } => {
-            served.send_chunks(&runs, &mut send).await.map_err(io)?;
+            match served.send_chunks(&runs, &mut send).await {
+                Ok(_) => {}
+                // The fetcher cancelled the run (`STOP_SENDING`, store-format.md
+                // § 15): the answer ends, the connection stays.
+                Err(e) if stopped_by_peer(&e) => {
+                    tracing::debug!(peer = %conn.peer.short(), "chunk answer cancelled");
+                    return Ok(());
+                }
+                Err(e) => return Err(io(e)),
+            }
             let _ = send.finish();
             return Ok(());
         }
         Message::GetPeers {} => served.peers().map(|m| vec![m]),
+        Message::GetHave { files } => Ok(vec![
+            served.with_store(|s| super::swarm::have::answer(s, &files))
+        ]),
         Message::GetPreviews { ids } => served.previews(&ids).map(|m| vec![m]),
         // The write rule of `store::members`: the connection is a member's (checked
         // above), so its role decides.
@@ -399,5 +411,17 @@ fn note_addresses(config: &ServeConfig, conn: &Connection, listen: &[String]) {
                 Some(now),
             );
         }
+    }
+}
+
+/// Whether writing an answer failed because the peer stopped the stream
+/// (`STOP_SENDING`): a cancelled request, not a broken protocol.
+fn stopped_by_peer(e: &wire::WireError) -> bool {
+    match e {
+        wire::WireError::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<quinn::WriteError>())
+            .is_some_and(|w| matches!(w, quinn::WriteError::Stopped(_))),
+        _ => false,
     }
 }

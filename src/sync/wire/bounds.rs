@@ -94,6 +94,31 @@ pub(super) fn check(msg: &Message) -> Result<(), WireError> {
                 }
             }
         }
+        Message::GetHave { files } => bound(m, "files", files.len(), MAX_HAVE_FILES)?,
+        Message::Have { files } => {
+            bound(m, "files", files.len(), MAX_HAVE_FILES)?;
+            let spans: usize = files.iter().map(|f| f.held.len()).sum();
+            bound(m, "files[].held", spans, MAX_HAVE_SPANS)?;
+            for f in files {
+                let mut next = 0u64;
+                for s in &f.held {
+                    let end = s.start.checked_add(u64::from(s.count));
+                    match end {
+                        Some(end) if s.count > 0 && s.start >= next && end <= f.chunks => {
+                            next = end
+                        }
+                        _ => {
+                            return Err(WireError::BadHave {
+                                file: f.file,
+                                start: s.start,
+                                count: s.count,
+                                chunks: f.chunks,
+                            })
+                        }
+                    }
+                }
+            }
+        }
         Message::Push { updates } => {
             bound(m, "updates", updates.len(), MAX_REFS)?;
             for u in updates {

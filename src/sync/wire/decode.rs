@@ -128,6 +128,35 @@ pub(super) fn decode_as(t: &str, body: &[u8]) -> Result<Message, WireError> {
             cbor::<f::Empty>(body)?;
             Message::GetPeers {}
         }
+        "GetHave" => {
+            let b: f::GetHave = cbor(body)?;
+            Message::GetHave {
+                files: ids(b.files.take("GetHave", "files")?)?,
+            }
+        }
+        "Have" => {
+            let b: f::Have = cbor(body)?;
+            let files = b.files.take("Have", "files")?;
+            let files = files
+                .into_iter()
+                .map(|f| {
+                    Ok(FileHave {
+                        file: f.file.get()?,
+                        chunks: f.chunks,
+                        held: f
+                            .held
+                            .take("Have", "files[].held")?
+                            .into_iter()
+                            .map(|s| Span {
+                                start: s.start,
+                                count: s.count,
+                            })
+                            .collect(),
+                    })
+                })
+                .collect::<Result<_, WireError>>()?;
+            Message::Have { files }
+        }
         "Welcome" => {
             let m = "Welcome";
             let b: f::Welcome = cbor(body)?;
@@ -262,6 +291,29 @@ pub(super) mod fields {
     #[derive(Deserialize)]
     pub(super) struct GetChunks {
         pub runs: List<Run, MAX_RUNS>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct GetHave {
+        pub files: List<RawId, MAX_HAVE_FILES>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Span {
+        pub start: u64,
+        pub count: u32,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct FileHave {
+        pub file: RawId,
+        pub chunks: u64,
+        pub held: List<Span, MAX_HAVE_SPANS>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Have {
+        pub files: List<FileHave, MAX_HAVE_FILES>,
     }
 
     #[derive(Deserialize)]

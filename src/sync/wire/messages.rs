@@ -15,6 +15,27 @@ pub struct Run {
     pub count: u32,
 }
 
+/// Chunks `start..start + count` of a file, in a [`FileHave`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Span {
+    /// First chunk (0-based, in file order).
+    pub start: u64,
+    /// Number of chunks, at least 1.
+    pub count: u32,
+}
+
+/// What the sender holds of one file, in a [`Message::Have`]: spans sorted,
+/// non-empty, not overlapping, within `chunks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileHave {
+    /// The file object.
+    pub file: ObjectId,
+    /// Its number of chunks; 0 when the sender does not know the file.
+    pub chunks: u64,
+    /// The chunks it holds.
+    pub held: Vec<Span>,
+}
+
 /// One ref update in a [`Message::Push`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefUpdate {
@@ -92,6 +113,12 @@ pub enum Message {
     },
     /// Asks for the peers the receiver knows.
     GetPeers {},
+    /// Asks which chunks of these files the receiver holds (capability `have`);
+    /// answered by [`Message::Have`].
+    GetHave {
+        /// File object ids, at most [`MAX_HAVE_FILES`].
+        files: Vec<ObjectId>,
+    },
     // ---- responses ----
     /// Answer to [`Message::Hello`].
     Welcome {
@@ -166,6 +193,11 @@ pub enum Message {
         /// Preview object ids.
         ids: Vec<ObjectId>,
     },
+    /// Answer to [`Message::GetHave`]: per file asked, the chunks held.
+    Have {
+        /// At most [`MAX_HAVE_FILES`] files, at most [`MAX_HAVE_SPANS`] spans in all.
+        files: Vec<FileHave>,
+    },
     /// Answer to [`Message::GetPeers`].
     Peers {
         /// The peers, at most [`MAX_PEERS`].
@@ -192,6 +224,8 @@ impl Message {
             Message::Push { .. } => "Push",
             Message::GetPreviews { .. } => "GetPreviews",
             Message::GetPeers {} => "GetPeers",
+            Message::GetHave { .. } => "GetHave",
+            Message::Have { .. } => "Have",
             Message::Welcome { .. } => "Welcome",
             Message::Refs { .. } => "Refs",
             Message::CommitIds { .. } => "CommitIds",

@@ -74,9 +74,9 @@ pub use frame::*;
 pub use messages::*;
 
 pub use super::protocol::{
-    KEY_LEN, MAX_ADDRS, MAX_CAPS, MAX_ERROR_MESSAGE, MAX_FRAME, MAX_IDS, MAX_PAYLOAD, MAX_PEERS,
-    MAX_REFS, MAX_RUNS, MAX_RUN_CHUNKS, MAX_STRING, MAX_VERSIONS, PROTOCOL_VERSION,
-    RECURSION_LIMIT,
+    KEY_LEN, MAX_ADDRS, MAX_CAPS, MAX_ERROR_MESSAGE, MAX_FRAME, MAX_HAVE_FILES, MAX_HAVE_SPANS,
+    MAX_IDS, MAX_PAYLOAD, MAX_PEERS, MAX_REFS, MAX_RUNS, MAX_RUN_CHUNKS, MAX_STRING, MAX_VERSIONS,
+    PROTOCOL_VERSION, RECURSION_LIMIT,
 };
 
 /// Longest peer-supplied text copied into an error.
@@ -135,6 +135,19 @@ pub enum WireError {
         start: u64,
         /// Its chunk count.
         count: u32,
+    },
+    /// A [`Message::Have`] that contradicts itself: a span empty, out of order,
+    /// overlapping the one before or past the file's chunk count.
+    #[error("bad availability of {file}: span {start}+{count} of a file of {chunks} chunks")]
+    BadHave {
+        /// The file.
+        file: ObjectId,
+        /// The span's first chunk.
+        start: u64,
+        /// Its chunk count.
+        count: u32,
+        /// The file's chunk count as announced.
+        chunks: u64,
     },
     /// A message type this version does not know (clipped to 200 bytes).
     #[error("unknown message type '{0}'")]
