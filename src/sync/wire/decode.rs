@@ -18,31 +18,34 @@ pub(super) fn cbor<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
     Ok(value)
 }
 
+/// Finds the `"t"` key of a message map.
+struct V;
+impl<'de> Visitor<'de> for V {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a message map")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "t" {
+                return map.next_value::<String>().map(Some);
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(None)
+    }
+}
+/// The type key, read through [`V`].
+struct Top(Option<String>);
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(V).map(Top)
+    }
+}
+
 /// Reads the `"t"` value of the top-level map (wherever the key stands; encoders
 /// write it first, so usually nothing else is read).
 pub(super) fn message_type(body: &[u8]) -> Result<String, WireError> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<String>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a message map")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
-            while let Some(key) = map.next_key::<String>()? {
-                if key == "t" {
-                    return map.next_value::<String>().map(Some);
-                }
-                map.next_value::<IgnoredAny>()?;
-            }
-            Ok(None)
-        }
-    }
-    struct Top(Option<String>);
-    impl<'de> Deserialize<'de> for Top {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_map(V).map(Top)
-        }
-    }
     // The rest of the body is not read here; `decode_as` reads all of it.
     let Top(t) = ciborium::de::from_reader_with_recursion_limit(body, RECURSION_LIMIT)
         .map_err(|e| WireError::Cbor(clip(&e.to_string())))?;
@@ -394,5 +397,29 @@ pub(super) mod fields {
     pub(super) struct Error {
         pub code: String,
         pub message: String,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_that_is_not_a_map_or_has_no_type_is_refused() {
+        // ciborium names the expected type itself; serde's own deserializers ask
+        // the visitor, which says what a message is.
+        let e = V
+            .visit_u64::<serde::de::value::Error>(7)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a message map"), "{e}");
+        let mut int = Vec::new();
+        ciborium::ser::into_writer(&7u8, &mut int).unwrap();
+        assert!(message_type(&int).is_err());
+        let mut untyped = Vec::new();
+        let map = std::collections::BTreeMap::from([("x", 1u8)]);
+        ciborium::ser::into_writer(&map, &mut untyped).unwrap();
+        let e = message_type(&untyped).unwrap_err().to_string();
+        assert!(e.contains("no \"t\" key"), "{e}");
     }
 }
