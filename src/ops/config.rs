@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::Error;
+use crate::store::config::layered;
 use crate::store::{GlobalConfig, Setting, SettingOrigin};
 use crate::vcs::Repo;
 
@@ -130,46 +131,23 @@ pub fn config_list(
     let repo_rows = |repo: &Repo| -> Result<Vec<Setting>, Error> {
         let db = repo.store().db();
         let origin = SettingOrigin::Repo(db.path().to_path_buf());
-        Ok(db
-            .config_list()?
-            .into_iter()
-            .map(|(key, value)| Setting {
-                key,
-                value,
-                origin: origin.clone(),
-            })
-            .collect())
+        Ok(Setting::tagged(db.config_list()?, &origin))
     };
     let global_rows = || -> Result<Vec<Setting>, Error> {
-        let Some(path) = at.global else {
-            return Ok(Vec::new());
-        };
-        let g = GlobalConfig::load(path)?;
-        let origin = SettingOrigin::Global(path.to_path_buf());
-        Ok(g.entries()?
-            .into_iter()
-            .map(|(key, value)| Setting {
-                key,
-                value,
-                origin: origin.clone(),
-            })
-            .collect())
+        match at.global {
+            Some(path) => Ok(GlobalConfig::load(path)?.settings()?),
+            None => Ok(Vec::new()),
+        }
     };
     match scope {
         Some(Scope::Global) => global_rows(),
         Some(Scope::Repo) => repo_rows(need_repo(at)?),
         None => {
-            let mut all = match at.repo {
+            let repo = match at.repo {
                 Some(repo) => repo_rows(repo)?,
                 None => Vec::new(),
             };
-            all.extend(global_rows()?);
-            // Stable: for each key the repository's value stays first.
-            all.sort_by(|a, b| a.key.cmp(&b.key));
-            if !overridden {
-                all.dedup_by(|later, first| later.key == first.key);
-            }
-            Ok(all)
+            Ok(layered(repo, global_rows()?, overridden))
         }
     }
 }

@@ -51,6 +51,32 @@ pub struct Setting {
     pub origin: Origin,
 }
 
+impl Setting {
+    /// The `(key, value)` rows of one layer, each tagged with `origin`.
+    pub fn tagged(rows: Vec<(String, String)>, origin: &Origin) -> Vec<Setting> {
+        rows.into_iter()
+            .map(|(key, value)| Setting {
+                key,
+                value,
+                origin: origin.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The two layers as one list sorted by key, the repository's value of a key before
+/// the global one; with `overridden` false, only the value in force of each key.
+pub fn layered(repo: Vec<Setting>, global: Vec<Setting>, overridden: bool) -> Vec<Setting> {
+    let mut all = repo;
+    all.extend(global);
+    // Stable: for each key the repository's value stays first.
+    all.sort_by(|a, b| a.key.cmp(&b.key));
+    if !overridden {
+        all.dedup_by(|later, first| later.key == first.key);
+    }
+    all
+}
+
 /// The user's global settings file, parsed (or empty when it does not exist).
 #[derive(Debug, Clone)]
 pub struct GlobalConfig {
@@ -116,6 +142,14 @@ impl GlobalConfig {
         flatten(&self.path, "", self.doc.as_table(), &mut out)?;
         out.sort();
         Ok(out)
+    }
+
+    /// [`entries`](Self::entries) as settings from this file.
+    pub fn settings(&self) -> Result<Vec<Setting>, StoreError> {
+        Ok(Setting::tagged(
+            self.entries()?,
+            &Origin::Global(self.path.clone()),
+        ))
     }
 
     /// The value of `key`, when the file sets it.

@@ -1,7 +1,7 @@
 //! [`Store::setting`]: the user-facing settings of a store, its own rows over the
 //! user's global file ([`super::config`]).
 
-use super::config::{GlobalConfig, Origin, Setting};
+use super::config::{layered, GlobalConfig, Origin, Setting};
 use super::error::StoreError;
 use super::Store;
 
@@ -19,40 +19,21 @@ impl Store {
     /// Every setting in force, sorted by key: the repository's rows and the global
     /// file's keys the repository does not set.
     pub fn settings(&self) -> Result<Vec<Setting>, StoreError> {
-        let mut all = self.settings_by_layer()?;
-        // Repository rows come first for each key (stable sort below keeps them
-        // first); the later duplicates are the overridden global values.
-        all.dedup_by(|later, first| later.key == first.key);
-        Ok(all)
+        self.layers(false)
     }
 
     /// Every setting of both layers, overridden ones included, sorted by key, the
     /// repository's value before the global one (`config list --show-origin`).
     pub fn settings_by_layer(&self) -> Result<Vec<Setting>, StoreError> {
-        let repo = Origin::Repo(self.db.path().to_path_buf());
-        let mut all: Vec<Setting> = self
-            .db
-            .config_list()?
-            .into_iter()
-            .map(|(key, value)| Setting {
-                key,
-                value,
-                origin: repo.clone(),
-            })
-            .collect();
-        let global = self.global_config()?;
-        let origin = Origin::Global(global.path().to_path_buf());
-        all.extend(global.entries()?.into_iter().map(|(key, value)| Setting {
-            key,
-            value,
-            origin: origin.clone(),
-        }));
-        all.sort_by(|a, b| {
-            a.key.cmp(&b.key).then(
-                matches!(a.origin, Origin::Global(_)).cmp(&matches!(b.origin, Origin::Global(_))),
-            )
-        });
-        Ok(all)
+        self.layers(true)
+    }
+
+    fn layers(&self, overridden: bool) -> Result<Vec<Setting>, StoreError> {
+        let repo = Setting::tagged(
+            self.db.config_list()?,
+            &Origin::Repo(self.db.path().to_path_buf()),
+        );
+        Ok(layered(repo, self.global_config()?.settings()?, overridden))
     }
 
     /// Makes this handle read `global` as the user's global file, instead of the one
