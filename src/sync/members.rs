@@ -41,21 +41,11 @@ pub enum MembersError {
     /// A list or entry could not be encoded (a bug) or a name is malformed.
     #[error(transparent)]
     Object(#[from] ObjectError),
-    /// The stored list does not decode or is not valid.
-    #[error("the member list {id} in {MEMBERS_REF} is damaged: {source}\nhint: run `gadn fsck`")]
-    Damaged {
-        /// The list's id.
-        id: ObjectId,
-        /// Why.
-        #[source]
-        source: ObjectError,
-    },
-    /// [`MEMBERS_REF`] is a symbolic ref.
-    #[error("{MEMBERS_REF} is a symbolic ref (to {target}); it must name a member list")]
-    Symbolic {
-        /// What it points at.
-        target: String,
-    },
+    /// The stored list is damaged or another repository's, or `MEMBERS_REF` is
+    /// symbolic: reading the list is the store's ([`Store::members`]). Boxed: it is
+    /// rare, and this error travels inside every operation's error.
+    #[error(transparent)]
+    List(Box<MemberListError>),
     /// The acting key is not a current owner.
     #[error("this machine's key {key} is not an owner of this repository\nhint: ask an owner to run `gadn peer add NAME {key} --role owner`")]
     NotAnOwner {
@@ -155,8 +145,7 @@ pub fn current(store: &Store) -> Result<Option<(ObjectId, Members)>, MembersErro
     store.members().map_err(|e| match e {
         MemberListError::Store(e) => MembersError::Store(e),
         MemberListError::Db(e) => MembersError::Db(e),
-        MemberListError::Damaged { id, source } => MembersError::Damaged { id, source },
-        MemberListError::Symbolic { target } => MembersError::Symbolic { target },
+        list => MembersError::List(Box::new(list)),
     })
 }
 
@@ -732,13 +721,19 @@ mod tests {
             .update_ref(MEMBERS_REF, Expect::Any, fid, &log)
             .unwrap();
         let err = current(&store).unwrap_err();
-        assert!(matches!(err, MembersError::Damaged { .. }), "{err}");
+        assert!(
+            matches!(&err, MembersError::List(l) if matches!(**l, MemberListError::Damaged { .. })),
+            "{err}"
+        );
         assert!(err.to_string().contains("someone-else"), "{err}");
         store
             .db()
             .set_symbolic(MEMBERS_REF, "refs/heads/main")
             .unwrap();
         let err = current(&store).unwrap_err();
-        assert!(matches!(err, MembersError::Symbolic { .. }), "{err}");
+        assert!(
+            matches!(&err, MembersError::List(l) if matches!(**l, MemberListError::Symbolic { .. })),
+            "{err}"
+        );
     }
 }
