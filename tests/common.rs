@@ -252,3 +252,50 @@ impl User {
         self.ok_in(self.home.path(), &["id"]).trim().to_string()
     }
 }
+
+/// A `gadn serve` child, killed when dropped.
+pub struct Served {
+    pub child: std::process::Child,
+    /// `KEY@127.0.0.1:PORT`, as `gadn clone` takes it.
+    pub source: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `cmd` (a `gadn serve --listen 127.0.0.1:0 …` command with its environment
+/// set) and waits up to 30 s for its first line, "Serving repository ID as KEY on
+/// ADDR"; its other output is drained so it never blocks.
+pub fn spawn_serve(mut cmd: std::process::Command) -> Served {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn gadn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next());
+        for _ in lines {}
+    });
+    let mut served = Served {
+        child,
+        source: String::new(),
+    };
+    let line = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(Some(Ok(line))) => line,
+        other => panic!("serve printed no first line: {other:?}"),
+    };
+    let w: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(w.len(), 7, "unexpected serve line: {line}");
+    served.source = format!("{}@{}", w[4], w[6]);
+    served
+}

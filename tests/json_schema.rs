@@ -13,11 +13,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Output;
 
 use common::std_cmd;
 use serde_json::Value;
@@ -100,30 +97,9 @@ fn fixture(name: &str) -> Vec<u8> {
     .expect("fixture")
 }
 
-/// `gadn serve` on a free loopback port; its `KEY@ADDR` once it printed its line.
-fn serve(who: &Who, repo: &Path) -> (Child, String) {
-    let mut child = who
-        .cmd(repo, &["serve", "--listen", "127.0.0.1:0", "--no-lan"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let _ = tx.send(lines.next());
-        for _ in lines {}
-    });
-    let line = match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Some(Ok(line))) => line,
-        other => panic!("serve printed no line: {other:?}"),
-    };
-    // "Serving repository ID as KEY on 127.0.0.1:PORT"
-    let w: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(w.len(), 7, "{line}");
-    (child, format!("{}@{}", w[4], w[6]))
+/// `gadn serve` on a free loopback port, once it printed its line.
+fn serve(who: &Who, repo: &Path) -> common::Served {
+    common::spawn_serve(who.cmd(repo, &["serve", "--listen", "127.0.0.1:0", "--no-lan"]))
 }
 
 /// Runs the scenario; every command that prints JSON is recorded under the name its
@@ -308,13 +284,13 @@ fn scenario(root: &Path) -> Seen {
         Form::Doc,
         &["peer", "list", "--json"],
     );
-    let (mut server, source) = serve(&alice, &a);
+    let server = serve(&alice, &a);
     j(
         &bob,
         root,
         "clone",
         Form::Lines,
-        &["clone", &source, "b", "--json"],
+        &["clone", &server.source, "b", "--json"],
     );
     let b = root.join("b");
     write(&a, "third.txt", b"third\n");
@@ -351,8 +327,7 @@ fn scenario(root: &Path) -> Seen {
         Form::Doc,
         &["fsck", "--repair", "--from", "alice", "--json"],
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     seen
 }
 

@@ -5,26 +5,11 @@
 mod common;
 use common::*;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
-use std::sync::mpsc;
+use std::process::Output;
 use std::time::Duration;
 
 /// A running `gadn serve`, killed when dropped.
-struct Served {
-    child: Child,
-    /// `KEY@127.0.0.1:PORT`.
-    source: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn env_of(user: &User, args: &[&str], dir: &Path) -> std::process::Command {
     let mut c = std_cmd(args, dir);
     c.env("GADN_HOME", user.home.path().join("gadn"))
@@ -35,36 +20,11 @@ fn env_of(user: &User, args: &[&str], dir: &Path) -> std::process::Command {
 }
 
 fn serve(user: &User, repo: &Path) -> Served {
-    let mut child = env_of(
+    spawn_serve(env_of(
         user,
         &["serve", "--listen", "127.0.0.1:0", "--no-lan"],
         repo,
-    )
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("spawn gadn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let _ = tx.send(lines.next());
-        for _ in lines {}
-    });
-    let mut served = Served {
-        child,
-        source: String::new(),
-    };
-    let line = match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Some(Ok(line))) => line,
-        other => panic!("serve printed no first line: {other:?}"),
-    };
-    // "Serving repository ID as KEY on 127.0.0.1:PORT"
-    let w: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(w.len(), 7, "{line}");
-    served.source = format!("{}@{}", w[4], w[6]);
-    served
+    ))
 }
 
 /// Runs with a deadline, as `cmd_in` does.
