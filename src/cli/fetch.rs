@@ -18,7 +18,8 @@ pub struct Args {
     /// measured rate.
     #[arg(long = "peer", value_name = "KEY@HOST:PORT")]
     extra_peers: Vec<String>,
-    /// Use at most N sources, the first one included.
+    /// Use at most N sources, the first one included (default 8); hand-named
+    /// peers first, then the members learnt by peer exchange or configured.
     #[arg(long, value_name = "N")]
     max_sources: Option<usize>,
     /// Print what moved as JSON (objects, chunks, bytes, bytes on the wire, refs).

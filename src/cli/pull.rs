@@ -14,6 +14,14 @@ pub struct Args {
     peer: Option<String>,
     /// Their branch to merge (default: the one named like the current branch).
     branch: Option<String>,
+    /// Another source of the chunks, KEY@HOST:PORT (repeatable), as for `gadn
+    /// fetch --peer`.
+    #[arg(long = "peer", value_name = "KEY@HOST:PORT")]
+    extra_peers: Vec<String>,
+    /// Use at most N sources, the first one included (default 8), as for `gadn
+    /// fetch`.
+    #[arg(long, value_name = "N")]
+    max_sources: Option<usize>,
     /// Print what happened (the fetch, and the merge or the branch set up) as one
     /// JSON object on stdout.
     #[arg(long)]
@@ -27,8 +35,8 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             identity: identity()?,
             peer: a.peer,
             progress: bars(ctx.quiet || a.json),
-            peers: Vec::new(),
-            max_sources: None,
+            peers: a.extra_peers,
+            max_sources: a.max_sources,
         },
         branch: a.branch,
     };

@@ -22,6 +22,10 @@ pub struct Args {
     /// Interface address to join the LAN group on.
     #[arg(long, value_name = "IPV4", default_value_t = LanConfig::default().interface)]
     lan_interface: std::net::Ipv4Addr,
+    /// Take each fetch's chunks from at most N members at once, the one fetched
+    /// from included (default 8).
+    #[arg(long, value_name = "N")]
+    max_sources: Option<usize>,
     /// Print what happened as one JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -38,6 +42,7 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             ..LanConfig::default()
         },
         progress: bars(ctx.quiet || a.json),
+        max_sources: a.max_sources,
     };
     let r = ops::sync(&root, &opts)?;
     let code = super::exit::failed_if(r.fetched.is_empty() && !r.failed.is_empty());

@@ -118,9 +118,11 @@ pub struct CloneOptions {
     /// Where the transfer's progress goes.
     pub progress: Arc<dyn Progress>,
     /// Extra sources of chunks, `KEY@HOST:PORT` each (`--peer`): the chunks are
-    /// then planned over the source and all of these at once.
+    /// then planned over the source, all of these and the seeds its peer exchange
+    /// names, at once.
     pub peers: Vec<String>,
-    /// Most sources used, the source included (`--max-sources`); `None`: all.
+    /// Most sources used, the source included (`--max-sources`); `None`:
+    /// [`swarm::connect::DEFAULT_MAX_SOURCES`]. Hand-named peers come first.
     pub max_sources: Option<usize>,
 }
 
@@ -196,10 +198,19 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
             path: store_dir.clone(),
             source,
         })?;
-        let extra = swarm::capped(&opts.peers, opts.max_sources);
-        let extra = swarm::peer_sources(&endpoint, extra, &welcome.repo).await;
+        // Peer exchange: the seeds the source knows join the chunk phase. A new
+        // clone has no member list to check them against yet; their keys come from
+        // the peer it pins (whose member list it takes), each is pinned in turn,
+        // and every chunk is checked against the ids the source sent.
+        let exchanged = remote::ask_peers(&conn, "origin").await;
+        let plan = swarm::connect::plan(
+            &opts.peers,
+            swarm::connect::from_exchange(&exchanged),
+            &[key, me.public()],
+            opts.max_sources,
+        );
         opts.progress.start("receiving", Unit::Bytes, 0);
-        let report = client::fetch_from_sources(
+        let report = client::fetch_finding_sources(
             &conn,
             "origin",
             &store_dir,
@@ -208,11 +219,19 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
                 progress: Some(transfer_progress(&opts.progress)),
                 prefill_checkout: true,
             },
-            extra,
+            Vec::new(),
+            swarm::connect::dial(&endpoint, plan, &welcome.repo),
         )
         .await;
         opts.progress.finish();
         conn.close(0, b"");
+        if report.is_ok() {
+            // Now that the member list has landed: the members' addresses, for
+            // the next fetch.
+            if let Ok(store) = Store::open(&store_dir) {
+                remote::keep_exchanged(&store, &exchanged);
+            }
+        }
         report.map_err(|source| match source {
             // Running the clone again cannot help: say whose store needs repair.
             e @ crate::sync::SyncError::PeerDamaged { .. } => Error::from(e),
@@ -329,9 +348,11 @@ pub struct FetchOptions {
     /// Where the transfer's progress goes.
     pub progress: Arc<dyn Progress>,
     /// Extra sources of chunks, `KEY@HOST:PORT` each (`--peer`), as for
-    /// [`CloneOptions::peers`].
+    /// [`CloneOptions::peers`]; the other members with a known address (configured,
+    /// heard on the LAN, learnt by peer exchange) are sources too.
     pub peers: Vec<String>,
-    /// Most sources used, the peer included (`--max-sources`); `None`: all.
+    /// Most sources used, the peer included (`--max-sources`); `None`:
+    /// [`swarm::connect::DEFAULT_MAX_SOURCES`]. Hand-named peers come first.
     pub max_sources: Option<usize>,
 }
 
@@ -364,11 +385,14 @@ async fn fetch_remote(
     store_dir: &Path,
     progress: &Arc<dyn Progress>,
     peers: &[String],
+    max_sources: Option<usize>,
 ) -> Result<FetchReport, Error> {
+    // Opening exchanges peers: the members' addresses the peer knows are kept.
     let session = remote::open(me, remote, store_dir).await?;
-    let extra = swarm::peer_sources(&session.endpoint, peers, &session.welcome.repo).await;
+    let learnt = learnt_sources(store_dir, me, remote)?;
+    let plan = swarm::connect::plan(peers, learnt, &[remote.key, me.public()], max_sources);
     progress.start(&format!("fetching from {}", remote.name), Unit::Bytes, 0);
-    let report = client::fetch_from_sources(
+    let report = client::fetch_finding_sources(
         &session.conn,
         &remote.name,
         store_dir,
@@ -377,11 +401,20 @@ async fn fetch_remote(
             progress: Some(transfer_progress(progress)),
             prefill_checkout: false,
         },
-        extra,
+        Vec::new(),
+        swarm::connect::dial(&session.endpoint, plan, &session.welcome.repo),
     )
     .await;
     progress.finish();
     session.conn.close(0, b"");
+    fetch_outcome(remote, report)
+}
+
+/// A fetch's result as the operations report it.
+fn fetch_outcome(
+    remote: &Remote,
+    report: Result<client::FetchReport, crate::sync::SyncError>,
+) -> Result<FetchReport, Error> {
     match report {
         Ok(r) => Ok(FetchReport::new(&r)),
         Err(e @ crate::sync::SyncError::PeerDamaged { .. }) => Err(Error::from(e)),
@@ -394,6 +427,30 @@ async fn fetch_remote(
             source: Box::new(source),
         }),
     }
+}
+
+/// The other current members with a known address (configured, heard on the LAN
+/// or learnt by peer exchange: the `peers` rows, most recently seen first), as
+/// extra sources of a fetch from `remote`, named by their member names.
+fn learnt_sources(
+    store_dir: &Path,
+    me: &MachineKey,
+    remote: &Remote,
+) -> Result<Vec<swarm::connect::Candidate>, Error> {
+    let store = Store::open(store_dir)?;
+    Ok(remote::others(&store, &me.public())?
+        .into_iter()
+        .filter(|r| r.key != remote.key && !r.addrs.is_empty())
+        .map(|r| swarm::connect::Candidate {
+            name: r.name,
+            key: r.key,
+            addrs: r
+                .addrs
+                .into_iter()
+                .take(swarm::connect::MAX_ADDRS_PER_PEER)
+                .collect(),
+        })
+        .collect())
 }
 
 /// True if `e` is a record of this store failing its check (not the peer's fault).
@@ -430,7 +487,8 @@ pub fn fetch(repo: &Path, opts: &FetchOptions) -> Result<FetchReport, Error> {
         &remote,
         &store_dir,
         &opts.progress,
-        swarm::capped(&opts.peers, opts.max_sources),
+        &opts.peers,
+        opts.max_sources,
     ))?;
     report.damaged_here = super::inspect::last_fsck_problems(&Store::open(&store_dir)?)?;
     Ok(report)
@@ -619,6 +677,9 @@ pub struct SyncOptions {
     pub lan: LanConfig,
     /// Where each fetch's progress goes.
     pub progress: Arc<dyn Progress>,
+    /// Most members one fetch takes chunks from, the one fetched from included;
+    /// `None`: [`swarm::connect::DEFAULT_MAX_SOURCES`].
+    pub max_sources: Option<usize>,
 }
 
 impl SyncOptions {
@@ -629,6 +690,7 @@ impl SyncOptions {
             discover: Duration::ZERO,
             lan: LanConfig::default(),
             progress: Arc::new(NoProgress),
+            max_sources: None,
         }
     }
 }
@@ -667,8 +729,13 @@ pub struct SyncReport {
 }
 
 /// Fetches from every member with a known address (after listening on the LAN
-/// for `opts.discover`, recording the members heard). A member that fails does
-/// not stop the others: it is listed in [`SyncReport::failed`].
+/// for `opts.discover`, recording the members heard), in one planned transfer:
+/// all of them are connected at once; the first that answers gives the history,
+/// trees and file objects, and the chunks are planned over every member reached
+/// (at most `opts.max_sources`). Each other member's refs are then fetched from
+/// it, with the members reached as sources again, so what only it has still
+/// comes in, and little else moves. A member that fails does not stop the
+/// others: it is listed in [`SyncReport::failed`].
 pub fn sync(repo: &Path, opts: &SyncOptions) -> Result<SyncReport, Error> {
     let r = Repo::open(repo)?;
     let store_dir = r.store().dir().to_path_buf();
@@ -702,16 +769,87 @@ pub fn sync(repo: &Path, opts: &SyncOptions) -> Result<SyncReport, Error> {
         failed: Vec::new(),
         without_address: peers.iter().filter(|r| r.addrs.is_empty()).count(),
     };
-    for remote in peers.iter().filter(|r| !r.addrs.is_empty()) {
-        match rt.block_on(fetch_remote(me, remote, &store_dir, &opts.progress, &[])) {
-            Ok(f) => report.fetched.push(f),
-            Err(e) => report.failed.push(PeerFailure {
-                peer: remote.name.clone(),
-                error: chain(&e),
-            }),
+    let with_addr: Vec<&Remote> = peers.iter().filter(|r| !r.addrs.is_empty()).collect();
+    rt.block_on(async {
+        let opened = swarm::connect::join_all(
+            with_addr
+                .iter()
+                .map(|r| remote::open(me, r, &store_dir))
+                .collect(),
+        )
+        .await;
+        let mut sessions = Vec::new();
+        for (remote, s) in with_addr.iter().zip(opened) {
+            match s {
+                Ok(s) => sessions.push((*remote, s)),
+                Err(e) => report.failed.push(PeerFailure {
+                    peer: remote.name.clone(),
+                    error: chain(&Error::from(e)),
+                }),
+            }
         }
-    }
+        let cap = opts
+            .max_sources
+            .unwrap_or(swarm::connect::DEFAULT_MAX_SOURCES)
+            .max(1);
+        for (i, (remote, session)) in sessions.iter().enumerate() {
+            let extra: Vec<Arc<dyn swarm::Source>> = sessions
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .take(cap - 1)
+                .map(|(_, (r, s))| session_source(&r.name, s))
+                .collect();
+            match fetch_session(remote, session, &store_dir, &opts.progress, extra).await {
+                Ok(f) => report.fetched.push(f),
+                Err(e) => report.failed.push(PeerFailure {
+                    peer: remote.name.clone(),
+                    error: chain(&e),
+                }),
+            }
+        }
+        for (_, s) in &sessions {
+            s.conn.close(0, b"");
+        }
+    });
     Ok(report)
+}
+
+/// A member reached by [`sync`] as a source of the others' chunk phases.
+fn session_source(name: &str, s: &remote::Session) -> Arc<dyn swarm::Source> {
+    let src = swarm::PeerSource::new(s.conn.inner.clone(), name);
+    let have = s
+        .welcome
+        .caps
+        .iter()
+        .any(|c| c == crate::sync::protocol::CAP_HAVE);
+    Arc::new(if have { src.asking_have() } else { src })
+}
+
+/// One fetch of [`sync`]: from the member on `session`, the chunks also from
+/// `extra`.
+async fn fetch_session(
+    remote: &Remote,
+    session: &remote::Session,
+    store_dir: &Path,
+    progress: &Arc<dyn Progress>,
+    extra: Vec<Arc<dyn swarm::Source>>,
+) -> Result<FetchReport, Error> {
+    progress.start(&format!("fetching from {}", remote.name), Unit::Bytes, 0);
+    let report = client::fetch_from_sources(
+        &session.conn,
+        &remote.name,
+        store_dir,
+        client::FetchOptions {
+            trust_peer: false,
+            progress: Some(transfer_progress(progress)),
+            prefill_checkout: false,
+        },
+        extra,
+    )
+    .await;
+    progress.finish();
+    fetch_outcome(remote, report)
 }
 
 /// Listens on the LAN for `wait` and returns the members of `repo_id` heard (other

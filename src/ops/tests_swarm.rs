@@ -124,3 +124,160 @@ fn max_sources_caps_the_extra_peers_and_a_single_source_fetch_is_unchanged() {
     let got = std::fs::read(r.dir.join("big.bin")).expect("read");
     assert!(got == content(), "checkout differs");
 }
+
+/// Commits `bytes` as `name` in the repository at `root`.
+fn commit_file(root: &Path, name: &str, bytes: &[u8]) {
+    let mut repo = Repo::open(root).expect("open");
+    std::fs::write(root.join(name), bytes).expect("write");
+    repo.add(root, &[PathBuf::from(name)], false, &|_, _| {})
+        .expect("add");
+    repo.commit(&CommitOptions {
+        message: name.into(),
+        ..Default::default()
+    })
+    .expect("commit");
+}
+
+/// Records `addr` for the member `k` in the store of the repository at `root`
+/// (as `gadn peer addr` does).
+fn configure_addr(root: &Path, k: u8, addr: &str) {
+    let s = Store::open(&root.join(crate::store::STORE_DIR)).expect("open");
+    s.db()
+        .peer_add_addr(
+            &key(k).public(),
+            addr,
+            crate::store::db::PeerSource::Config,
+            None,
+        )
+        .expect("addr");
+}
+
+#[test]
+fn clone_takes_chunks_from_a_seed_it_learns_by_peer_exchange() {
+    let d = tempfile::tempdir().expect("tmp");
+    let (alice_h, alice_spec, carol_h, _) = two_seeds(d.path());
+    // Alice knows where carol serves; bob names no one but alice.
+    let carol_addr = carol_h.local_addr().to_string();
+    configure_addr(&d.path().join("alice"), 3, &carol_addr);
+    let r = clone(&CloneOptions::new(
+        key(2),
+        &alice_spec,
+        &d.path().join("bob"),
+    ))
+    .expect("clone");
+    alice_h.shutdown().expect("shutdown");
+    carol_h.shutdown().expect("shutdown");
+    let swarm = r.fetch.swarm.clone().expect("planned over the learnt seed");
+    assert_eq!(swarm.sources.len(), 2, "{swarm:?}");
+    let (main, carol) = (&swarm.sources[0], &swarm.sources[1]);
+    assert_eq!(
+        carol.name,
+        format!("{}@{carol_addr}", key(3).public().short())
+    );
+    assert!(main.bytes > 0 && main.dropped.is_none(), "{main:?}");
+    assert!(carol.bytes > 0 && carol.dropped.is_none(), "{carol:?}");
+    assert_eq!(main.bytes + carol.bytes, r.fetch.chunk_bytes);
+    let got = std::fs::read(r.dir.join("big.bin")).expect("read");
+    assert!(got == content(), "checkout differs");
+    // The learnt member's address is kept for the next fetch.
+    let s = Store::open(&r.dir.join(crate::store::STORE_DIR)).expect("open");
+    let row = s
+        .db()
+        .peer_get(&key(3).public())
+        .expect("row")
+        .expect("carol");
+    assert_eq!(row.addrs, vec![carol_addr]);
+}
+
+#[test]
+fn an_unreachable_learnt_seed_is_reported_dropped_and_the_clone_completes() {
+    let d = tempfile::tempdir().expect("tmp");
+    let a = alice(d.path());
+    // A port nothing listens on: the learnt address never answers.
+    let dead = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("port");
+    configure_addr(&a, 3, &dead.to_string());
+    let (alice_h, alice_spec) = serve(&a, 1);
+    let started = std::time::Instant::now();
+    let r = clone(&CloneOptions::new(
+        key(2),
+        &alice_spec,
+        &d.path().join("bob"),
+    ))
+    .expect("clone");
+    alice_h.shutdown().expect("shutdown");
+    assert!(
+        started.elapsed() < swarm_timeout() * 3,
+        "{:?}",
+        started.elapsed()
+    );
+    let swarm = r.fetch.swarm.clone().expect("planned");
+    assert_eq!(swarm.sources.len(), 2, "{swarm:?}");
+    let (main, gone) = (&swarm.sources[0], &swarm.sources[1]);
+    assert_eq!(main.bytes, r.fetch.chunk_bytes, "{main:?}");
+    assert_eq!(gone.bytes, 0);
+    assert!(
+        gone.dropped
+            .as_deref()
+            .is_some_and(|d| d.contains("unreachable")),
+        "{gone:?}"
+    );
+    let got = std::fs::read(r.dir.join("big.bin")).expect("read");
+    assert!(got == content(), "checkout differs");
+}
+
+fn swarm_timeout() -> std::time::Duration {
+    crate::sync::swarm::connect::CONNECT_TIMEOUT
+}
+
+#[test]
+fn sync_plans_the_chunks_over_every_member_in_one_transfer() {
+    let d = tempfile::tempdir().expect("tmp");
+    let (alice_h, alice_spec, carol_h, _) = two_seeds(d.path());
+    let mut opts = CloneOptions::new(key(2), &alice_spec, &d.path().join("bob"));
+    opts.max_sources = Some(1);
+    let bob = clone(&opts).expect("bob").dir;
+    // New content at alice, which carol fetches: both hold it now.
+    let more = crate::store::pack::testutil::random_bytes(22, 2 * LEN);
+    commit_file(&d.path().join("alice"), "more.bin", &more);
+    let carol_dir = d.path().join("carol");
+    let f = fetch(&carol_dir, &FetchOptions::new(key(3))).expect("carol fetches");
+    assert!(f.chunk_bytes > 0);
+    configure_addr(&bob, 3, &carol_h.local_addr().to_string());
+    let r = sync(&bob, &SyncOptions::new(key(2))).expect("sync");
+    alice_h.shutdown().expect("shutdown");
+    carol_h.shutdown().expect("shutdown");
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(r.fetched.len(), 2, "{:?}", r.fetched);
+    let first = &r.fetched[0];
+    let swarm = first.swarm.clone().expect("one planned transfer");
+    let names: Vec<&str> = swarm.sources.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["alice", "carol"], "{swarm:?}");
+    // Both took part in the one transfer: carol announced every run and was given
+    // work (runs, or endgame copies when alice, on loopback, ran ahead of carol's
+    // announcement); nobody was dropped.
+    let (alice_s, carol_s) = (&swarm.sources[0], &swarm.sources[1]);
+    assert!(alice_s.bytes > 0, "{swarm:?}");
+    assert_eq!(carol_s.announced, swarm.transfer.runs, "{swarm:?}");
+    assert!(carol_s.runs + carol_s.cancelled > 0, "{swarm:?}");
+    assert!(
+        swarm.sources.iter().all(|s| s.dropped.is_none()),
+        "{swarm:?}"
+    );
+    assert_eq!(
+        swarm.sources.iter().map(|s| s.bytes).sum::<u64>(),
+        first.chunk_bytes
+    );
+    // The second fetch (carol's refs) moves no chunk: they came in the first.
+    assert_eq!(r.fetched[1].chunk_bytes, 0, "{:?}", r.fetched[1]);
+    // The content is here, whole.
+    let s = Store::open(&bob.join(crate::store::STORE_DIR)).expect("open");
+    let fsck = s.fsck(&mut |_| {}).expect("fsck");
+    assert!(fsck.is_ok(), "{fsck:?}");
+    let mut repo = Repo::open(&bob).expect("open");
+    let outcome = repo.merge("alice/main").expect("merge");
+    drop(outcome);
+    let got = std::fs::read(bob.join("more.bin")).expect("read");
+    assert!(got == more, "more.bin differs");
+}

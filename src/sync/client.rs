@@ -247,6 +247,43 @@ pub async fn fetch_from_sources(
     opts: FetchOptions,
     sources: Vec<Arc<dyn Source>>,
 ) -> Result<FetchReport, SyncError> {
+    fetch_impl(conn, name, dir, opts, sources, None).await
+}
+
+/// [`fetch_from_sources`], with more sources found while the history, trees and
+/// file objects come in: `finding` (dialling the peers learnt by peer exchange or
+/// configured, say) runs alongside the fetch on this task, and the sources it
+/// yields join the planned chunk phase. The chunk phase waits for it; with no
+/// source from either, the chunks come from the peer on `conn` alone, unplanned.
+pub async fn fetch_finding_sources<F>(
+    conn: &Connection,
+    name: &str,
+    dir: &Path,
+    opts: FetchOptions,
+    sources: Vec<Arc<dyn Source>>,
+    finding: F,
+) -> Result<FetchReport, SyncError>
+where
+    F: std::future::Future<Output = Vec<Arc<dyn Source>>>,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let find = async move {
+        // The fetch may have ended (or needed no chunks) before: nothing to do.
+        let _ = tx.send(finding.await);
+    };
+    let fetching = fetch_impl(conn, name, dir, opts, sources, Some(rx));
+    let ((), report) = tokio::join!(find, fetching);
+    report
+}
+
+async fn fetch_impl(
+    conn: &Connection,
+    name: &str,
+    dir: &Path,
+    opts: FetchOptions,
+    sources: Vec<Arc<dyn Source>>,
+    late: Option<tokio::sync::oneshot::Receiver<Vec<Arc<dyn Source>>>>,
+) -> Result<FetchReport, SyncError> {
     let remote = list_refs(conn, name).await?;
     let lander = Lander::start(dir)?;
     let mut f = Fetcher::new(
@@ -257,6 +294,9 @@ pub async fn fetch_from_sources(
         opts.progress.clone(),
     )?;
     f.with_sources(sources);
+    if let Some(late) = late {
+        f.with_late_sources(late);
+    }
     if opts.prefill_checkout {
         if let Some((_, commit)) = remote.checkout_branch() {
             f.prefill_checkout_of(commit);

@@ -87,6 +87,9 @@ pub struct Fetcher {
     /// Sources besides this peer for the chunk phase; with any, the chunks go
     /// through the planner ([`super::swarm`]) over all of them.
     sources: Vec<Arc<dyn Source>>,
+    /// Sources still being found (dialled while the history and trees come in),
+    /// awaited when the chunk phase starts and added to `sources`.
+    late: Option<tokio::sync::oneshot::Receiver<Vec<Arc<dyn Source>>>>,
     /// What the planner did in this fetch's chunk phases, summed.
     pub swarm: Option<SwarmReport>,
 }
@@ -363,6 +366,7 @@ impl Fetcher {
             progress,
             prefill: None,
             sources: Vec::new(),
+            late: None,
             swarm: None,
         })
     }
@@ -371,6 +375,16 @@ impl Fetcher {
     /// ([`super::swarm`]): rarest first, in proportion to each source's rate.
     pub fn with_sources(&mut self, sources: Vec<Arc<dyn Source>>) {
         self.sources = sources;
+    }
+
+    /// Adds the sources `late` delivers (peers being dialled meanwhile) when the
+    /// chunk phase starts; with none delivered (or the sender gone) and no other
+    /// extra source, the chunks come from this peer alone, unplanned.
+    pub fn with_late_sources(
+        &mut self,
+        late: tokio::sync::oneshot::Receiver<Vec<Arc<dyn Source>>>,
+    ) {
+        self.late = Some(late);
     }
 
     /// Prefills the files of `commit`'s tree as their chunks arrive
@@ -745,6 +759,9 @@ impl Fetcher {
                     return Err(SyncError::Local("the writer stopped".into()));
                 }
             }
+        }
+        if let Some(late) = self.late.take() {
+            self.sources.extend(late.await.unwrap_or_default());
         }
         if !self.sources.is_empty() {
             return self.planned_chunks(&roots, all_leaves).await;

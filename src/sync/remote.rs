@@ -197,15 +197,29 @@ pub async fn open(me: &MachineKey, remote: &Remote, dir: &Path) -> Result<Sessio
     })
 }
 
+/// Peer exchange, the question alone: the peers the other side knows, as it
+/// sent them (bounded by the wire limits, unchecked otherwise); none if it would
+/// not say. Best effort.
+pub async fn ask_peers(conn: &Connection, peer: &str) -> Vec<super::wire::PeerInfo> {
+    let Ok(mut recv) = super::fetch::request(&conn.inner, peer, &Message::GetPeers {}).await else {
+        return Vec::new();
+    };
+    match super::fetch::next(&mut recv, peer).await {
+        Ok(Message::Peers { peers }) => peers,
+        _ => Vec::new(),
+    }
+}
+
 /// Peer exchange: asks for the peers the other side knows and keeps the addresses
 /// of current members of this repository. Best effort.
 pub async fn exchange_peers(conn: &Connection, peer: &str, store: &Store) {
-    let Ok(mut recv) = super::fetch::request(&conn.inner, peer, &Message::GetPeers {}).await else {
-        return;
-    };
-    let Ok(Message::Peers { peers }) = super::fetch::next(&mut recv, peer).await else {
-        return;
-    };
+    keep_exchanged(store, &ask_peers(conn, peer).await);
+}
+
+/// Keeps the addresses (at most 4 each, socket addresses only) of the current
+/// members of this repository among `peers` (a peer-exchange answer), as
+/// [`PeerSource::Exchange`] rows. Best effort.
+pub fn keep_exchanged(store: &Store, peers: &[super::wire::PeerInfo]) {
     for p in peers {
         let key = PublicKey(p.key);
         if !matches!(members::role_of(store, &key), Ok(Some(_))) {
