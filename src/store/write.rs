@@ -732,6 +732,20 @@ impl<'s> ObjectWriter<'s> {
     pub fn stats(&self) -> WriteStats {
         self.out.stats
     }
+
+    /// Stored bytes in the pack being written (0 if none is open).
+    pub fn active_bytes(&self) -> u64 {
+        self.out.pack.as_ref().map_or(0, PackWriter::bytes)
+    }
+
+    /// Seals the pack being written now, so other handles on the store (another
+    /// process's server answering what this store holds) find its records; the next
+    /// record opens a new pack. Those records stay out of this writer's
+    /// [`PackSet`] until [`ObjectWriter::finish`], as for packs sealed on rotation.
+    /// Nothing to seal is not an error.
+    pub fn seal_active(&mut self) -> Result<(), StoreError> {
+        self.out.seal()
+    }
 }
 
 impl ObjectSink for ObjectWriter<'_> {

@@ -31,6 +31,19 @@ use super::members::{accept_locked, current};
 /// 256 KiB (the default maximum), at most 16 MiB waits in memory.
 pub const QUEUE_RECORDS: usize = 64;
 
+/// A fetch seals its pack once it holds at least this many stored bytes (16 MiB) and
+/// a quarter of what the fetch sealed before ([`live_seal_due`]), so a server on the
+/// same store answers for what has landed while the fetch goes on (a partial seed's
+/// `Have`, `store-format.md` § 15) and the packs of a long fetch stay few: ≈17 for
+/// 1 GiB, ≈30 for 20 GiB.
+pub const LIVE_SEAL_MIN_BYTES: u64 = 16 << 20;
+
+/// Whether a pack holding `active` stored bytes is due to be sealed after `sealed`
+/// bytes were sealed by this fetch: see [`LIVE_SEAL_MIN_BYTES`].
+pub fn live_seal_due(active: u64, sealed: u64) -> bool {
+    active >= LIVE_SEAL_MIN_BYTES.max(sealed / 4)
+}
+
 /// One ref change to land.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefChange {
@@ -209,6 +222,13 @@ fn run(mut store: Store, lock: StoreLock, mut rx: mpsc::Receiver<Cmd>) -> Result
                 if let Err(e) = writer.put_raw_inspect(rec, |r, raw| prefill.put(&r.id, raw)) {
                     failure = Some(e.into());
                     break;
+                }
+                let active = writer.active_bytes();
+                if live_seal_due(active, writer.stats().stored_bytes.saturating_sub(active)) {
+                    if let Err(e) = writer.seal_active() {
+                        failure = Some(e.into());
+                        break;
+                    }
                 }
             }
             Cmd::Prefill(id, size, chunks) => prefill.add(id, size, &chunks),
@@ -519,6 +539,47 @@ mod tests {
                 s.db().lock_record("a.psd").expect("a").map(|x| x.0),
                 Some(id3)
             );
+        })
+        .await
+        .expect("within the time limit");
+    }
+
+    #[test]
+    fn a_live_seal_is_due_at_16_mib_or_a_quarter_of_what_was_sealed() {
+        assert!(!live_seal_due(LIVE_SEAL_MIN_BYTES - 1, 0));
+        assert!(live_seal_due(LIVE_SEAL_MIN_BYTES, 0));
+        assert!(live_seal_due(LIVE_SEAL_MIN_BYTES, 4 * LIVE_SEAL_MIN_BYTES));
+        assert!(!live_seal_due(
+            LIVE_SEAL_MIN_BYTES,
+            4 * LIVE_SEAL_MIN_BYTES + 4
+        ));
+        assert!(live_seal_due(1 << 30, 4 << 30));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_of_a_fetch_in_progress_are_seen_by_another_handle() {
+        tokio::time::timeout(LIMIT, async {
+            let (_d, r) = repo();
+            let dir = r.store().dir().to_path_buf();
+            let other = Store::open(&dir).expect("a second handle, as a server's");
+            let lander = Lander::start(&dir).expect("start");
+            let sink = lander.sink();
+            // 20 MiB of incompressible 256 KiB chunks: past the first live seal.
+            let data = crate::store::pack::testutil::random_bytes(7, 20 << 20);
+            let chunks: Vec<&[u8]> = data.chunks(256 << 10).collect();
+            for c in &chunks {
+                sink.put(chunk(c)).await.expect("put");
+            }
+            let first = ObjectId::of_chunk(chunks[0]);
+            let last = ObjectId::of_chunk(chunks[chunks.len() - 1]);
+            // The writer thread works through its queue: wait for the seal.
+            while !other.contains(&first) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert!(!other.contains(&last), "only a sealed pack is seen");
+            drop(sink);
+            drop(lander);
+            assert!(other.contains(&last), "sealed when the lander stops");
         })
         .await
         .expect("within the time limit");
