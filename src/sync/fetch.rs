@@ -904,7 +904,12 @@ impl Fetcher {
             plan,
             &sources,
             &self.sink,
-            PickerConfig::default(),
+            PickerConfig {
+                // Each fetcher its own spread order: fetchers of one file from one
+                // origin then ask it for different runs (`swarm::picker`, *Order*).
+                spread_salt: random_salt(),
+                ..PickerConfig::default()
+            },
             &on_record,
         )
         .await;
@@ -958,4 +963,20 @@ fn leaves(
         }
     }
     Ok(out)
+}
+
+/// A random salt for the swarm's spread order (the OS's randomness; the process id
+/// and the clock if it has none to give: any value is correct, this only spreads).
+fn random_salt() -> u64 {
+    use rand_core::RngCore;
+    let mut b = [0u8; 8];
+    match rand_core::OsRng.try_fill_bytes(&mut b) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            t ^ u64::from(std::process::id()) << 32
+        }
+    }
 }

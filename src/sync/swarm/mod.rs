@@ -76,7 +76,10 @@ pub use availability::{Availability, RunSet};
 pub use connect::{capped, peer_sources, Unreachable};
 pub use driver::{transfer, PlannedRun, SwarmError, SwarmReport, TICK};
 pub use peer::PeerSource;
-pub use picker::{Assign, Cancel, Failure, Picker, PickerConfig, RunIx, SourceId, WantedRun};
+pub use picker::{
+    spread_order, Assign, Cancel, Failure, Picker, PickerConfig, RunIx, SourceId, WantedRun,
+    SPREAD_RUNS,
+};
 pub use source::{BoxFuture, RecordStream, Source, SourceError};
 pub use stats::{PickerStats, SourceStats};
 

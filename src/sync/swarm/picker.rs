@@ -13,17 +13,27 @@
 //! ≈10,000 runs of 2 MiB. Per run the picker keeps one small state (≈100 bytes)
 //! and one bit per source (its availability); it holds no chunk id at all.
 //!
-//! # Order: rarest first, then plan order
+//! # Order: rarest first, then plan order — or spread, once a partial seed joins
 //!
 //! A run's rarity is the number of live sources that claim it and have not said
-//! they lack it. Pending runs are kept sorted by `(rarity, plan index)`; a source
-//! with room takes the first it holds. Within equal rarity, the plan index decides:
-//! the order the fetch reached the files, then chunk order within a file — the
-//! order a streaming reader, a preview or the clone's prefill writer consumes
-//! them, so the start of each file lands first and the prefill holds few
-//! out-of-order chunks. BitTorrent picks at random among equals to spread pieces
-//! over a swarm; here rarest-first already spreads work over partial seeds, and in
-//! order is what a reader of the half-landed file wants.
+//! they lack it. Pending runs are kept sorted by `(rarity, order, plan index)`; a
+//! source with room takes the first it holds.
+//!
+//! While every source is a full seed, `order` is 0, so within equal rarity the plan
+//! index decides: the order the fetch reached the files, then chunk order within a
+//! file — the order a streaming reader, a preview or the clone's prefill writer
+//! consumes them, so the start of each file lands first and the prefill holds few
+//! out-of-order chunks. Nothing is lost by it: full seeds gain nothing from any
+//! other order.
+//!
+//! Once a source claims fewer than all runs (a partial seed: a downloader that
+//! serves), the fetch is part of a swarm, and there in-order is what BitTorrent
+//! avoids: every downloader would ask the origin for the same runs at the same
+//! time, and they would have nothing to trade. So `order` becomes
+//! [`spread_order`]: blocks of [`SPREAD_RUNS`] runs (16 MiB) in an order hashed
+//! from a per-transfer salt ([`PickerConfig::spread_salt`], random per fetch),
+//! plan order inside a block — BitTorrent's random choice among equals, kept
+//! coarse so a reader still finds 16 MiB stretches in order.
 //!
 //! # Budget per source
 //!
@@ -79,6 +89,21 @@ pub struct WantedRun {
     pub bytes: u64,
 }
 
+/// Runs of one block of the spread order (8 runs: 16 MiB): inside a block, plan
+/// order.
+pub const SPREAD_RUNS: usize = 8;
+
+/// The place of run `i` among runs of equal rarity in the spread order: its block
+/// ([`SPREAD_RUNS`]) hashed with `salt` (SplitMix64's finaliser), so fetchers with
+/// different salts start on different blocks and each streams within its block.
+pub fn spread_order(salt: u64, i: usize) -> u64 {
+    let mut z = salt ^ (i / SPREAD_RUNS) as u64;
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// The picker's knobs; [`PickerConfig::default`] is what fetches use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PickerConfig {
@@ -102,6 +127,10 @@ pub struct PickerConfig {
     pub max_errors: u32,
     /// Runs claimed and then lacked after which a source is dropped (4).
     pub max_lies: u32,
+    /// Salt of the spread order among runs of equal rarity once a partial seed
+    /// joined ([`spread_order`]); the driver draws it at random per transfer (0 in
+    /// the default, for reproducible tests).
+    pub spread_salt: u64,
 }
 
 impl Default for PickerConfig {
@@ -117,6 +146,7 @@ impl Default for PickerConfig {
             endgame_copies: 2,
             max_errors: 8,
             max_lies: 4,
+            spread_salt: 0,
         }
     }
 }
@@ -243,8 +273,11 @@ impl SourceState {
 pub struct Picker {
     config: PickerConfig,
     runs: Vec<RunState>,
-    /// Runs neither done nor in flight, by `(holders, index)`.
-    pending: BTreeSet<(u32, usize)>,
+    /// Runs neither done nor in flight, by `(holders, order, index)`; `order` is 0
+    /// (plan order) until a partial seed joins, then [`spread_order`]'s.
+    pending: BTreeSet<(u32, u64, usize)>,
+    /// The salt of the spread order, once a partial seed joined.
+    spread: Option<u64>,
     sources: Vec<SourceState>,
     stats: PickerStats,
 }
@@ -258,7 +291,7 @@ impl Picker {
 
     /// [`Picker::new`] with `config`.
     pub fn with_config(runs: Vec<WantedRun>, config: PickerConfig) -> Picker {
-        let pending = (0..runs.len()).map(|i| (0, i)).collect();
+        let pending = (0..runs.len()).map(|i| (0, 0, i)).collect();
         let runs: Vec<RunState> = runs
             .into_iter()
             .map(|w| RunState {
@@ -278,6 +311,7 @@ impl Picker {
             config,
             runs,
             pending,
+            spread: None,
             sources: Vec::new(),
             stats,
         }
@@ -308,6 +342,7 @@ impl Picker {
             }
         }
         self.sources[id.0].stats.announced = announced;
+        self.spread_if_partial(announced);
         id
     }
 
@@ -334,6 +369,7 @@ impl Picker {
             }
         }
         self.sources[source.0].stats.announced = announced;
+        self.spread_if_partial(announced);
     }
 
     /// Whether every run has landed.
@@ -347,7 +383,7 @@ impl Picker {
     pub fn stuck(&self) -> bool {
         !self.is_done()
             && self.sources.iter().all(|s| s.inflight.is_empty())
-            && self.pending.range((1, 0)..).next().is_none()
+            && self.pending.range((1, 0, 0)..).next().is_none()
     }
 
     /// Runs and raw bytes not landed yet.
@@ -395,7 +431,7 @@ impl Picker {
                 out.push(self.assign(s, ix, false, now));
             }
         }
-        if self.pending.range((1, 0)..).next().is_none() {
+        if self.pending.range((1, 0, 0)..).next().is_none() {
             for &s in &order {
                 while self.has_room(s) {
                     let Some(ix) = self.endgame_for(s) else {
@@ -460,9 +496,10 @@ impl Picker {
         if was_done {
             return Vec::new();
         }
+        let key = self.key(self.runs[run.0].holders, run.0);
+        self.pending.remove(&key);
         let r = &mut self.runs[run.0];
         r.done = true;
-        self.pending.remove(&(r.holders, run.0));
         self.stats.runs_done += 1;
         let others: Vec<SourceId> = r.copies.drain(..).filter(|&c| c != source).collect();
         let mut cancels = Vec::new();
@@ -601,12 +638,33 @@ impl Picker {
 
     // ---- internals ----
 
+    /// The pending-set key of run `i` with `holders` holders.
+    fn key(&self, holders: u32, i: usize) -> (u32, u64, usize) {
+        (
+            holders,
+            self.spread.map_or(0, |salt| spread_order(salt, i)),
+            i,
+        )
+    }
+
+    /// Switches to the spread order the first time a source claims fewer than all
+    /// runs (`announced`): see the module docs, *Order*.
+    fn spread_if_partial(&mut self, announced: u64) {
+        if self.spread.is_some() || announced >= self.runs.len() as u64 {
+            return;
+        }
+        self.spread = Some(self.config.spread_salt);
+        let old = std::mem::take(&mut self.pending);
+        self.pending = old.into_iter().map(|(h, _, i)| self.key(h, i)).collect();
+    }
+
     fn add_holders(&mut self, i: usize, delta: i32) {
         let r = &mut self.runs[i];
         let old = r.holders;
         r.holders = old.saturating_add_signed(delta);
-        if self.pending.remove(&(old, i)) {
-            self.pending.insert((r.holders, i));
+        let new = r.holders;
+        if self.pending.remove(&self.key(old, i)) {
+            self.pending.insert(self.key(new, i));
         }
     }
 
@@ -637,8 +695,8 @@ impl Picker {
     fn pending_for(&self, s: usize) -> Option<usize> {
         let src = &self.sources[s];
         self.pending
-            .range((1, 0)..)
-            .map(|&(_, i)| i)
+            .range((1, 0, 0)..)
+            .map(|&(_, _, i)| i)
             .find(|&i| src.holds(RunIx(i)))
     }
 
@@ -671,8 +729,9 @@ impl Picker {
     }
 
     fn assign(&mut self, s: usize, i: usize, endgame: bool, now: Instant) -> Assign {
+        let key = self.key(self.runs[i].holders, i);
+        self.pending.remove(&key);
         let r = &mut self.runs[i];
-        self.pending.remove(&(r.holders, i));
         r.copies.push(SourceId(s));
         let (want, bytes) = (r.want, r.bytes);
         let src = &mut self.sources[s];
@@ -722,8 +781,10 @@ impl Picker {
             r.want.count -= got;
             r.bytes = r.bytes.saturating_sub(f.got_bytes);
         }
+        let holders = r.holders;
         self.stats.requeued += 1;
-        self.pending.insert((r.holders, run.0));
+        let key = self.key(holders, run.0);
+        self.pending.insert(key);
     }
 
     fn lift_snubs(&mut self, now: Instant) {

@@ -602,3 +602,64 @@ fn a_partial_seed_that_announces_more_gets_it_and_rarity_follows() {
     p.on_done(SourceId(0), RunIx(3), t0);
     assert!(p.is_done());
 }
+
+/// The first `n` runs assigned (with their sources), each request completed at once.
+fn serial_order(p: &mut Picker, t0: Instant, n: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut t = t0;
+    while out.len() < n {
+        let got = p.next_requests(t);
+        assert!(!got.is_empty(), "work left");
+        t += Duration::from_millis(1);
+        for a in got {
+            out.push((a.source.0, a.run.0));
+            p.on_record(a.source, a.run, CHUNK, t);
+            p.on_done(a.source, a.run, t);
+        }
+    }
+    out
+}
+
+#[test]
+fn full_seeds_keep_plan_order_and_a_partial_seed_spreads_equal_rarity() {
+    let one_at_a_time = |salt| PickerConfig {
+        floor_bytes: u64::from(RUN_CHUNKS) * CHUNK,
+        spread_salt: salt,
+        ..PickerConfig::default()
+    };
+    // Full seeds only: plan order, whatever the salt.
+    let (mut p, t0) = picker_with(64, &[("a", Availability::Everything)], one_at_a_time(9));
+    let order: Vec<usize> = serial_order(&mut p, t0, 20).iter().map(|a| a.1).collect();
+    assert_eq!(order, (0..20).collect::<Vec<_>>());
+
+    // A partial seed (holding nothing yet) joins: equal rarity is taken block by
+    // block in an order the salt decides, each block in plan order.
+    let firsts: Vec<Vec<usize>> = (1..=4)
+        .map(|salt| {
+            let srcs = [("a", Availability::Everything), ("b", runs(0..0))];
+            let (mut p, t0) = picker_with(64, &srcs, one_at_a_time(salt));
+            serial_order(&mut p, t0, 16).iter().map(|a| a.1).collect()
+        })
+        .collect();
+    for order in &firsts {
+        for block in order.chunks(SPREAD_RUNS) {
+            let start = block[0];
+            assert_eq!(start % SPREAD_RUNS, 0, "a block starts at its first run");
+            assert_eq!(block, (start..start + SPREAD_RUNS).collect::<Vec<_>>());
+        }
+    }
+    let starts: std::collections::BTreeSet<usize> = firsts.iter().map(|o| o[0]).collect();
+    assert!(
+        starts.len() > 1,
+        "different salts start on different blocks: {firsts:?}"
+    );
+
+    // Rarity still comes first: a run only the full seed has goes before the ones
+    // the partial seed has too.
+    let srcs = [("a", Availability::Everything), ("b", runs(8..64))];
+    let (mut p, t0) = picker_with(64, &srcs, one_at_a_time(3));
+    let order = serial_order(&mut p, t0, 16);
+    let from_a: Vec<usize> = order.iter().filter(|a| a.0 == 0).map(|a| a.1).collect();
+    assert_eq!(from_a[..8], (0..8).collect::<Vec<_>>(), "{order:?}");
+    assert!(order.iter().all(|a| a.0 == 0 || a.1 >= 8), "{order:?}");
+}
