@@ -7,7 +7,9 @@
 //! picker (records, completions, failures), ticks it every [`TICK`] (stalls,
 //! snubs), starts the requests it assigns and cancels the ones it cancels. It ends
 //! when every run has landed, or with [`SwarmError::NoSourceLeft`] when the picker
-//! is stuck (what landed stays: a re-run asks only for the rest).
+//! is stuck — at once when no partial seed is left, after [`PARTIAL_SEED_WAIT`]
+//! when one is (it may yet announce the missing runs) — what landed stays: a
+//! re-run asks only for the rest.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +31,12 @@ use super::stats::{PickerStats, SourceStats};
 
 /// How often the driver ticks the picker (stall and snub checks), at the latest.
 pub const TICK: Duration = Duration::from_millis(50);
+
+/// How long a stuck transfer waits for a live partial seed (a source that
+/// re-announces, [`Source::refresh`]) to announce what is missing before it stops
+/// with [`SwarmError::NoSourceLeft`]: a downloader that is itself fetching may get
+/// the runs from elsewhere soon. With no such source, a stuck transfer stops at once.
+pub const PARTIAL_SEED_WAIT: Duration = Duration::from_secs(30);
 
 /// One run of the plan with the ids of its chunks, in order (`wanted.run.count`
 /// of them): what each record of the run is checked against.
@@ -148,6 +156,8 @@ pub async fn transfer(
     // work: completions, failures, cancels, announcements, ticks (not single
     // records, so a long transfer does not rescan the pool per record).
     let mut changed = true;
+    // Since when the picker has been stuck with a partial seed left to wait for.
+    let mut stuck_since: Option<Instant> = None;
     let result = loop {
         let assigned = if changed {
             picker.next_requests(Instant::now())
@@ -180,7 +190,17 @@ pub async fn transfer(
         if picker.is_done() {
             break Ok(());
         }
-        if picker.stuck() {
+        let stuck = picker.stuck() && {
+            let now = Instant::now();
+            let waiting = (0..sources.len())
+                .any(|i| sources[i].refresh().is_some() && picker.is_live(SourceId(i)));
+            let since = *stuck_since.get_or_insert(now);
+            !waiting || now.saturating_duration_since(since) >= PARTIAL_SEED_WAIT
+        };
+        if !picker.stuck() {
+            stuck_since = None;
+        }
+        if stuck {
             let (runs, bytes) = picker.left();
             let sources = picker.source_stats(Instant::now());
             break Err(SwarmError::NoSourceLeft {

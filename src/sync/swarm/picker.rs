@@ -386,6 +386,11 @@ impl Picker {
             && self.pending.range((1, 0, 0)..).next().is_none()
     }
 
+    /// Whether `source` is still in the transfer (not dropped).
+    pub fn is_live(&self, source: SourceId) -> bool {
+        self.sources.get(source.0).is_some_and(SourceState::live)
+    }
+
     /// Runs and raw bytes not landed yet.
     pub fn left(&self) -> (u64, u64) {
         let bytes = self.runs.iter().filter(|r| !r.done).map(|r| r.bytes).sum();

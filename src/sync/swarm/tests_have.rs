@@ -314,3 +314,73 @@ async fn a_partial_seed_serves_what_it_holds_and_is_never_asked_for_the_rest() {
     .await
     .expect("within the time limit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_waits_for_a_partial_seed_whose_own_fetch_brings_the_rest() {
+    tokio::time::timeout(LIMIT, async {
+        // Three live seals' worth (16 MiB each), so carol announces as she goes.
+        const LEN: usize = 40_000_000;
+        let d = tempfile::tempdir().expect("tmp");
+        let mut a = alice_repo(d.path());
+        put(&a, "small.txt", b"hello");
+        commit_all(&mut a, "small");
+        let trust = || FetchOptions {
+            trust_peer: true,
+            progress: None,
+            prefill_checkout: false,
+        };
+        // Carol has the first commit and the member list, and serves.
+        let (plain, stop_plain) = serve(&a, &key(1));
+        let carol = empty_like(d.path(), "carol", &a);
+        fetch_with(plain, &key(1), &key(3), &carol, trust())
+            .await
+            .expect("carol");
+        let _ = stop_plain.send(true);
+        let (carol_addr, _stop_c) = serve(&carol, &key(3));
+        put(&a, "big.bin", &noise(17, LEN));
+        let c = commit_all(&mut a, "big");
+        // Carol fetches the big file from alice at 8 MB/s ...
+        let (for_carol, _stop_fc) = serve_slowly(&a, &key(1), 8_000_000);
+        let (k1, k3) = (key(1), key(3));
+        let carol_fetch = fetch_with(for_carol, &k1, &k3, &carol, trust());
+        // ... while bob fetches it from alice at 2 MB/s, cut after 1.5 s, and
+        // from carol: for most of it bob's only source is a partial seed that
+        // announces more as her own fetch lands.
+        let b = empty_like(d.path(), "bob", &a);
+        let (for_bob, stop_fb) = serve_slowly(&a, &key(1), 2_000_000);
+        let bob_fetch = async {
+            let (ep, to_alice) = bob_to(for_bob, &a).await;
+            let repo = a.store().repository_id().expect("id");
+            let spec = format!("{}@{carol_addr}", key(3).public().to_text());
+            let extra = peer_sources(&ep, &[spec], &repo).await;
+            let r = client::fetch_from_sources(&to_alice, "alice", &store_dir(&b), trust(), extra)
+                .await;
+            to_alice.close(0, b"done");
+            r
+        };
+        let cut = async {
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            let _ = stop_fb.send(true);
+        };
+        let (carol_r, bob_r, ()) = tokio::join!(carol_fetch, bob_fetch, cut);
+        carol_r.expect("carol's fetch");
+        let report = bob_r.expect("bob's fetch waits for carol instead of stopping");
+        let swarm = report.swarm.expect("planned");
+        let carol_s = &swarm.sources[1];
+        assert!(carol_s.bytes > (LEN as u64) / 2, "{carol_s:?}");
+        assert_eq!(carol_s.lies, 0, "{carol_s:?}");
+        let s = Store::open(b.store().dir()).expect("open");
+        let tree = s.commit(&c).expect("commit").tree;
+        let file = s
+            .tree(&tree)
+            .expect("tree")
+            .entries
+            .iter()
+            .find(|e| e.name == "big.bin")
+            .expect("big")
+            .id;
+        assert!(s.read_file_bytes(&file).expect("read") == noise(17, LEN));
+    })
+    .await
+    .expect("within the time limit");
+}
