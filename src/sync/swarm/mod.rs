@@ -15,7 +15,8 @@
 //!   (one run per request); cancel is `STOP_SENDING` on the answer's stream.
 //! * [`driver`] — [`transfer`]: one task per request in flight, records into the
 //!   store's writer, events back to one loop that feeds the picker.
-//! * [`connect`] — extra peers named by hand (`--peer`, `--max-sources`).
+//! * [`connect`] — the other sources of a fetch: peers named by hand (`--peer`),
+//!   learnt by peer exchange or with a known address, capped by `--max-sources`.
 //! * [`have`] — partial seeds: a store's held spans, and what an answer means for
 //!   the plan's runs.
 //! * [`availability`], [`stats`] — what a source claims; the counters `--json`
