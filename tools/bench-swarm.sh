@@ -102,19 +102,6 @@ FAULT_STALL_SEED="${FAULT_STALL_SEED:-2}"
 [[ -z "${CLONE_TIMEOUT:-}" || "$CLONE_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "CLONE_TIMEOUT must be a positive integer (s), got '$CLONE_TIMEOUT'"
 want() { [[ "$PARTS" == *"$1"* ]]; }
 
-# need_pkg CMD PACKAGE: install PACKAGE with apt-get when CMD is missing (as root).
-need_pkg() {
-	command -v "$1" >/dev/null 2>&1 && return 0
-	if ((EUID != 0)) || ! command -v apt-get >/dev/null 2>&1; then
-		die "'$1' not found (apt-get install $2, as root)"
-	fi
-	log "installing $2 (for $1)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -q --no-install-recommends "$2" >&2 ||
-		{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "$2" >&2; } ||
-		die "apt-get install $2 failed"
-	command -v "$1" >/dev/null 2>&1 || die "'$1' still missing after installing $2"
-}
 # before bench_start: it needs GNU time itself
 need_pkg "$TIMEFMT_BIN" time
 if want a || want c; then
@@ -122,7 +109,6 @@ if want a || want c; then
 	need_pkg tc iproute2
 fi
 
-gib() { echo $((($1 + (1 << 30) - 1) >> 30)); }
 # seconds to move BYTES over three links of MBIT each, at least 1
 secs3() { echo $(($1 * 8 / (3 * $2 * 1000000) + 1)); }
 A_SECS="$(secs3 "$BYTES_A" "$RATE_MBIT")"
@@ -145,30 +131,6 @@ json_add parts "$PARTS"
 
 declare -a BG_PIDS=() NETNS_MADE=()
 BG_PID=""
-
-# alive PID: the process exists and is not a zombie
-alive() {
-	local st
-	st="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
-	[[ -n "$st" && "$st" != Z ]]
-}
-
-# bg_start NS OUT ERR CMD...: CMD in the background (inside netns NS unless empty); BG_PID
-# is CMD's own pid (bash and `ip netns exec` exec it, no wrapper process).
-bg_start() {
-	local ns="$1" out="$2" err="$3"
-	shift 3
-	# exist before the child opens them: callers poll OUT right away
-	: >"$out"
-	: >"$err"
-	if [[ -n "$ns" ]]; then
-		ip netns exec "$ns" "$@" >"$out" 2>"$err" &
-	else
-		"$@" >"$out" 2>"$err" &
-	fi
-	BG_PID=$!
-	BG_PIDS+=("$BG_PID")
-}
 
 # forget_pid PID: no longer ours to stop (it was reaped)
 forget_pid() {
@@ -207,14 +169,6 @@ wait_pid() {
 	WAIT_RC=0
 	wait "$1" || WAIT_RC=$?
 	forget_pid "$1"
-}
-
-netns_teardown() {
-	local ns
-	for ns in "${NETNS_MADE[@]}"; do
-		ip netns del "$ns" 2>/dev/null || log "warning: could not delete network namespace $ns"
-	done
-	NETNS_MADE=()
 }
 
 swarm_cleanup() {
@@ -326,18 +280,6 @@ stall_link() {
 }
 
 # ---------------------------------------------------------------- seeds
-
-# cached_random BYTES: path of a cached file of BYTES random bytes
-cached_random() {
-	local bytes="$1" f
-	f="$CACHE_DIR/random-$bytes.bin"
-	if [[ ! -f "$f" || "$(stat -c %s "$f")" != "$bytes" ]]; then
-		log "generating $(human "$bytes") of random bytes -> $f"
-		head -c "$bytes" /dev/urandom >"$f.partial"
-		mv -f -- "$f.partial" "$f"
-	fi
-	echo "$f"
-}
 
 # make_seeds P BYTES: the origin repository (seed 1) of a cached random file, members
 # the downloader and seeds 2 and 3; seeds 2 and 3 get a copy of its store. Sets SRC

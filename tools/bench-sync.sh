@@ -53,19 +53,6 @@ WARMUP="${WARMUP:-1}"
 [[ "$PARTS" =~ ^[abc]+$ ]] || die "PARTS must be letters out of 'abc', got '$PARTS'"
 want() { [[ "$PARTS" == *"$1"* ]]; }
 
-# need_pkg CMD PACKAGE: install PACKAGE with apt-get when CMD is missing (as root).
-need_pkg() {
-	command -v "$1" >/dev/null 2>&1 && return 0
-	if ((EUID != 0)) || ! command -v apt-get >/dev/null 2>&1; then
-		die "'$1' not found (apt-get install $2, as root)"
-	fi
-	log "installing $2 (for $1)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -q --no-install-recommends "$2" >&2 ||
-		{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "$2" >&2; } ||
-		die "apt-get install $2 failed"
-	command -v "$1" >/dev/null 2>&1 || die "'$1' still missing after installing $2"
-}
 # before bench_start: it needs GNU time itself
 need_pkg "$TIMEFMT_BIN" time
 need_pkg curl curl
@@ -75,7 +62,6 @@ if want a; then
 	need_pkg tc iproute2
 fi
 
-gib() { echo $((($1 + (1 << 30) - 1) >> 30)); }
 A_SECS=$((BYTES_A * 8 / (RATE_MBIT * 1000000) + 1))
 bound=300
 want a && bound=$((bound + 120 + (ROUNDS + WARMUP) * (3 * A_SECS + 60) + $(gib "$BYTES_A") * 30))
@@ -95,30 +81,6 @@ json_add parts "$PARTS"
 declare -a BG_PIDS=() NETNS_MADE=()
 BG_PID=""
 
-# alive PID: the process exists and is not a zombie
-alive() {
-	local st
-	st="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
-	[[ -n "$st" && "$st" != Z ]]
-}
-
-# bg_start NS OUT ERR CMD...: CMD in the background (inside netns NS unless empty); BG_PID
-# is CMD's own pid (bash and `ip netns exec` exec it, no wrapper process).
-bg_start() {
-	local ns="$1" out="$2" err="$3"
-	shift 3
-	# exist before the child opens them: callers poll OUT right away
-	: >"$out"
-	: >"$err"
-	if [[ -n "$ns" ]]; then
-		ip netns exec "$ns" "$@" >"$out" 2>"$err" &
-	else
-		"$@" >"$out" 2>"$err" &
-	fi
-	BG_PID=$!
-	BG_PIDS+=("$BG_PID")
-}
-
 # stop_pid PID: TERM, up to 10 s, then KILL; reaps it
 stop_pid() {
 	local p="$1" i
@@ -137,14 +99,6 @@ stop_pid() {
 	BG_PIDS=("${keep[@]}")
 }
 
-netns_teardown() {
-	local ns
-	for ns in "${NETNS_MADE[@]}"; do
-		ip netns del "$ns" 2>/dev/null || log "warning: could not delete network namespace $ns"
-	done
-	NETNS_MADE=()
-}
-
 sync_cleanup() {
 	local p
 	for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done
@@ -160,18 +114,6 @@ CLI_HOME="$RUN_DIR/home-client"
 mkdir -p "$SRV_HOME" "$CLI_HOME"
 SRV_KEY="$(GADN_HOME="$SRV_HOME" "$GADN" id 2>"$RUN_DIR/id-server.log")" || die "gadn id (server) failed"
 CLI_KEY="$(GADN_HOME="$CLI_HOME" "$GADN" id 2>"$RUN_DIR/id-client.log")" || die "gadn id (client) failed"
-
-# cached_random BYTES: path of a cached file of BYTES random bytes
-cached_random() {
-	local bytes="$1" f
-	f="$CACHE_DIR/random-$bytes.bin"
-	if [[ ! -f "$f" || "$(stat -c %s "$f")" != "$bytes" ]]; then
-		log "generating $(human "$bytes") of random bytes -> $f"
-		head -c "$bytes" /dev/urandom >"$f.partial"
-		mv -f -- "$f.partial" "$f"
-	fi
-	echo "$f"
-}
 
 # server_repo DIR: gadn init, `add .` + commit of whatever DIR holds, the client as member
 server_repo() {

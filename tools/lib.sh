@@ -393,3 +393,66 @@ bench_skip() {
 	json_emit
 	exit 0
 }
+
+# ---------------------------------------------------------------- network benchmarks
+# Shared by bench-sync.sh and bench-swarm.sh (which declare BG_PIDS and NETNS_MADE).
+
+# need_pkg CMD PACKAGE: install PACKAGE with apt-get when CMD is missing (as root).
+need_pkg() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	if ((EUID != 0)) || ! command -v apt-get >/dev/null 2>&1; then
+		die "'$1' not found (apt-get install $2, as root)"
+	fi
+	log "installing $2 (for $1)"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends "$2" >&2 ||
+		{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "$2" >&2; } ||
+		die "apt-get install $2 failed"
+	command -v "$1" >/dev/null 2>&1 || die "'$1' still missing after installing $2"
+}
+
+gib() { echo $((($1 + (1 << 30) - 1) >> 30)); }
+
+# alive PID: the process exists and is not a zombie
+alive() {
+	local st
+	st="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+	[[ -n "$st" && "$st" != Z ]]
+}
+
+# bg_start NS OUT ERR CMD...: CMD in the background (inside netns NS unless empty); BG_PID
+# is CMD's own pid (bash and `ip netns exec` exec it, no wrapper process).
+bg_start() {
+	local ns="$1" out="$2" err="$3"
+	shift 3
+	# exist before the child opens them: callers poll OUT right away
+	: >"$out"
+	: >"$err"
+	if [[ -n "$ns" ]]; then
+		ip netns exec "$ns" "$@" >"$out" 2>"$err" &
+	else
+		"$@" >"$out" 2>"$err" &
+	fi
+	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
+}
+
+netns_teardown() {
+	local ns
+	for ns in "${NETNS_MADE[@]}"; do
+		ip netns del "$ns" 2>/dev/null || log "warning: could not delete network namespace $ns"
+	done
+	NETNS_MADE=()
+}
+
+# cached_random BYTES: path of a cached file of BYTES random bytes
+cached_random() {
+	local bytes="$1" f
+	f="$CACHE_DIR/random-$bytes.bin"
+	if [[ ! -f "$f" || "$(stat -c %s "$f")" != "$bytes" ]]; then
+		log "generating $(human "$bytes") of random bytes -> $f"
+		head -c "$bytes" /dev/urandom >"$f.partial"
+		mv -f -- "$f.partial" "$f"
+	fi
+	echo "$f"
+}
