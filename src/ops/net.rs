@@ -396,11 +396,7 @@ async fn fetch_remote(
         &session.conn,
         &remote.name,
         store_dir,
-        client::FetchOptions {
-            trust_peer: false,
-            progress: Some(transfer_progress(progress)),
-            prefill_checkout: false,
-        },
+        member_fetch(progress),
         Vec::new(),
         swarm::connect::dial(&session.endpoint, plan, &session.welcome.repo),
     )
@@ -817,13 +813,21 @@ pub fn sync(repo: &Path, opts: &SyncOptions) -> Result<SyncReport, Error> {
 
 /// A member reached by [`sync`] as a source of the others' chunk phases.
 fn session_source(name: &str, s: &remote::Session) -> Arc<dyn swarm::Source> {
-    let src = swarm::PeerSource::new(s.conn.inner.clone(), name);
-    let have = s
-        .welcome
-        .caps
-        .iter()
-        .any(|c| c == crate::sync::protocol::CAP_HAVE);
-    Arc::new(if have { src.asking_have() } else { src })
+    Arc::new(swarm::PeerSource::offered(
+        s.conn.inner.clone(),
+        name,
+        &s.welcome.caps,
+    ))
+}
+
+/// How `fetch` and `sync` fetch from a member: its refs checked against the member
+/// list here, progress on `progress`, no prefilled checkout.
+fn member_fetch(progress: &Arc<dyn Progress>) -> client::FetchOptions {
+    client::FetchOptions {
+        trust_peer: false,
+        progress: Some(transfer_progress(progress)),
+        prefill_checkout: false,
+    }
 }
 
 /// One fetch of [`sync`]: from the member on `session`, the chunks also from
@@ -840,11 +844,7 @@ async fn fetch_session(
         &session.conn,
         &remote.name,
         store_dir,
-        client::FetchOptions {
-            trust_peer: false,
-            progress: Some(transfer_progress(progress)),
-            prefill_checkout: false,
-        },
+        member_fetch(progress),
         extra,
     )
     .await;

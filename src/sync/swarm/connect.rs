@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use crate::identity::PublicKey;
 use crate::sync::client;
-use crate::sync::protocol::CAP_HAVE;
 use crate::sync::remote;
 use crate::sync::transport::Endpoint;
 use crate::sync::wire::PeerInfo;
@@ -180,11 +179,14 @@ pub async fn dial(endpoint: &Endpoint, plan: Vec<Dial>, repo: &str) -> Vec<Arc<d
         let reach = async {
             let conn = client::connect(endpoint, c.key, &addrs).await?;
             let welcome = client::hello(&conn, &name, Some(repo.to_string()), Vec::new()).await?;
-            let have = welcome.caps.iter().any(|c| c == CAP_HAVE);
-            Ok::<_, crate::sync::SyncError>((conn, have))
+            Ok::<_, crate::sync::SyncError>(PeerSource::offered(
+                conn.inner.clone(),
+                name.clone(),
+                &welcome.caps,
+            ))
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, reach).await {
-            Ok(Ok((conn, have))) => Ok((c.name, conn, have)),
+            Ok(Ok(src)) => Ok(src),
             Ok(Err(e)) => Err((c.name, e.to_string())),
             Err(_) => Err((
                 c.name,
@@ -197,10 +199,7 @@ pub async fn dial(endpoint: &Endpoint, plan: Vec<Dial>, repo: &str) -> Vec<Arc<d
         .into_iter()
         .map(|r| -> Arc<dyn Source> {
             match r {
-                Ok((name, conn, have)) => {
-                    let src = PeerSource::new(conn.inner.clone(), name);
-                    Arc::new(if have { src.asking_have() } else { src })
-                }
+                Ok(src) => Arc::new(src),
                 Err((name, reason)) => {
                     tracing::warn!(peer = %name, "extra source unreachable: {reason}");
                     Arc::new(Unreachable { name, reason })

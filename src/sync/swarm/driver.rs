@@ -190,17 +190,17 @@ pub async fn transfer(
         if picker.is_done() {
             break Ok(());
         }
-        let stuck = picker.stuck() && {
+        let give_up = if picker.stuck() {
             let now = Instant::now();
             let waiting = (0..sources.len())
                 .any(|i| sources[i].refresh().is_some() && picker.is_live(SourceId(i)));
             let since = *stuck_since.get_or_insert(now);
             !waiting || now.saturating_duration_since(since) >= PARTIAL_SEED_WAIT
-        };
-        if !picker.stuck() {
+        } else {
             stuck_since = None;
-        }
-        if stuck {
+            false
+        };
+        if give_up {
             let (runs, bytes) = picker.left();
             let sources = picker.source_stats(Instant::now());
             break Err(SwarmError::NoSourceLeft {

@@ -53,6 +53,21 @@ impl PeerSource {
         self
     }
 
+    /// The peer named `name` on `conn`, asking what it holds when its welcome
+    /// offered `have` (`caps`), a full seed otherwise.
+    pub fn offered(
+        conn: quinn::Connection,
+        name: impl Into<String>,
+        caps: &[String],
+    ) -> PeerSource {
+        let src = PeerSource::new(conn, name);
+        if caps.iter().any(|c| c == crate::sync::protocol::CAP_HAVE) {
+            src.asking_have()
+        } else {
+            src
+        }
+    }
+
     /// Closes the connection for a broken availability answer, logging why.
     fn refuse(&self, reason: String) -> SourceError {
         tracing::warn!(peer = %self.name, "closing the connection: {reason}");
