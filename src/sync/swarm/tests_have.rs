@@ -227,26 +227,37 @@ async fn a_contradictory_or_oversized_availability_closes_the_connection() {
     .expect("within the time limit");
 }
 
+/// Options of a fetch that takes the peer's member list (as a clone does).
+fn trust() -> FetchOptions {
+    FetchOptions {
+        trust_peer: true,
+        progress: None,
+        prefill_checkout: false,
+    }
+}
+
+/// Alice with a first commit (`small.txt`), and carol holding all of it and the
+/// member list (fetched from a server that is stopped again).
+async fn alice_and_carol(dir: &std::path::Path) -> (crate::vcs::Repo, crate::vcs::Repo) {
+    let mut a = alice_repo(dir);
+    put(&a, "small.txt", b"hello");
+    commit_all(&mut a, "small");
+    let (plain, stop_plain) = serve(&a, &key(1));
+    let carol = empty_like(dir, "carol", &a);
+    fetch_with(plain, &key(1), &key(3), &carol, trust())
+        .await
+        .expect("carol");
+    let _ = stop_plain.send(true);
+    (a, carol)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_seed_serves_what_it_holds_and_is_never_asked_for_the_rest() {
     tokio::time::timeout(LIMIT, async {
         const LEN: usize = 16_000_000;
         let d = tempfile::tempdir().expect("tmp");
-        let mut a = alice_repo(d.path());
-        put(&a, "small.txt", b"hello");
-        commit_all(&mut a, "small");
-        let trust = || FetchOptions {
-            trust_peer: true,
-            progress: None,
-            prefill_checkout: false,
-        };
         // Carol has everything of the first commit (and the member list) ...
-        let (plain, stop_plain) = serve(&a, &key(1));
-        let carol = empty_like(d.path(), "carol", &a);
-        fetch_with(plain, &key(1), &key(3), &carol, trust())
-            .await
-            .expect("carol");
-        let _ = stop_plain.send(true);
+        let (mut a, carol) = alice_and_carol(d.path()).await;
         // ... and part of the big file: her fetch of it was cut (alice stopped).
         put(&a, "big.bin", &noise(16, LEN));
         let c = commit_all(&mut a, "big");
@@ -321,21 +332,8 @@ async fn a_fetch_waits_for_a_partial_seed_whose_own_fetch_brings_the_rest() {
         // Three live seals' worth (16 MiB each), so carol announces as she goes.
         const LEN: usize = 40_000_000;
         let d = tempfile::tempdir().expect("tmp");
-        let mut a = alice_repo(d.path());
-        put(&a, "small.txt", b"hello");
-        commit_all(&mut a, "small");
-        let trust = || FetchOptions {
-            trust_peer: true,
-            progress: None,
-            prefill_checkout: false,
-        };
         // Carol has the first commit and the member list, and serves.
-        let (plain, stop_plain) = serve(&a, &key(1));
-        let carol = empty_like(d.path(), "carol", &a);
-        fetch_with(plain, &key(1), &key(3), &carol, trust())
-            .await
-            .expect("carol");
-        let _ = stop_plain.send(true);
+        let (mut a, carol) = alice_and_carol(d.path()).await;
         let (carol_addr, _stop_c) = serve(&carol, &key(3));
         put(&a, "big.bin", &noise(17, LEN));
         let c = commit_all(&mut a, "big");
