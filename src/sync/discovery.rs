@@ -435,12 +435,7 @@ fn jittered(interval: Duration, r: u32) -> Duration {
 
 /// A random `u32` from the OS (the midpoint if it has none to give).
 fn random_u32() -> u32 {
-    use rand_core::RngCore;
-    let mut b = [0u8; 4];
-    match rand_core::OsRng.try_fill_bytes(&mut b) {
-        Ok(()) => u32::from_le_bytes(b),
-        Err(_) => u32::MAX / 2,
-    }
+    super::os_random_u64().map_or(u32::MAX / 2, |r| r as u32)
 }
 
 /// The result of a socket `step`, with the step and address named on failure.

@@ -968,15 +968,10 @@ fn leaves(
 /// A random salt for the swarm's spread order (the OS's randomness; the process id
 /// and the clock if it has none to give: any value is correct, this only spreads).
 fn random_salt() -> u64 {
-    use rand_core::RngCore;
-    let mut b = [0u8; 8];
-    match rand_core::OsRng.try_fill_bytes(&mut b) {
-        Ok(()) => u64::from_le_bytes(b),
-        Err(_) => {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            t ^ u64::from(std::process::id()) << 32
-        }
-    }
+    super::os_random_u64().unwrap_or_else(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        t ^ u64::from(std::process::id()) << 32
+    })
 }

@@ -106,3 +106,14 @@ mod tests_prefill;
 mod tests_previews;
 
 pub use error::SyncError;
+
+/// A random `u64` from the operating system, `None` if it has none to give (callers
+/// that only spread or jitter pick their own fallback).
+pub(crate) fn os_random_u64() -> Option<u64> {
+    use rand_core::RngCore;
+    let mut b = [0u8; 8];
+    rand_core::OsRng
+        .try_fill_bytes(&mut b)
+        .ok()
+        .map(|()| u64::from_le_bytes(b))
+}
