@@ -1,6 +1,7 @@
 //! `gadn clone KEY@HOST:PORT DIR`: copy a repository from a serving peer, pinning
 //! its key.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,6 +27,15 @@ pub struct Args {
     /// peers first, then the members learnt by peer exchange or configured.
     #[arg(long, value_name = "N")]
     max_sources: Option<usize>,
+    /// Serve the repository on this UDP address (port 0 picks one) while cloning
+    /// and after: the chunks that landed go to the other members at once, so
+    /// downloaders of one origin share its upload. Once cloned, serving goes on
+    /// (as `gadn serve --no-lan`) until SIGINT or SIGTERM, or `--linger`.
+    #[arg(long, value_name = "ADDR")]
+    serve: Option<std::net::SocketAddr>,
+    /// With `--serve`: stop serving this many seconds after the clone completes.
+    #[arg(long, value_name = "SECONDS", requires = "serve")]
+    linger: Option<u64>,
     /// Print what moved as JSON (as `gadn fetch --json`, with `dir` and `branch`),
     /// one line.
     #[arg(long)]
@@ -41,7 +51,13 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
         peers: a.extra_peers,
         max_sources: a.max_sources,
     };
-    let r = ops::clone(&opts)?;
+    let (r, serving) = match a.serve {
+        Some(addr) => {
+            let (r, handle) = ops::clone_and_serve(&opts, addr)?;
+            (r, Some(handle))
+        }
+        None => (ops::clone(&opts)?, None),
+    };
     if a.json {
         print_json_line(&r)?;
     } else {
@@ -58,6 +74,13 @@ pub fn run(ctx: &Ctx, a: Args) -> anyhow::Result<ExitCode> {
             "warning: {} has no branches yet; nothing checked out",
             r.fetch.peer
         ),
+    }
+    if let Some(handle) = serving {
+        if !ctx.quiet && !a.json {
+            println!("Serving on {}", handle.local_addr());
+        }
+        let _ = std::io::stdout().flush();
+        handle.run_until_signal_or(a.linger.map(std::time::Duration::from_secs))?;
     }
     Ok(ExitCode::SUCCESS)
 }

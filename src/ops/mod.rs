@@ -114,9 +114,9 @@ pub use maintenance::{
 };
 #[cfg(feature = "sync")]
 pub use net::{
-    clone, fetch, interrupted_clone, pull, push, sync, CloneOptions, CloneReport, FetchOptions,
-    FetchReport, FoundPeer, PeerFailure, PullOptions, PullReport, PushOptions, PushReport,
-    RefChange, SyncOptions, SyncReport, CLONE_INCOMPLETE_KEY,
+    clone, clone_and_serve, fetch, interrupted_clone, pull, push, sync, CloneOptions, CloneReport,
+    FetchOptions, FetchReport, FoundPeer, PeerFailure, PullOptions, PullReport, PushOptions,
+    PushReport, RefChange, SyncOptions, SyncReport, CLONE_INCOMPLETE_KEY,
 };
 #[cfg(feature = "sync")]
 pub use peer::{

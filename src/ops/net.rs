@@ -175,17 +175,69 @@ pub fn interrupted_clone(repo: &Repo) -> Result<Option<String>, Error> {
 /// the repository marked as an interrupted clone ([`CLONE_INCOMPLETE_KEY`]); the
 /// same call resumes it, and clears the mark when it completes.
 pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
+    clone_serving(opts, None).map(|(report, _)| report)
+}
+
+/// [`clone`], serving the new repository on UDP `serve` (port 0 picks one) from
+/// the start: the chunks that landed go to the other members while the clone
+/// fetches the rest (a partial seed, `store-format.md` § 15), which is how six
+/// downloaders of one origin share its upload. Serving starts once the pinned
+/// peer's member list has come (held provisionally until it lands, see
+/// [`crate::sync::server::MemberKeys`]; no pushes are taken before), and goes on
+/// after the clone until the returned handle is shut down.
+///
+/// The address is checked before anything is fetched: one that cannot be bound
+/// fails the call at once.
+pub fn clone_and_serve(
+    opts: &CloneOptions,
+    serve: SocketAddr,
+) -> Result<(CloneReport, super::ServerHandle), Error> {
+    let (report, handle) = clone_serving(opts, Some(serve))?;
+    let handle = handle.ok_or_else(|| Error::ServerTask("the server did not start".into()))?;
+    Ok((report, handle))
+}
+
+/// A server started by a clone: its bound address, stop switch and task.
+struct CloneServer {
+    addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), crate::sync::SyncError>>,
+}
+
+/// [`clone`], and with `serve`, [`clone_and_serve`].
+fn clone_serving(
+    opts: &CloneOptions,
+    serve: Option<SocketAddr>,
+) -> Result<(CloneReport, Option<super::ServerHandle>), Error> {
     let (key, addr_text) = remote::parse_key_at(&opts.source)?;
     let dir = &opts.dir;
     let addrs = remote::socket_addrs(std::slice::from_ref(&addr_text));
     if addrs.is_empty() {
         return Err(Error::Unresolvable(addr_text));
     }
+    // The serving address, checked (and its port picked) before anything moves.
+    let serve = match serve {
+        Some(addr) => Some(
+            std::net::UdpSocket::bind(addr)
+                .and_then(|s| s.local_addr())
+                .map_err(|e| {
+                    crate::sync::SyncError::Local(format!("cannot listen on {addr}: {e}"))
+                })?,
+        ),
+        None => None,
+    };
     let me = &opts.identity;
-    let report = runtime()?.block_on(async {
+    let rt = runtime()?;
+    let mut server: Option<CloneServer> = None;
+    let fetched = rt.block_on(async {
         let endpoint = remote::client_endpoint(me, &addrs)?;
         let conn = client::connect(&endpoint, key, &addrs).await?;
-        let welcome = client::hello(&conn, "origin", None, Vec::new()).await?;
+        let listen: Vec<String> = serve
+            .filter(|a| !a.ip().is_unspecified())
+            .map(|a| a.to_string())
+            .into_iter()
+            .collect();
+        let welcome = client::hello(&conn, "origin", None, listen.clone()).await?;
         let target = open_target(dir, &welcome.repo, welcome.chunking)?;
         target
             .store()
@@ -198,6 +250,20 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
             path: store_dir.clone(),
             source,
         })?;
+        let hold_members = serve.map(|addr| {
+            let keys = crate::sync::server::MemberKeys::default();
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = super::serve::serve_when_members_known(
+                store_dir.clone(),
+                me.clone(),
+                addr,
+                listen.clone(),
+                keys.clone(),
+                stopped,
+            );
+            server = Some(CloneServer { addr, stop, task });
+            keys
+        });
         // Peer exchange: the seeds the source knows join the chunk phase. A new
         // clone has no member list to check them against yet; their keys come from
         // the peer it pins (whose member list it takes), each is pinned in turn,
@@ -218,6 +284,7 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
                 trust_peer: true,
                 progress: Some(transfer_progress(&opts.progress)),
                 prefill_checkout: true,
+                hold_members,
             },
             Vec::new(),
             swarm::connect::dial(&endpoint, plan, &welcome.repo),
@@ -232,15 +299,51 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
                 remote::keep_exchanged(&store, &exchanged);
             }
         }
-        report.map_err(|source| match source {
-            // Running the clone again cannot help: say whose store needs repair.
-            e @ crate::sync::SyncError::PeerDamaged { .. } => Error::from(e),
-            source => Error::CloneStopped {
-                dir: dir.clone(),
-                source: Box::new(source),
-            },
-        })
-    })?;
+        report
+            .map(|r| (r, welcome.repo.clone()))
+            .map_err(|source| match source {
+                // Running the clone again cannot help: say whose store needs repair.
+                e @ crate::sync::SyncError::PeerDamaged { .. } => Error::from(e),
+                source => Error::CloneStopped {
+                    dir: dir.clone(),
+                    source: Box::new(source),
+                },
+            })
+    });
+    let stop_server = |server: Option<CloneServer>| {
+        if let Some(s) = server {
+            let _ = s.stop.send(true);
+            let _ = rt.block_on(s.task);
+        }
+    };
+    let (report, repo_id) = match fetched {
+        Ok(r) => r,
+        Err(e) => {
+            stop_server(server);
+            return Err(e);
+        }
+    };
+    let checked_out = finish_clone(opts, key, &addr_text, &report);
+    let report = match checked_out {
+        Ok(r) => r,
+        Err(e) => {
+            stop_server(server);
+            return Err(e);
+        }
+    };
+    let handle = server.map(|s| super::ServerHandle::of_task(rt, s.addr, repo_id, s.stop, s.task));
+    Ok((report, handle))
+}
+
+/// The clone's last steps once everything is fetched: records the peer, checks out
+/// the branch it checks out, clears the interrupted-clone mark.
+fn finish_clone(
+    opts: &CloneOptions,
+    key: PublicKey,
+    addr_text: &str,
+    report: &client::FetchReport,
+) -> Result<CloneReport, Error> {
+    let dir = &opts.dir;
     // Open anew: the fetch added packs an earlier handle has not seen.
     let mut repo = Repo::open(dir)?;
     let store_dir = repo.store().dir().to_path_buf();
@@ -248,7 +351,7 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
     db.peer_upsert(&key, Some(&report.peer), PeerSource::Config)?;
     db.peer_add_addr(
         &key,
-        &addr_text,
+        addr_text,
         PeerSource::Config,
         Some(chrono::Utc::now().timestamp()),
     )?;
@@ -263,7 +366,7 @@ pub fn clone(opts: &CloneOptions) -> Result<CloneReport, Error> {
     let branch = checked_out?;
     repo.store().db().state_delete(CLONE_INCOMPLETE_KEY)?;
     Ok(CloneReport {
-        fetch: FetchReport::new(&report),
+        fetch: FetchReport::new(report),
         dir: dir.clone(),
         branch,
     })
@@ -827,6 +930,7 @@ fn member_fetch(progress: &Arc<dyn Progress>) -> client::FetchOptions {
         trust_peer: false,
         progress: Some(transfer_progress(progress)),
         prefill_checkout: false,
+        hold_members: None,
     }
 }
 

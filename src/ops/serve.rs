@@ -158,6 +158,46 @@ impl Server {
     }
 }
 
+/// Serves the store at `dir` as `me` on `addr` (announcing `announce`) through
+/// `keys`, once `keys` holds a member list: a clone that serves while it fetches
+/// ([`super::clone_and_serve`]) binds only when its pinned peer's list has come,
+/// so a member that dials it early is answered late rather than refused. Runs on
+/// the current runtime until `stop` turns true.
+pub(super) fn serve_when_members_known(
+    dir: PathBuf,
+    me: Arc<MachineKey>,
+    addr: SocketAddr,
+    announce: Vec<String>,
+    keys: MemberKeys,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<Result<(), SyncError>> {
+    tokio::spawn(async move {
+        while keys.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = stop.changed() => return Ok(()),
+            }
+        }
+        let endpoint = Arc::new(server::bind(addr, &me, keys.clone())?);
+        let config = Arc::new(ServeConfig::for_store(dir.clone(), announce)?);
+        tracing::info!(%addr, members = keys.len(), "serving while cloning");
+        let reload = {
+            let (keys, dir) = (keys.clone(), dir.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(MEMBERS_RELOAD).await;
+                    if let Err(e) = keys.reload(&dir) {
+                        tracing::warn!("cannot re-read the member list: {e}");
+                    }
+                }
+            })
+        };
+        let served = server::serve(endpoint, config, keys, stop).await;
+        reload.abort();
+        served
+    })
+}
+
 /// A running [`Server`]. Dropping it stops serving abruptly; [`shutdown`]
 /// closes the connections first.
 ///
@@ -181,6 +221,25 @@ impl std::fmt::Debug for ServerHandle {
 }
 
 impl ServerHandle {
+    /// The handle of a server `task` on `runtime`, bound to `addr`, stopped by
+    /// `stop`.
+    pub(super) fn of_task(
+        runtime: tokio::runtime::Runtime,
+        addr: SocketAddr,
+        repo_id: String,
+        stop: watch::Sender<bool>,
+        task: JoinHandle<Result<(), SyncError>>,
+    ) -> ServerHandle {
+        ServerHandle {
+            runtime,
+            addr,
+            repo_id,
+            stop,
+            task,
+            aux: Vec::new(),
+        }
+    }
+
     /// The address the server is bound to (with the port picked, for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
@@ -211,7 +270,22 @@ impl ServerHandle {
     ///
     /// [`shutdown`]: ServerHandle::shutdown
     pub fn run_until_signal(self) -> Result<(), Error> {
-        self.runtime.block_on(shutdown_signal());
+        self.run_until_signal_or(None)
+    }
+
+    /// Serves until this process gets SIGINT or SIGTERM or `limit` has passed
+    /// (`None`: no limit), then [`shutdown`]s.
+    ///
+    /// [`shutdown`]: ServerHandle::shutdown
+    pub fn run_until_signal_or(self, limit: Option<Duration>) -> Result<(), Error> {
+        self.runtime.block_on(async {
+            match limit {
+                Some(d) => {
+                    let _ = tokio::time::timeout(d, shutdown_signal()).await;
+                }
+                None => shutdown_signal().await,
+            }
+        });
         self.shutdown()
     }
 }

@@ -281,3 +281,79 @@ fn sync_plans_the_chunks_over_every_member_in_one_transfer() {
     let got = std::fs::read(bob.join("more.bin")).expect("read");
     assert!(got == more, "more.bin differs");
 }
+
+/// A free UDP port on 127.0.0.1 (bound and released: the caller binds it next).
+fn free_udp() -> std::net::SocketAddr {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("a free port")
+}
+
+#[test]
+fn two_clones_that_serve_while_cloning_take_chunks_from_each_other() {
+    // Three live seals' worth (16 MiB each) split between two downloaders of one
+    // slow origin: each holds sealed runs the other lacks long before the origin
+    // could have sent them everything.
+    const BIG: usize = 64_000_000;
+    let d = tempfile::tempdir().expect("tmp");
+    let a = alice(d.path());
+    let big = crate::store::pack::testutil::random_bytes(23, BIG);
+    commit_file(&a, "bigger.bin", &big);
+    let h = Server::new(&a, key(1))
+        .listen("127.0.0.1:0".parse().expect("addr"))
+        .max_rate(Some(16 << 20))
+        .lan(None)
+        .start()
+        .expect("start");
+    let origin = format!("{}@{}", key(1).public().to_text(), h.local_addr());
+    let (bob_at, carol_at) = (free_udp(), free_udp());
+    let spec = |k: u8, at: std::net::SocketAddr| format!("{}@{at}", key(k).public().to_text());
+    let run = |k: u8, name: &str, at: std::net::SocketAddr, other: String| {
+        let mut opts = CloneOptions::new(key(k), &origin, &d.path().join(name));
+        opts.peers = vec![other];
+        clone_and_serve(&opts, at)
+    };
+    let (bob, carol) = std::thread::scope(|s| {
+        let bob = s.spawn(|| run(2, "bob", bob_at, spec(3, carol_at)));
+        let carol = s.spawn(|| run(3, "carol", carol_at, spec(2, bob_at)));
+        (
+            bob.join().expect("bob's thread"),
+            carol.join().expect("carol's thread"),
+        )
+    });
+    let ((bob, bob_h), (carol, carol_h)) = (bob.expect("bob"), carol.expect("carol"));
+    h.shutdown().expect("shutdown");
+    let mut from_each_other = Vec::new();
+    for (r, other) in [(&bob, "carol"), (&carol, "bob")] {
+        let got = std::fs::read(r.dir.join("bigger.bin")).expect("read");
+        assert!(got == big, "{} differs", r.dir.display());
+        let swarm = r.fetch.swarm.clone().expect("planned");
+        assert_eq!(swarm.sources.len(), 2, "{swarm:?}");
+        let peer = &swarm.sources[1];
+        assert!(peer.dropped.is_none(), "{other} dropped: {swarm:?}");
+        assert!(peer.announced > 0, "{other} announced nothing: {swarm:?}");
+        from_each_other.push(peer.bytes);
+    }
+    eprintln!("bytes from each other: {from_each_other:?}");
+    assert!(
+        from_each_other.iter().sum::<u64>() > 0,
+        "neither took a byte from the other: {bob:?} {carol:?}"
+    );
+    // Once cloned, each serves with the member list that landed: bob, a fresh
+    // clone of nobody's, fetches from carol's clone server.
+    assert_eq!(carol_h.local_addr(), carol_at);
+    commit_file(&carol.dir, "note.txt", b"from carol");
+    configure_addr(&bob.dir, 3, &carol_at.to_string());
+    let f = fetch(
+        &bob.dir,
+        &FetchOptions {
+            peer: Some("carol".into()),
+            max_sources: Some(1),
+            ..FetchOptions::new(key(2))
+        },
+    )
+    .expect("bob fetches from carol's clone server");
+    assert!(f.objects > 0, "{f:?}");
+    bob_h.shutdown().expect("shutdown");
+    carol_h.shutdown().expect("shutdown");
+}

@@ -212,6 +212,10 @@ pub struct FetchOptions {
     /// ([`RemoteRefs::checkout_branch`]) as their chunks arrive, for the checkout
     /// to take ([`crate::store::prefill`]).
     pub prefill_checkout: bool,
+    /// A clone that serves while it fetches: the member list received (and
+    /// verified) is held here provisionally, so the clone's server admits the
+    /// other members before the list lands ([`MemberKeys::hold_provisionally`]).
+    pub hold_members: Option<MemberKeys>,
 }
 
 impl std::fmt::Debug for FetchOptions {
@@ -302,7 +306,7 @@ async fn fetch_impl(
             f.prefill_checkout_of(commit);
         }
     }
-    let result = fetch_into(&mut f, conn, name, dir, &remote, opts.trust_peer).await;
+    let result = fetch_into(&mut f, conn, name, dir, &remote, &opts).await;
     let plan = match result {
         Ok(plan) => plan,
         Err(e) => {
@@ -355,8 +359,9 @@ async fn fetch_into(
     name: &str,
     dir: &Path,
     remote: &RemoteRefs,
-    trust_peer: bool,
+    opts: &FetchOptions,
 ) -> Result<Plan, SyncError> {
+    let trust_peer = opts.trust_peer;
     let haves = f.local_tips()?;
     let mut wants: Vec<ObjectId> = Vec::new();
     for (_, id) in &remote.refs {
@@ -381,6 +386,9 @@ async fn fetch_into(
             return Err(bad(name, &m, format!("is a {kind}, not a member list")));
         }
         let list = Members::decode_verified(bytes).map_err(|e| bad(name, &m, e))?;
+        if let Some(keys) = &opts.hold_members {
+            keys.hold_provisionally(m, &list);
+        }
         plan.members = Some((list, trust_peer.then_some(conn.peer)));
     }
     plan.locks = f.lock_records(&remote.locks).await?;

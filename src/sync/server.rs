@@ -66,6 +66,12 @@ impl ServeConfig {
 /// (`None`: no list, no members). [`MemberKeys::role_now`] compares `id` with the
 /// store's member-list ref on every request, so a member removed with `gadn peer
 /// remove` is refused from its next request on, on connections already open too.
+///
+/// A clone that serves while it fetches (`gadn clone --serve`) has no list of its
+/// own until the fetch lands: it holds the list its pinned peer sent, verified,
+/// *provisionally* ([`MemberKeys::hold_provisionally`]). A provisional list stands
+/// while the store has none and gives way to the store's list as soon as one
+/// lands; while it stands, nobody may push.
 #[derive(Debug, Clone, Default)]
 pub struct MemberKeys(Arc<RwLock<MemberList>>);
 
@@ -74,6 +80,23 @@ pub struct MemberKeys(Arc<RwLock<MemberList>>);
 struct MemberList {
     id: Option<ObjectId>,
     keys: Vec<(PublicKey, Role)>,
+    /// The list came from a peer, not from the store (see [`MemberKeys`]).
+    provisional: bool,
+}
+
+impl MemberList {
+    fn of(id: ObjectId, list: &crate::store::object::Members, provisional: bool) -> MemberList {
+        MemberList {
+            id: Some(id),
+            keys: list
+                .entries
+                .iter()
+                .filter(|e| !e.removed)
+                .map(|e| (e.key, e.role))
+                .collect(),
+            provisional,
+        }
+    }
 }
 
 impl MemberKeys {
@@ -92,19 +115,28 @@ impl MemberKeys {
     /// Re-reads the list from `store`.
     fn reload_from(&self, store: &Store) -> Result<(), SyncError> {
         let fresh = match members::current(store)? {
-            Some((id, list)) => MemberList {
-                id: Some(id),
-                keys: list
-                    .entries
-                    .iter()
-                    .filter(|e| !e.removed)
-                    .map(|e| (e.key, e.role))
-                    .collect(),
-            },
+            Some((id, list)) => MemberList::of(id, &list, false),
+            None if self.is_provisional() => return Ok(()),
             None => MemberList::default(),
         };
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
+    }
+
+    /// Holds `list` (whose id is `id`), received from a pinned peer and verified,
+    /// until the store has a list of its own: the next re-read that finds one
+    /// replaces it. Does nothing once a list was read from the store.
+    pub fn hold_provisionally(&self, id: ObjectId, list: &crate::store::object::Members) {
+        let mut held = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if held.id.is_none() || held.provisional {
+            *held = MemberList::of(id, list, true);
+        }
+    }
+
+    /// True while the keys are a peer's list held provisionally (see
+    /// [`MemberKeys::hold_provisionally`]).
+    pub fn is_provisional(&self) -> bool {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).provisional
     }
 
     /// The role of `key` in the list the store at `dir` holds now: one ref read
@@ -125,8 +157,12 @@ impl MemberKeys {
             Some(RefTarget::Id(id)) => Some(id),
             _ => None,
         };
-        let seen = self.0.read().unwrap_or_else(|p| p.into_inner()).id;
-        if now != seen {
+        let (seen, provisional) = {
+            let held = self.0.read().unwrap_or_else(|p| p.into_inner());
+            (held.id, held.provisional)
+        };
+        // A provisional list stands until the store has one of its own.
+        if now != seen && !(provisional && now.is_none()) {
             self.reload(dir)?;
         }
         Ok(self.role(key))
@@ -362,6 +398,10 @@ async fn answer_stream(
         Message::GetPreviews { ids } => served.previews(&ids).map(|m| vec![m]),
         // The write rule of `store::members`: the connection is a member's (checked
         // above), so its role decides.
+        Message::Push { .. } if server && keys.is_provisional() => Err(Failure::new(
+            "read-only",
+            "this peer is still cloning: it takes no pushes yet".to_string(),
+        )),
         Message::Push { updates } if server => match keys.role(&conn.peer) {
             Some(role) if role.can_write() => {
                 let req = PushRequest {
@@ -423,5 +463,118 @@ fn stopped_by_peer(e: &wire::WireError) -> bool {
             .and_then(|inner| inner.downcast_ref::<quinn::WriteError>())
             .is_some_and(|w| matches!(w, quinn::WriteError::Stopped(_))),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::tests::{alice_repo, empty_like, key};
+    use crate::sync::transport::Endpoint;
+
+    #[test]
+    fn a_provisional_list_stands_until_the_store_has_its_own() {
+        let d = tempfile::tempdir().expect("tmp");
+        let alice = alice_repo(d.path());
+        let (id, list) = members::current(alice.store())
+            .expect("read")
+            .expect("a list");
+        // A clone's store: no list yet.
+        let mut bob = empty_like(d.path(), "bob", &alice);
+        let bob_dir = bob.store().dir().to_path_buf();
+        let keys = MemberKeys::load(&bob_dir).expect("load");
+        assert!(keys.is_empty() && !keys.is_provisional());
+        keys.hold_provisionally(id, &list);
+        assert!(keys.is_provisional());
+        assert_eq!(keys.role(&key(3).public()), Some(Role::Reader));
+        // Re-reads that find no list keep it.
+        keys.reload(&bob_dir).expect("reload");
+        let now = keys.role_now(bob.store(), &bob_dir, &key(2).public());
+        assert_eq!(now.expect("role"), Some(Role::Member));
+        assert!(keys.is_provisional());
+        // The store's own list (here one bob founds, without carol) replaces it.
+        members::add(
+            bob.store_mut(),
+            &key(2),
+            "bob",
+            "dave",
+            key(4).public(),
+            Role::Member,
+        )
+        .expect("a list of bob's");
+        let store = Store::open(&bob_dir).expect("open");
+        let carol = keys.role_now(&store, &bob_dir, &key(3).public());
+        assert_eq!(carol.expect("role"), None);
+        assert!(!keys.is_provisional());
+        assert_eq!(keys.role(&key(4).public()), Some(Role::Member));
+        // Once the store's list was read, a peer's list is not taken.
+        keys.hold_provisionally(id, &list);
+        assert!(!keys.is_provisional());
+        assert_eq!(keys.role(&key(3).public()), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clone_serving_on_a_provisional_list_admits_members_and_takes_no_push() {
+        let run = async {
+            let d = tempfile::tempdir().expect("tmp");
+            let mut alice = alice_repo(d.path());
+            crate::vcs::testutil::put(&alice, "a.txt", b"alpha");
+            let c = crate::vcs::testutil::commit_all(&mut alice, "one");
+            let (id, list) = members::current(alice.store())
+                .expect("read")
+                .expect("a list");
+            // Carol, cloning: an empty store serving on alice's list, held.
+            let carol = empty_like(d.path(), "carol", &alice);
+            let dir = carol.store().dir().to_path_buf();
+            let keys = MemberKeys::default();
+            keys.hold_provisionally(id, &list);
+            let ep = Arc::new(
+                bind("127.0.0.1:0".parse().expect("addr"), &key(3), keys.clone()).expect("bind"),
+            );
+            let addr = ep.local_addr().expect("addr");
+            let config = Arc::new(ServeConfig::for_store(dir, Vec::new()).expect("config"));
+            let (_stop, stopped) = watch::channel(false);
+            tokio::spawn(serve(ep, config, keys, stopped));
+            // Bob, a member by alice's list, is admitted; his push is refused.
+            let bob = Endpoint::bind(
+                "127.0.0.1:0".parse().expect("addr"),
+                &key(2),
+                crate::sync::transport::refuse_all(),
+            )
+            .expect("bind");
+            let conn = crate::sync::client::connect(&bob, key(3).public(), &[addr])
+                .await
+                .expect("admitted");
+            let repo = alice.store().repository_id().expect("id");
+            crate::sync::client::hello(&conn, "carol", Some(repo), Vec::new())
+                .await
+                .expect("hello");
+            let updates = vec![wire::RefUpdate {
+                name: "refs/heads/main".into(),
+                old: None,
+                new: c,
+                force: false,
+            }];
+            let alice_dir = alice.store().dir().to_path_buf();
+            let e = crate::sync::client::push(&conn, "carol", &alice_dir, updates)
+                .await
+                .expect_err("a cloning peer takes no push");
+            assert!(e.to_string().contains("still cloning"), "{e}");
+            // Dave is on no list: the handshake refuses him.
+            let dave = Endpoint::bind(
+                "127.0.0.1:0".parse().expect("addr"),
+                &key(4),
+                crate::sync::transport::refuse_all(),
+            )
+            .expect("bind");
+            assert!(
+                crate::sync::client::connect(&dave, key(3).public(), &[addr])
+                    .await
+                    .is_err()
+            );
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), run)
+            .await
+            .expect("in time");
     }
 }

@@ -95,6 +95,7 @@ async fn fetch_from(
         trust_peer: trust,
         progress: None,
         prefill_checkout: false,
+        hold_members: None,
     };
     fetch_with(addr, server_key, me, into, opts).await
 }

@@ -107,7 +107,7 @@ async fn a_damaged_server_says_so_instead_of_sending() {
         let conn = client::connect(&ep, key(1).public(), &[addr]).await.expect("connect");
         let repo = b.store().repository_id().expect("id");
         client::hello(&conn, "alice", Some(repo), Vec::new()).await.expect("hello");
-        let opts = FetchOptions { trust_peer: true, progress: None, prefill_checkout: false };
+        let opts = FetchOptions { trust_peer: true, progress: None, prefill_checkout: false, hold_members: None };
         let e = client::fetch(&conn, "alice", &store_dir(&b), opts)
             .await
             .expect_err("the peer's store is damaged");
@@ -247,6 +247,7 @@ async fn unreadable_records_and_damaged_objects_at_the_source_are_named() {
             trust_peer: true,
             progress: None,
             prefill_checkout: false,
+            hold_members: None,
         };
         let e = client::fetch(&conn, "alice", &store_dir(&b), opts)
             .await

@@ -62,6 +62,7 @@ async fn fetch_from(
         trust_peer: true,
         progress: None,
         prefill_checkout: false,
+        hold_members: None,
     };
     fetch_opts(addr, server_key, me, into, opts).await
 }
@@ -537,6 +538,7 @@ async fn tags_of_trees_and_files_fetch_what_they_name() {
                     s2.fetch_add(1, Ordering::SeqCst);
                 })),
                 prefill_checkout: false,
+                hold_members: None,
             },
         )
         .await
@@ -1214,6 +1216,7 @@ async fn chunk_progress_moves_record_by_record() {
                     s2.lock().expect("lock").push(t.chunks);
                 })),
                 prefill_checkout: false,
+                hold_members: None,
             },
         )
         .await

@@ -37,6 +37,7 @@ async fn clone_fetch(addr: std::net::SocketAddr, into: &Repo) -> client::FetchRe
         trust_peer: true,
         progress: None,
         prefill_checkout: true,
+        hold_members: None,
     };
     fetch_with(addr, &key(1), &key(2), into, opts)
         .await

@@ -70,6 +70,7 @@ async fn fetch(
             trust_peer: true,
             progress: None,
             prefill_checkout: false,
+            hold_members: None,
         },
     )
     .await;

@@ -23,6 +23,7 @@ async fn carol_from(dir: &std::path::Path, a: &Repo, addr: std::net::SocketAddr)
         trust_peer: true,
         progress: None,
         prefill_checkout: false,
+        hold_members: None,
     };
     fetch_with(addr, &key(1), &key(3), &c, opts)
         .await
@@ -67,6 +68,7 @@ async fn fetch_from_all(
         trust_peer: true,
         progress: None,
         prefill_checkout: false,
+        hold_members: None,
     };
     let r = client::fetch_from_sources(&to_alice, "alice", &store_dir(b), opts, sources).await;
     to_alice.close(0, b"done");

@@ -231,8 +231,7 @@ async fn a_contradictory_or_oversized_availability_closes_the_connection() {
 fn trust() -> FetchOptions {
     FetchOptions {
         trust_peer: true,
-        progress: None,
-        prefill_checkout: false,
+        ..FetchOptions::default()
     }
 }
 
