@@ -310,24 +310,16 @@ fn clone_serving(
                 },
             })
     });
-    let stop_server = |server: Option<CloneServer>| {
-        if let Some(s) = server {
-            let _ = s.stop.send(true);
-            let _ = rt.block_on(s.task);
-        }
-    };
-    let (report, repo_id) = match fetched {
+    let done = fetched.and_then(|(fetched, repo_id)| {
+        finish_clone(opts, key, &addr_text, &fetched).map(|report| (report, repo_id))
+    });
+    let (report, repo_id) = match done {
         Ok(r) => r,
         Err(e) => {
-            stop_server(server);
-            return Err(e);
-        }
-    };
-    let checked_out = finish_clone(opts, key, &addr_text, &report);
-    let report = match checked_out {
-        Ok(r) => r,
-        Err(e) => {
-            stop_server(server);
+            if let Some(s) = server {
+                let _ = s.stop.send(true);
+                let _ = rt.block_on(s.task);
+            }
             return Err(e);
         }
     };

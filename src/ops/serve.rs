@@ -121,17 +121,11 @@ impl Server {
             let config = Arc::new(config);
             tracing::info!(addr = %bound, members = keys.len(), "serving");
             let (stop_tx, stop_rx) = watch::channel(false);
-            let mut aux = vec![{
-                let (keys, dir) = (keys.clone(), dir.clone());
-                tokio::spawn(async move {
-                    loop {
-                        tokio::time::sleep(MEMBERS_RELOAD).await;
-                        if let Err(e) = keys.reload(&dir) {
-                            tracing::warn!("cannot re-read the member list: {e}");
-                        }
-                    }
-                })
-            }];
+            let mut aux = vec![reload_members_every(
+                MEMBERS_RELOAD,
+                keys.clone(),
+                dir.clone(),
+            )];
             if let Some(cfg) = self.lan {
                 aux.extend(start_lan(
                     cfg,
@@ -158,6 +152,19 @@ impl Server {
     }
 }
 
+/// Re-reads the member list of the store at `dir` into `keys` every `period`,
+/// so `gadn peer add/remove` while serving takes effect; failures are logged.
+fn reload_members_every(period: Duration, keys: MemberKeys, dir: PathBuf) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(period).await;
+            if let Err(e) = keys.reload(&dir) {
+                tracing::warn!("cannot re-read the member list: {e}");
+            }
+        }
+    })
+}
+
 /// Serves the store at `dir` as `me` on `addr` (announcing `announce`) through
 /// `keys`, once `keys` holds a member list: a clone that serves while it fetches
 /// ([`super::clone_and_serve`]) binds only when its pinned peer's list has come,
@@ -181,17 +188,7 @@ pub(super) fn serve_when_members_known(
         let endpoint = Arc::new(server::bind(addr, &me, keys.clone())?);
         let config = Arc::new(ServeConfig::for_store(dir.clone(), announce)?);
         tracing::info!(%addr, members = keys.len(), "serving while cloning");
-        let reload = {
-            let (keys, dir) = (keys.clone(), dir.clone());
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(MEMBERS_RELOAD).await;
-                    if let Err(e) = keys.reload(&dir) {
-                        tracing::warn!("cannot re-read the member list: {e}");
-                    }
-                }
-            })
-        };
+        let reload = reload_members_every(MEMBERS_RELOAD, keys.clone(), dir.clone());
         let served = server::serve(endpoint, config, keys, stop).await;
         reload.abort();
         served
