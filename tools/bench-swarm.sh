@@ -8,7 +8,9 @@
 #                                  RTT_MS (20, netem when the kernel has it), ROUNDS
 #                                  (default 3), WARMUP (untimed rounds of (a) first,
 #                                  default 1), DROP_CACHES (empty the page cache
-#                                  first, default 1), PARTS (default ac; letters a b c),
+#                                  first, default 1), PARTS (default abc),
+#                                  B_SIZE (512M), B_RATE_MBIT (100), DOWNLOADERS (6),
+#                                  B_ROUNDS (ROUNDS): part b,
 #                                  FAULT_KILL_SEED (3: the seed killed in c1),
 #                                  FAULT_STALL_SEED (2: the seed stalled in c2),
 #                                  RESUME_SLACK (8M: allowance of c3, see there),
@@ -30,7 +32,8 @@
 # file, with the downloader and seeds 2 and 3 added as members (`gadn peer add`); seeds
 # 2 and 3 get a copy of its store (`cp -a .gadn`, no work tree: serving reads the
 # store). Every seed has its own identity (its own GADN_HOME, its own key) and runs
-# `gadn serve --no-lan --listen 10.98.0.N:47199` in its namespace. The downloader runs
+# `gadn serve --no-lan --listen 10.98.0.N:47199` in its namespace. The downloader of (a)
+# and (c) runs
 #   gadn clone KEY1@SEED1 DIR --peer KEY2@SEED2 --peer KEY3@SEED3 --json
 # under `timeout`, and the file is compared with `cmp`. Figures come from the clone's
 # JSON report, its `swarm` section (docs/json.md, src/sync/swarm/stats.rs): per source
@@ -43,8 +46,21 @@
 #       DIR (end to end: plan, fetch, verify, land, check out). Per round: each seed's
 #       share of the bytes, its mean rate, errors; the median wall time as Mbit/s and
 #       as a percentage of 3 x RATE_MBIT. Need >= 90 %.
-#   (b) TODO (part_b): downloaders that serve each other (`gadn clone --serve`, being
-#       added); prints "part (b) not implemented yet".
+#   (b) swarm against one HTTP origin: the origin (seed 1's namespace, egress shaped to
+#       B_RATE_MBIT) and DOWNLOADERS hosts at 10.98.0.21.. on the same bridge, each
+#       shaped to B_RATE_MBIT up and down (tbf on both ends of its veth pair). Per
+#       round, first the baseline: every downloader runs
+#         curl -o DIR/asset.bin http://10.98.0.1:8080/asset.bin
+#       against nginx (sendfile) at the origin, all at once; then gadn: the origin runs
+#       `gadn serve` (every downloader a member, added without an address) and every
+#       downloader, all at once,
+#         gadn clone KEY@10.98.0.1:PORT DIR --serve ITS_IP:PORT --linger T --json
+#                    --peer KEY_k@IP_k:PORT (each of the others)
+#       whose time is when its JSON report appears (it keeps serving the others until
+#       all are done; then every clone is stopped with SIGTERM). Per round: the time
+#       until the last downloader is done, for both; curl / gadn; what the origin's link
+#       sent (tc counter) as a multiple of the file; per downloader, MiB by source. Every
+#       file is compared with `cmp`. Need: curl / gadn >= 3 (median over rounds).
 #   (c) faults, every seed at FAULT_RATE_MBIT, FAULT_SIZE, each fault injected once the
 #       downloader's packs hold a third of the file (`du`, polled every 0.1 s):
 #       c1 seed FAULT_KILL_SEED killed with SIGKILL (no connection close: the clone can
@@ -82,19 +98,27 @@
 PATH="$PATH:/usr/sbin:/sbin"
 SIZE_ARG="${SIZE:-1G}"
 FAULT_SIZE_ARG="${FAULT_SIZE:-256M}"
+B_SIZE_ARG="${B_SIZE:-512M}"
 BYTES_A="$(size_bytes "$SIZE_ARG")"
 BYTES_C="$(size_bytes "$FAULT_SIZE_ARG")"
+BYTES_B="$(size_bytes "$B_SIZE_ARG")"
+B_RATE_MBIT="${B_RATE_MBIT:-100}"
+B_N="${DOWNLOADERS:-6}"
+B_ROUNDS="${B_ROUNDS:-${ROUNDS:-3}}"
 RESUME_SLACK_BYTES="$(size_bytes "${RESUME_SLACK:-8M}")"
 RATE_MBIT="${RATE_MBIT:-100}"
 FAULT_RATE_MBIT="${FAULT_RATE_MBIT:-40}"
 RTT_MS="${RTT_MS:-20}"
-PARTS="${PARTS:-ac}"
+PARTS="${PARTS:-abc}"
 WARMUP="${WARMUP:-1}"
 FAULT_KILL_SEED="${FAULT_KILL_SEED:-3}"
 FAULT_STALL_SEED="${FAULT_STALL_SEED:-2}"
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || die "WARMUP must be a non-negative integer, got '$WARMUP'"
 [[ "$RATE_MBIT" =~ ^[1-9][0-9]*$ ]] || die "RATE_MBIT must be a positive integer (Mbit/s), got '$RATE_MBIT'"
 [[ "$FAULT_RATE_MBIT" =~ ^[1-9][0-9]*$ ]] || die "FAULT_RATE_MBIT must be a positive integer (Mbit/s), got '$FAULT_RATE_MBIT'"
+[[ "$B_RATE_MBIT" =~ ^[1-9][0-9]*$ ]] || die "B_RATE_MBIT must be a positive integer (Mbit/s), got '$B_RATE_MBIT'"
+[[ "$B_N" =~ ^[2-9]$ ]] || die "DOWNLOADERS must be 2 to 9, got '$B_N'"
+[[ "$B_ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "B_ROUNDS must be a positive integer, got '$B_ROUNDS'"
 [[ "$RTT_MS" =~ ^[0-9]+$ ]] || die "RTT_MS must be a non-negative integer (ms), got '$RTT_MS'"
 [[ "$PARTS" =~ ^[abc]+$ ]] || die "PARTS must be letters out of 'abc', got '$PARTS'"
 [[ "$FAULT_KILL_SEED" =~ ^[123]$ ]] || die "FAULT_KILL_SEED must be 1, 2 or 3, got '$FAULT_KILL_SEED'"
@@ -104,9 +128,13 @@ want() { [[ "$PARTS" == *"$1"* ]]; }
 
 # before bench_start: it needs GNU time itself
 need_pkg "$TIMEFMT_BIN" time
-if want a || want c; then
+if want a || want b || want c; then
 	need_pkg ip iproute2
 	need_pkg tc iproute2
+fi
+if want b; then
+	need_pkg nginx nginx
+	need_pkg curl curl
 fi
 
 # seconds to move BYTES over three links of MBIT each, at least 1
@@ -116,13 +144,21 @@ C_SECS="$(secs3 "$BYTES_C" "$FAULT_RATE_MBIT")"
 # a clone may take 3x the ideal time, plus a minute for everything but the bytes
 A_TIMEOUT="${CLONE_TIMEOUT:-$((3 * A_SECS + 60))}"
 C_TIMEOUT="${CLONE_TIMEOUT:-$((3 * C_SECS + 60))}"
+# part (b): the HTTP baseline's ideal time (every byte N times through the origin's
+# link); any one download, curl or gadn, may take twice that plus two minutes
+B_SECS=$((B_N * BYTES_B * 8 / (B_RATE_MBIT * 1000000) + 1))
+B_TIMEOUT="${CLONE_TIMEOUT:-$((2 * B_SECS + 120))}"
 bound=300
 want a && bound=$((bound + 120 + (ROUNDS + WARMUP) * (A_TIMEOUT + 30) + $(gib "$BYTES_A") * 60))
+want b && bound=$((bound + 120 + B_ROUNDS * (2 * B_TIMEOUT + 60) + $(gib "$BYTES_B") * 60))
 want c && bound=$((bound + 120 + 4 * (C_TIMEOUT + 30) + $(gib "$BYTES_C") * 60))
 bench_start swarm "$bound" "$@"
 
 json_add size "$BYTES_A"
 json_add fault_size "$BYTES_C"
+json_add b_size "$BYTES_B"
+json_add b_rate_mbit "$B_RATE_MBIT"
+json_add downloaders "$B_N"
 json_add rate_mbit "$RATE_MBIT"
 json_add fault_rate_mbit "$FAULT_RATE_MBIT"
 json_add parts "$PARTS"
@@ -208,30 +244,35 @@ HAVE_NETEM=0
 RTT_ADDED=0
 RTT_NOTE=""
 
+# netns_host NS VETH TAG IP: host namespace NS joined to the hub's bridge by a veth pair
+# (VETH inside NS at IP/24, gwhTAG-PID on the hub side); output to $RUN_DIR/netns.log
+netns_host() {
+	local ns="$1" veth="$2" tag="$3" ip="$4"
+	{
+		ip netns add "$ns" && NETNS_MADE+=("$ns") &&
+			ip link add "$veth" netns "$ns" type veth peer name "gwh$tag-$$" netns "$NS_HUB" &&
+			ip -n "$NS_HUB" link set "gwh$tag-$$" master br0 &&
+			ip -n "$NS_HUB" link set "gwh$tag-$$" up &&
+			ip -n "$ns" addr add "$ip/24" dev "$veth" &&
+			ip -n "$ns" link set lo up &&
+			ip -n "$ns" link set "$veth" up
+	} >>"$RUN_DIR/netns.log" 2>&1
+}
+
 # netns_setup: the hub with its bridge, the four hosts, one veth pair each; fails
 # (status 1, with a message in $RUN_DIR/netns.log) when not permitted
 netns_setup() {
-	local i ns veth ip
+	local i
 	{
 		ip netns add "$NS_HUB" && NETNS_MADE+=("$NS_HUB") &&
 			ip -n "$NS_HUB" link add br0 type bridge &&
 			ip -n "$NS_HUB" link set br0 up &&
-			ip -n "$NS_HUB" link set lo up || return 1
-		for i in 1 2 3 d; do
-			if [[ "$i" == d ]]; then
-				ns="$NS_DL" veth="$VETH_DL" ip="$DL_IP"
-			else
-				ns="${NS_SEED[i]}" veth="${VETH_SEED[i]}" ip="${SEED_IP[i]}"
-			fi
-			ip netns add "$ns" && NETNS_MADE+=("$ns") &&
-				ip link add "$veth" netns "$ns" type veth peer name "gwh$i-$$" netns "$NS_HUB" &&
-				ip -n "$NS_HUB" link set "gwh$i-$$" master br0 &&
-				ip -n "$NS_HUB" link set "gwh$i-$$" up &&
-				ip -n "$ns" addr add "$ip/24" dev "$veth" &&
-				ip -n "$ns" link set lo up &&
-				ip -n "$ns" link set "$veth" up || return 1
-		done
+			ip -n "$NS_HUB" link set lo up
 	} >"$RUN_DIR/netns.log" 2>&1 || return 1
+	for i in 1 2 3; do
+		netns_host "${NS_SEED[i]}" "${VETH_SEED[i]}" "$i" "${SEED_IP[i]}" || return 1
+	done
+	netns_host "$NS_DL" "$VETH_DL" d "$DL_IP" || return 1
 	# netem present? (a kernel without sch_netem refuses the kind)
 	if tc -n "$NS_DL" qdisc add dev "$VETH_DL" root netem delay 0ms >>"$RUN_DIR/netns.log" 2>&1; then
 		HAVE_NETEM=1
@@ -447,16 +488,19 @@ check() {
 
 # ---------------------------------------------------------------- setup
 
-SKIP_a="" SKIP_c=""
+SKIP_a="" SKIP_b="" SKIP_c=""
 want a || SKIP_a="not in PARTS"
+want b || SKIP_b="not in PARTS"
 want c || SKIP_c="not in PARTS"
-if want a || want c; then
+if want a || want b || want c; then
 	if ((EUID != 0)); then
 		SKIP_a="${SKIP_a:-not root: cannot make network namespaces}"
+		SKIP_b="${SKIP_b:-not root: cannot make network namespaces}"
 		SKIP_c="${SKIP_c:-not root: cannot make network namespaces}"
 	elif ! netns_setup; then
 		why="cannot set up network namespaces / bridge / tc shaping (no CAP_NET_ADMIN?): $(tail -n 1 "$RUN_DIR/netns.log")"
 		SKIP_a="${SKIP_a:-$why}"
+		SKIP_b="${SKIP_b:-$why}"
 		SKIP_c="${SKIP_c:-$why}"
 		netns_teardown
 	else
@@ -464,6 +508,7 @@ if want a || want c; then
 	fi
 fi
 [[ -n "$SKIP_a" && "$SKIP_a" != "not in PARTS" ]] && log "SKIPPED part (a): $SKIP_a"
+[[ -n "$SKIP_b" && "$SKIP_b" != "not in PARTS" ]] && log "SKIPPED part (b): $SKIP_b"
 [[ -n "$SKIP_c" && "$SKIP_c" != "not in PARTS" ]] && log "SKIPPED part (c): $SKIP_c"
 
 # Start from an empty page cache (see bench-sync.sh): reclaiming gigabytes of cache left
@@ -553,12 +598,199 @@ fi
 
 # ---------------------------------------------------------------- (b) downloaders serving each other
 
-# TODO(part b): downloaders that serve what they already hold to each other, with the
-# `gadn clone --serve` feature the other engineer is adding; they will write this part.
-part_b() {
-	echo "part (b) not implemented yet"
+# The origin is seed 1 (its namespace, address and link, shaped to B_RATE_MBIT); the
+# downloaders are hosts b1..bN at 10.98.0.21.. on the same bridge, each shaped to
+# B_RATE_MBIT both ways (tbf on its own veth for upload, on the hub's end for download).
+declare -a NS_B=() VETH_B=() B_IP=() B_HOME=() B_KEY=()
+B_ORIGIN=""
+
+# b_setup: the downloaders' namespaces, links, identities; the origin's repository
+# (members: every downloader), its `gadn serve` and nginx. Returns 1 (message in
+# $RUN_DIR/netns.log) when the namespaces cannot be made.
+b_setup() {
+	local j
+	for ((j = 1; j <= B_N; j++)); do
+		NS_B[j]="gadnw-b$j-$$" VETH_B[j]="gwsb$j-$$" B_IP[j]="10.98.0.$((20 + j))"
+		netns_host "${NS_B[j]}" "${VETH_B[j]}" "b$j" "${B_IP[j]}" || return 1
+		shape_dev "${NS_B[j]}" "${VETH_B[j]}" "$B_RATE_MBIT" || return 1
+		shape_dev "$NS_HUB" "gwhb$j-$$" "$B_RATE_MBIT" || return 1
+		B_HOME[j]="$RUN_DIR/home-b$j"
+		mkdir -p "${B_HOME[j]}"
+		B_KEY[j]="$(GADN_HOME="${B_HOME[j]}" "$GADN" id 2>"$RUN_DIR/id-b$j.log")" || die "gadn id (downloader b$j) failed"
+	done
+	set_rate 1 "$B_RATE_MBIT"
+	SRC="$(cached_random "$BYTES_B")"
+	B_ORIGIN="$RUN_DIR/b-origin"
+	mkdir -p "$B_ORIGIN" "$RUN_DIR/b-www"
+	place "$SRC" "$B_ORIGIN/asset.bin"
+	place "$SRC" "$RUN_DIR/b-www/asset.bin"
+	log "(b) committing $(human "$BYTES_B") in the origin repository"
+	{
+		local -a g=(env GADN_HOME="${SEED_HOME[1]}" "$GADN" -C "$B_ORIGIN")
+		"${g[@]}" init && "${g[@]}" add . && "${g[@]}" commit -m asset || exit 1
+		for ((j = 1; j <= B_N; j++)); do "${g[@]}" peer add "b$j" "${B_KEY[j]}" || exit 1; done
+	} >"$B_ORIGIN.setup.log" 2>&1 || {
+		tail -n 20 "$B_ORIGIN.setup.log" >&2
+		die "setting up the origin repository $B_ORIGIN failed"
+	}
+	SEED_REPO[1]="$B_ORIGIN"
+	start_seed 1 b
+	start_nginx "${NS_SEED[1]}" "${SEED_IP[1]}" 8080 b-nginx "$RUN_DIR/b-www"
+	warm "$SRC"
+	find "$B_ORIGIN/.gadn" -type f -exec cat -- {} + >/dev/null
 }
-if want b; then part_b; fi
+
+# shape_dev NS DEV MBIT: DEV's egress in NS through tbf at MBIT, with half the added
+# RTT under it
+shape_dev() {
+	local ns="$1" dev="$2" mbit="$3"
+	tc -n "$ns" qdisc add dev "$dev" root handle 1: tbf rate "${mbit}mbit" burst 256kbit latency 50ms >>"$RUN_DIR/netns.log" 2>&1 || return 1
+	if ((RTT_ADDED > 0)); then
+		tc -n "$ns" qdisc add dev "$dev" parent 1:1 handle 10: netem delay "$((RTT_ADDED * 500))us" >>"$RUN_DIR/netns.log" 2>&1 || return 1
+	fi
+}
+
+# origin_sent: bytes the origin's link has sent so far (its root qdisc's counter)
+origin_sent() {
+	tc -n "${NS_SEED[1]}" -s qdisc show dev "${VETH_SEED[1]}" | awk '$1 == "Sent" { print $2; exit }'
+}
+
+# per downloader: seconds from the start until it was done (b_curl: curl's own
+# time_total; b_gadn: when its report appeared)
+declare -a B_DONE=()
+
+# b_curl R: all downloaders curl the file from nginx at the origin at once
+b_curl() {
+	local r="$1" j t0 t1 rc bad=0 sent0
+	local -a pids=()
+	sent0="$(origin_sent)"
+	t0=$(date +%s%N)
+	for ((j = 1; j <= B_N; j++)); do
+		mkdir -p "$RUN_DIR/b-curl-$j"
+		bg_start "${NS_B[j]}" "$RUN_DIR/b-curl$r-$j.out" "$RUN_DIR/b-curl$r-$j.err" \
+			timeout "$B_TIMEOUT" curl -sS --noproxy '*' --fail -w '%{time_total}\n' \
+			-o "$RUN_DIR/b-curl-$j/asset.bin" "http://${SEED_IP[1]}:8080/asset.bin"
+		pids[j]="$BG_PID"
+	done
+	for ((j = 1; j <= B_N; j++)); do
+		wait_pid "${pids[j]}"
+		rc="$WAIT_RC"
+		if ((rc != 0)); then
+			tail -n 5 "$RUN_DIR/b-curl$r-$j.err" >&2
+			die "(b) round $r: curl on b$j exited $rc"
+		fi
+	done
+	t1=$(date +%s%N)
+	B_SENT=$(($(origin_sent) - sent0))
+	B_DONE=()
+	for ((j = 1; j <= B_N; j++)); do
+		B_DONE[j]="$(tail -n 1 "$RUN_DIR/b-curl$r-$j.out")"
+		cmp -s -- "$SRC" "$RUN_DIR/b-curl-$j/asset.bin" || bad=$((bad + 1))
+		rm -rf -- "$RUN_DIR/b-curl-$j"
+	done
+	B_LAST=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", (b-a)/1e9}')
+	B_BAD="$bad"
+}
+
+# b_gadn R: all downloaders `gadn clone --serve` from the origin at once, each naming
+# the others with --peer; a clone's time is when its JSON report appears (it goes on
+# serving until every clone is done, then all are stopped)
+B_LAST="" B_BAD=0 B_SENT=0 B_FROM_ORIGIN="" B_FROM_PEERS="" B_RSS_MAX=0
+b_gadn() {
+	local r="$1" j k t0 now left bad=0 sent0 rss
+	local -a pids=() cmd=() v=()
+	sent0="$(origin_sent)"
+	t0=$(date +%s%N)
+	for ((j = 1; j <= B_N; j++)); do
+		cmd=(timeout "$B_TIMEOUT" env GADN_HOME="${B_HOME[j]}" "$GADN" clone
+			"${SEED_KEY[1]}@${SEED_IP[1]}:$PORT" "$RUN_DIR/b-clone-$j"
+			--serve "${B_IP[j]}:$PORT" --linger "$B_TIMEOUT" --json)
+		for ((k = 1; k <= B_N; k++)); do
+			((k == j)) || cmd+=(--peer "${B_KEY[k]}@${B_IP[k]}:$PORT")
+		done
+		bg_start "${NS_B[j]}" "$RUN_DIR/b-gadn$r-$j.log" "$RUN_DIR/b-gadn$r-$j.err" "${cmd[@]}"
+		pids[j]="$BG_PID"
+	done
+	B_DONE=()
+	left="$B_N"
+	while ((left > 0)); do
+		sleep 0.1
+		now=$(date +%s%N)
+		for ((j = 1; j <= B_N; j++)); do
+			[[ -z "${B_DONE[j]:-}" ]] || continue
+			if grep -q '^{' "$RUN_DIR/b-gadn$r-$j.log"; then
+				B_DONE[j]=$(awk -v a="$t0" -v b="$now" 'BEGIN{printf "%.2f", (b-a)/1e9}')
+				left=$((left - 1))
+			elif ! alive "${pids[j]}"; then
+				wait_pid "${pids[j]}"
+				tail -n 5 "$RUN_DIR/b-gadn$r-$j.err" >&2
+				err_lines "$RUN_DIR/b-gadn$r-$j.err" >&2
+				die "(b) round $r: gadn clone on b$j exited $WAIT_RC before its report"
+			fi
+		done
+	done
+	B_LAST=$(awk -v a="$t0" -v b="$now" 'BEGIN{printf "%.2f", (b-a)/1e9}')
+	B_SENT=$(($(origin_sent) - sent0))
+	for ((j = 1; j <= B_N; j++)); do
+		# gadn is the child of `timeout`
+		rss="$(vmhwm_kib "$(pgrep -P "${pids[j]}" | head -n 1)" 2>/dev/null || echo 0)"
+		((rss > B_RSS_MAX)) && B_RSS_MAX="$rss"
+		stop_pid "${pids[j]}"
+	done
+	B_FROM_ORIGIN="" B_FROM_PEERS=""
+	for ((j = 1; j <= B_N; j++)); do
+		cmp -s -- "$SRC" "$RUN_DIR/b-clone-$j/asset.bin" || bad=$((bad + 1))
+		mapfile -t v < <(jq_swarm "$RUN_DIR/b-gadn$r-$j.log" \
+			'"%.1f" % (s[0]["bytes"] / 2**20)' '"%.1f" % (sum(x["bytes"] for x in s[1:]) / 2**20)' \
+			'" ".join("%s:%.0f" % (x["name"], x["bytes"] / 2**20) for x in s)' \
+			'sum(x["errors"] for x in s)' '" ".join("%s(%s)" % (x["name"], x["dropped"]) for x in s if x["dropped"])' \
+			'"; ".join(sorted(set(x["last_error"] for x in s if x["last_error"])))')
+		B_FROM_ORIGIN+="${v[0]} " B_FROM_PEERS+="${v[1]} "
+		log "(b) round $r b$j: ${B_DONE[j]} s; MiB by source ${v[2]}; errors ${v[3]}${v[4]:+; dropped ${v[4]}}${v[5]:+; last errors: ${v[5]}}"
+		rm -rf -- "$RUN_DIR/b-clone-$j"
+	done
+	B_BAD="$bad"
+}
+
+declare -a W_curl_b=() W_gadn_b=() SENT_curl_b=() SENT_gadn_b=() RATIO_b=() FIRST_gadn_b=()
+B_BAD_TOTAL=0
+part_b() {
+	local r
+	log "(b) origin at ${B_RATE_MBIT} Mbit/s, $B_N downloaders at ${B_RATE_MBIT} Mbit/s up and down, $(human "$BYTES_B"); $B_ROUNDS rounds of curl then gadn"
+	for ((r = 1; r <= B_ROUNDS; r++)); do
+		b_curl "$r"
+		W_curl_b+=("$B_LAST")
+		SENT_curl_b+=("$(ratio "$B_SENT" "$BYTES_B" 2)")
+		B_BAD_TOTAL=$((B_BAD_TOTAL + B_BAD))
+		log "(b) round $r curl: last done at $B_LAST s (each: ${B_DONE[*]}); origin sent $(ratio "$B_SENT" "$BYTES_B" 2) x the file; wrong files $B_BAD"
+		sync
+		b_gadn "$r"
+		W_gadn_b+=("$B_LAST")
+		FIRST_gadn_b+=("$(printf '%s\n' "${B_DONE[@]}" | sort -g | head -n 1)")
+		SENT_gadn_b+=("$(ratio "$B_SENT" "$BYTES_B" 2)")
+		B_BAD_TOTAL=$((B_BAD_TOTAL + B_BAD))
+		RATIO_b+=("$(ratio "${W_curl_b[-1]}" "$B_LAST" 2)")
+		log "(b) round $r gadn: last done at $B_LAST s (each: ${B_DONE[*]}); origin sent $(ratio "$B_SENT" "$BYTES_B" 2) x the file; from the origin (MiB) $B_FROM_ORIGIN/ from peers $B_FROM_PEERS; wrong files $B_BAD; curl / gadn = ${RATIO_b[-1]}"
+		sync
+	done
+	check b_files "(b) every downloader's file right (curl and gadn, every round)" "$((B_BAD_TOTAL == 0))" "$B_BAD_TOTAL wrong"
+}
+
+if [[ -z "$SKIP_b" ]] && ! need_space $(((3 * B_N + 2) * BYTES_B + (1 << 30))); then
+	SKIP_b="needs $((3 * B_N + 2))x$B_SIZE_ARG + 1GiB free in $BENCH_TMP, have $(human "$(disk_free "$BENCH_TMP")")"
+	log "SKIPPED part (b): $SKIP_b"
+fi
+if [[ -z "$SKIP_b" ]]; then
+	if b_setup; then
+		part_b
+		stop_seeds
+		stop_pid "$NGINX_PID"
+		rm -rf -- "$B_ORIGIN" "$RUN_DIR/b-www"
+	else
+		SKIP_b="cannot add the downloaders' namespaces: $(tail -n 1 "$RUN_DIR/netns.log")"
+		log "SKIPPED part (b): $SKIP_b"
+	fi
+fi
 
 # ---------------------------------------------------------------- (c) faults
 
@@ -802,7 +1034,33 @@ else
 	echo "(a) sum of links: skipped ($SKIP_a)"
 	json_add a_skipped "$SKIP_a"
 fi
-want b && echo "(b) part (b) not implemented yet"
+if [[ -z "$SKIP_b" ]]; then
+	gb_curl="$(median "${W_curl_b[@]}")"
+	gb_gadn="$(median "${W_gadn_b[@]}")"
+	gb_ratio="$(median "${RATIO_b[@]}")"
+	echo "(b) $(human "$BYTES_B"), one origin at ${B_RATE_MBIT} Mbit/s up, $B_N downloaders at ${B_RATE_MBIT} Mbit/s up and down, all at once; $B_ROUNDS rounds, medians"
+	row "" "median" "per round"
+	rule
+	row "  curl: last done, s" "$gb_curl" "${W_curl_b[*]}"
+	row "  gadn: last done, s" "$gb_gadn" "${W_gadn_b[*]}"
+	row "  gadn: first done, s" "$(median "${FIRST_gadn_b[@]}")" "${FIRST_gadn_b[*]}"
+	row "  curl / gadn" "$gb_ratio" "${RATIO_b[*]}"
+	row "  1 file at origin rate, s" "$(awk -v b="$BYTES_B" -v r="$B_RATE_MBIT" 'BEGIN{printf "%.1f", b*8/(r*1e6)}')" ""
+	row "  origin sent, x file: curl" "$(median "${SENT_curl_b[@]}")" "${SENT_curl_b[*]}"
+	row "  origin sent, x file: gadn" "$(median "${SENT_gadn_b[@]}")" "${SENT_gadn_b[*]}"
+	row "  gadn peak RSS (max), MiB" "$(kib_to_mib "$B_RSS_MAX")" ""
+	rule
+	echo "  origin sent: bytes through the origin's link (tc counter, headers included) / file size"
+	json_add b_curl_s "$(json_arr "${W_curl_b[@]}")"
+	json_add b_gadn_s "$(json_arr "${W_gadn_b[@]}")"
+	json_add b_ratio "$gb_ratio"
+	json_add b_origin_sent_curl "$(json_arr "${SENT_curl_b[@]}")"
+	json_add b_origin_sent_gadn "$(json_arr "${SENT_gadn_b[@]}")"
+	json_add b_clone_rss_kib "$B_RSS_MAX"
+else
+	echo "(b) swarm against one HTTP origin: skipped ($SKIP_b)"
+	json_add b_skipped "$SKIP_b"
+fi
 if [[ -z "$SKIP_c" ]]; then
 	echo "(c) faults: $(human "$BYTES_C"), three seeds at ${FAULT_RATE_MBIT} Mbit/s each, fault at a third landed; stall by: ${STALL_HOW:-?}"
 	for line in "${C_SUMMARY[@]}"; do echo "  $line"; done
@@ -814,6 +1072,9 @@ echo
 echo "requirements:"
 if [[ -z "$SKIP_a" ]]; then
 	req a_sum_of_links "(a) clone Mbit/s, three ${RATE_MBIT} Mbit/s seeds" "$ga_mbit" ">=" "$(awk -v r="$RATE_MBIT" 'BEGIN{printf "%.1f", 0.9 * 3 * r}')"
+fi
+if [[ -z "$SKIP_b" ]]; then
+	req b_swarm_vs_http "(b) last downloader: curl time / gadn time" "$gb_ratio" ">=" "3"
 fi
 for line in "${CHECK_LINES[@]}"; do echo "$line"; done
 json_add loadavg_end "$(cut -d' ' -f1 /proc/loadavg)"

@@ -149,58 +149,9 @@ start_serve() {
 	die "gadn serve ($label) did not report its address"
 }
 
-# vmhwm_kib PID: peak resident set size of a running process, KiB
-vmhwm_kib() { awk '/^VmHWM:/{print $2}' "/proc/$1/status"; }
-
 # cpu_s PID: user + system CPU seconds a running process has used so far
 cpu_s() {
 	sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f\n", ($12 + $13) / hz}'
-}
-
-# start_nginx NS IP PORT LABEL ROOT: nginx (sendfile, one worker) serving ROOT on IP:PORT,
-# inside NS unless empty, its own prefix under the run dir; waits until it answers
-NGINX_PID=""
-start_nginx() {
-	local ns="$1" ip="$2" port="$3" label="$4" root="$5" i
-	local prefix="$RUN_DIR/$label"
-	local -a nsx=()
-	[[ -n "$ns" ]] && nsx=(ip netns exec "$ns")
-	mkdir -p "$prefix/tmp"
-	{
-		# workers must read files under the 0700 run dir
-		((EUID == 0)) && echo "user root;"
-		cat <<-EOF
-			daemon off;
-			worker_processes 1;
-			pid $prefix/nginx.pid;
-			error_log $prefix/error.log warn;
-			events { worker_connections 64; }
-			http {
-				access_log off;
-				sendfile on;
-				tcp_nopush on;
-				default_type application/octet-stream;
-				client_body_temp_path $prefix/tmp/body;
-				proxy_temp_path $prefix/tmp/proxy;
-				fastcgi_temp_path $prefix/tmp/fastcgi;
-				uwsgi_temp_path $prefix/tmp/uwsgi;
-				scgi_temp_path $prefix/tmp/scgi;
-				server {
-					listen $ip:$port;
-					root $root;
-				}
-			}
-		EOF
-	} >"$prefix/nginx.conf"
-	bg_start "$ns" "$prefix/stdout" "$prefix/stderr" nginx -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/error.log"
-	NGINX_PID="$BG_PID"
-	for ((i = 0; i < 100; i++)); do
-		"${nsx[@]}" curl -sS --noproxy '*' --fail --max-time 2 -r 0-0 -o /dev/null "http://$ip:$port/asset.bin" 2>/dev/null && return 0
-		alive "$NGINX_PID" || break
-		sleep 0.1
-	done
-	tail -n 20 "$prefix/stderr" "$prefix/error.log" >&2 2>/dev/null || true
-	die "nginx ($label) did not come up on $ip:$port"
 }
 
 free_port() {
